@@ -1,0 +1,19 @@
+const nxPreset = require('@nx/jest/preset').default;
+
+// execa is ESM-only and Jest 30 cannot require() ESM on Node 20: let ts-jest transform
+// it and its ESM dependencies so integration tests run the real process module.
+const esmPackages = [
+  'execa', '@sindresorhus/merge-streams', 'figures', 'get-stream', 'human-signals', 'is-plain-obj',
+  'is-stream', 'npm-run-path', 'path-key', 'parse-ms', 'pretty-ms', 'strip-final-newline',
+  'unicorn-magic', 'yoctocolors', 'is-unicode-supported', '@sec-ant/readable-stream',
+];
+
+module.exports = {
+  ...nxPreset,
+  testEnvironment: 'node',
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
+  transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join('|')})/)`],
+  moduleNameMapper: {
+    '^unicorn-magic$': require('node:path').join(__dirname, 'node_modules/unicorn-magic/node.js'),
+  },
+};

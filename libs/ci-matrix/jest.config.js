@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'ci-matrix',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

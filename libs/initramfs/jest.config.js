@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'initramfs',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

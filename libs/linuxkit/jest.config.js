@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'linuxkit',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'log',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'oci',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'process',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
