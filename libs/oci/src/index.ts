@@ -1,0 +1,5 @@
+export * from './types';
+export * from './digest';
+export * from './platform';
+export * from './layout';
+export * from './test-image';
