@@ -1,0 +1,3 @@
+export * from './schema';
+export * from './inventory';
+export { suggest } from './validate';
