@@ -57,7 +57,7 @@ export function parseFlavor(text: string, id: string, file: string): Flavor {
     TEMPLATE: 'hook',
     BOOTABLES: [],
     ...fields,
-  } as Flavor;
+  } as unknown as Flavor;
 }
 
 function listDefinitions(root: string, dir: string, fileName: string): { id: string; file: string }[] {
@@ -171,7 +171,7 @@ export function defconfigPathOf(kernel: KernelDefinition): string | undefined {
 
 /** Boards of a bootable, as upstream's list_bootable_<handler> functions give them. */
 export function boardsOf(bootable: Bootable): { id: string; opts: string }[] {
-  const boards: Record<string, string> = (() => {
+  const boards = ((): Record<string, string> => {
     switch (bootable.HANDLER) {
       case 'grub':
         return { [`${bootable.ID}-generic`]: 'NOT=used' };
