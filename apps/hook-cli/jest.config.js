@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'hook-cli',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,232 @@
+/**
+ * The `hook` command: upstream build.sh's interface over the Nx targets. Fast commands
+ * (gha-matrix, list, help) run in-process without loading Nx; build commands run `nx run`.
+ */
+import { appendFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError, log, reportError } from '@hook/log';
+import {
+  bootablesOf,
+  findFlavor,
+  kernelOf,
+  kernelProjectName,
+  loadInventory,
+  outputIdOf,
+  suggest,
+  type Inventory,
+} from '@hook/inventory';
+import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
+import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
+
+export const DEFAULTS = {
+  HOOK_VERSION: '0.11.1',
+  HOOK_KERNEL_OCI_BASE: 'ghcr.io/tinkerbell/hook/kernel/hook-kernel',
+  HOOK_LK_CONTAINERS_OCI_BASE: 'ghcr.io/tinkerbell/hook/linuxkit/',
+  CACHE_DIR: 'cache',
+  LINUXKIT_VERSION: '1.8.2',
+} as const;
+
+export interface CliContext {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  stdout: { write(text: string): unknown };
+  stdinIsTTY: boolean;
+  hostArch: string;
+  /** Runs an Nx command in the workspace; returns its exit code. */
+  runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
+}
+
+export function hostDockerArch(nodeArch: string): 'amd64' | 'arm64' {
+  if (nodeArch === 'x64') return 'amd64';
+  if (nodeArch === 'arm64') return 'arm64';
+  throw new UserError(`Host architecture ${nodeArch} is not supported; Hook builds on amd64 or arm64 hosts`);
+}
+
+export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
+  try {
+    return await dispatch(argv, ctx);
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+async function dispatch(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.flags.has('--help')) return help(ctx);
+  for (const [name, value] of Object.entries(args.params)) {
+    const before = ctx.env[name];
+    log.info(`Applying cmdline param to environment '${name}': '${before === undefined ? '(unset)' : before || '(empty)'}' --> '${value || '(empty)'}'`);
+    ctx.env[name] = value;
+  }
+  const unknownFlags = [...args.flags].filter((f) => !['--help', '--json'].includes(f));
+  if (unknownFlags.length > 0) {
+    throw new UserError(`Unknown option ${unknownFlags[0]}; options are --help and --json (for list); parameters are KEY=VALUE`);
+  }
+
+  let word = args.positional[0];
+  if (word === undefined) {
+    log.warn("No command (first argument) specified; defaulting to 'build'; be explicit to avoid this warning.");
+    word = 'build';
+  }
+  const command = findCommand(word);
+  if (!command) {
+    const hint = suggest(word, allCommandWords());
+    throw new UserError(`Unknown command: '${word}'${hint ? ` (did you mean ${hint}?)` : ''}; valid commands are: ${COMMANDS.map((c) => c.aliases.join('|')).join(', ')}`);
+  }
+
+  switch (command.name) {
+    case 'help':
+      return help(ctx);
+    case 'gha-matrix':
+      return ghaMatrix(ctx);
+    case 'list':
+      return list(ctx, args.flags.has('--json'));
+    case 'lint':
+      return lint(ctx, word);
+    case 'linuxkit-containers': {
+      const arch = ctx.env.DOCKER_ARCH || hostDockerArch(ctx.hostArch);
+      return ctx.runNx(['run-many', '-t', `build-${arch}`, '--projects=tag:hook:image'], ctx.env);
+    }
+    case 'kernel-lock':
+      return ctx.runNx(['run', 'kernel-lock:refresh'], ctx.env);
+    case 'bootable-media':
+      return bootableMedia(ctx, args.positional[1]);
+    default:
+      return flavorCommand(ctx, command, args.positional[1]);
+  }
+}
+
+async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: string | undefined): Promise<number> {
+  const inventory = loadInventory(ctx.root);
+  let flavorId = flavorArg;
+  if (flavorId === undefined) {
+    flavorId = `hook-default-${hostDockerArch(ctx.hostArch)}`;
+    log.warn(`No kernel/flavor ID (second argument) specified; defaulting to '${flavorId}'; be explicit to avoid this warning.`);
+  }
+  const flavor = findFlavor(inventory, flavorId);
+  const kernel = kernelOf(inventory, flavor);
+  applyDefaults(ctx.env);
+  log.info(`Using Hook version (HOOK_VERSION): ${ctx.env.HOOK_VERSION}`);
+  switch (command.name) {
+    case 'build':
+      return ctx.runNx(['run', `${flavor.id}:build`], ctx.env);
+    case 'run-qemu':
+      return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
+    case 'kernel':
+      return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:build`], ctx.env);
+    case 'config':
+    case 'config-shell': {
+      if (kernel.METHOD === 'armbian') {
+        throw new UserError(
+          `Kernel ${kernel.id} is an Armbian kernel and cannot be configured here; change it in Armbian's kernel configs (armbian/build, config/kernel/) instead`,
+        );
+      }
+      if (!ctx.stdinIsTTY) {
+        throw new UserError(`'${command.aliases[0]}' is interactive and needs a terminal; run it from a shell, not from a pipe or CI`);
+      }
+      return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:${command.name}`], ctx.env);
+    }
+    default:
+      throw new Error(`command ${command.name} has no flavor handler`);
+  }
+}
+
+function applyDefaults(env: NodeJS.ProcessEnv): void {
+  for (const [key, value] of Object.entries(DEFAULTS)) {
+    if (!env[key]) env[key] = value;
+  }
+}
+
+async function bootableMedia(ctx: CliContext, bootableId: string | undefined): Promise<number> {
+  const inventory = loadInventory(ctx.root);
+  const all = bootablesOf(inventory);
+  const ids = all.map((b) => b.bootable.ID);
+  if (!bootableId) throw new UserError(`bootable-media needs a bootable id; valid ones are: ${ids.join(' ')}`);
+  const match = all.find((b) => b.bootable.ID === bootableId);
+  if (!match) {
+    const hint = suggest(bootableId, ids);
+    throw new UserError(`Unknown bootable '${bootableId}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
+  }
+  applyDefaults(ctx.env);
+  return ctx.runNx(['run', `${match.flavor.id}:bootable-media`, `--bootable=${bootableId}`], ctx.env);
+}
+
+async function lint(ctx: CliContext, word: string): Promise<number> {
+  if (word === 'lint') installPreCommitHook(ctx.root);
+  else log.notice(`'${word}' checked upstream's bash; this project's lint is a TypeScript type check of every project`);
+  return ctx.runNx(['run-many', '-t', 'lint'], ctx.env);
+}
+
+function installPreCommitHook(root: string): void {
+  const hooks = join(root, '.git', 'hooks');
+  if (!existsSync(hooks)) return;
+  const file = join(hooks, 'pre-commit');
+  log.info(`Installing lint as a git pre-commit hook in ${file}`);
+  writeFileSync(file, '#!/usr/bin/env bash\nexec ./hook lint\n');
+  chmodSync(file, 0o755);
+}
+
+function ghaMatrix(ctx: CliContext): number {
+  const inventory = loadInventory(ctx.root);
+  log.info(`CI_TAGS: ${selectedTags(ctx.env).join(' ')}`);
+  const matrices = computeMatrices(inventory, ctx.env, log);
+  const lines = githubOutputLines(matrices);
+  for (const line of lines) log.info(line.replace('=', ' to: '));
+  if (ctx.env.GITHUB_OUTPUT) appendFileSync(ctx.env.GITHUB_OUTPUT, lines.map((l) => `${l}\n`).join(''));
+  ctx.stdout.write(JSON.stringify(matrices.bootable));
+  return 0;
+}
+
+export function inventoryRows(inventory: Inventory) {
+  return inventory.flavors.map((flavor) => {
+    const kernel = kernelOf(inventory, flavor);
+    const series = kernel.METHOD === 'default' ? `${kernel.KERNEL_MAJOR}.${kernel.KERNEL_MINOR}.y ${kernel.KCONFIG}` : kernel.METHOD === 'armbian' ? kernel.ARMBIAN_KERNEL_ARTIFACT : `${kernel.DEBIAN_SUITE} ${kernel.DEBIAN_PACKAGE}`;
+    return {
+      id: flavor.id,
+      arch: flavor.ARCH,
+      method: kernel.METHOD,
+      kernel: kernel.id,
+      kernelSource: series ?? '',
+      tags: flavor.TAG,
+      iso: flavor.SUPPORTS_ISO,
+      template: flavor.TEMPLATE,
+      outputId: outputIdOf(flavor, kernel),
+      bootables: flavor.BOOTABLES.map((b) => b.ID),
+      description: flavor.DESCRIPTION ?? '',
+    };
+  });
+}
+
+function list(ctx: CliContext, json: boolean): number {
+  const rows = inventoryRows(loadInventory(ctx.root));
+  if (json) {
+    ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  const table = [
+    ['FLAVOR', 'ARCH', 'METHOD', 'KERNEL SOURCE', 'TAGS', 'ISO', 'OUTPUT_ID', 'BOOTABLES'],
+    ...rows.map((r) => [r.id, r.arch, r.method, r.kernelSource, r.tags.join(','), r.iso ? 'yes' : '', r.outputId, r.bootables.join(',')]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  ctx.stdout.write(table.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n');
+  return 0;
+}
+
+function help(ctx: CliContext): number {
+  const lines = [
+    'Usage: hook [command] [flavor-id] [KEY=VALUE ...]',
+    '',
+    "Hook builds HookOS, Tinkerbell's in-memory installation environment. KEY=VALUE parameters",
+    'may appear anywhere and are exported to the environment of the build.',
+    '',
+    'Commands (aliases after |):',
+    ...COMMANDS.map((c) => `  ${c.aliases.join('|').padEnd(46)} ${c.summary}`),
+    '',
+    "Without a command: build. Without a flavor: hook-default-<host arch>. 'hook list' shows the flavors.",
+    '',
+    'Common parameters: DEBUG=yes, HOOK_VERSION, HOOK_KERNEL_OCI_BASE, HOOK_LK_CONTAINERS_OCI_BASE,',
+    'DO_PUSH=yes, DOCKER_ARCH, CI_TAGS and CI_RUNNER_* (gha-matrix), CACHE_DIR. See README.md.',
+  ];
+  ctx.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
