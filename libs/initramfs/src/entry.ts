@@ -25,4 +25,6 @@ export interface FsEntry {
   size?: number;
   /** The content of a `file`; called at most once. */
   content?: () => Readable | Buffer;
+  /** Where the entry comes from (e.g. the image name), for the size report's per-image figures. */
+  origin?: string;
 }

@@ -1,0 +1,140 @@
+/**
+ * Serializes an archive plan as a cpio newc stream, reading file contents from the spool.
+ *
+ * Hard links follow GNU cpio's convention, which both `cpio -i` and the kernel's
+ * init/initramfs.c accept: every name of a group carries the same inode number and
+ * nlink = group size; all but the LAST name have c_filesize 0 and the last carries the data.
+ * The kernel creates the first name empty, links each later name to it (find_link on
+ * dev/ino/type) and opens it without O_TRUNC, so the data of the last name reaches all of them.
+ */
+import { encodeHeader, encodeTrailer, pad4, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type NewcHeader } from './cpio';
+import type { ArchivePlan, LinkGroup } from './plan';
+import type { ContentSpool } from './spool';
+import type { NodeType } from './tree';
+
+const CHUNK_SIZE = 1 << 20;
+const FIRST_INODE = 1;
+/** c_dev is fixed: the build host's device numbers must not leak into the image. */
+const ARCHIVE_DEV_MAJOR = 0;
+const ARCHIVE_DEV_MINOR = 0;
+
+const TYPE_BITS: Record<NodeType, number> = {
+  file: S_IFREG,
+  directory: S_IFDIR,
+  symlink: S_IFLNK,
+  char: S_IFCHR,
+  block: S_IFBLK,
+  fifo: S_IFIFO,
+};
+
+export interface ArchiveProgress {
+  /** Uncompressed bytes produced so far. */
+  bytes: number;
+}
+
+/**
+ * Yields the archive in chunks of about 1 MiB (small records are packed together so the
+ * compressor is not fed 100k tiny writes). Every mtime is `mtime`.
+ */
+export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: number, progress: ArchiveProgress): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+  let used = 0;
+  const emit = function* () {
+    if (used === 0) return;
+    progress.bytes += used;
+    yield chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+    used = 0;
+  };
+  const putBytes = function* (bytes: Buffer) {
+    let done = 0;
+    while (done < bytes.length) {
+      if (used === CHUNK_SIZE) yield* emit();
+      const n = Math.min(bytes.length - done, CHUNK_SIZE - used);
+      bytes.copy(chunk, used, done, done + n);
+      used += n;
+      done += n;
+    }
+  };
+  const putZeros = function* (count: number) {
+    if (count === 0) return;
+    if (used + count > CHUNK_SIZE) yield* emit();
+    chunk.fill(0, used, used + count);
+    used += count;
+  };
+  const putSpooled = function* (offset: number, size: number) {
+    let done = 0;
+    while (done < size) {
+      if (used === CHUNK_SIZE) yield* emit();
+      const n = Math.min(size - done, CHUNK_SIZE - used);
+      spool.readInto(chunk, used, n, offset + done);
+      used += n;
+      done += n;
+    }
+  };
+
+  let nextInode = FIRST_INODE;
+  const groupState = new Map<LinkGroup, { ino: number; written: number }>();
+
+  for (const record of plan.records) {
+    const node = record.node;
+    const header: NewcHeader = {
+      ino: 0,
+      mode: TYPE_BITS[node.type] | (node.mode & 0o7777),
+      uid: node.uid,
+      gid: node.gid,
+      nlink: node.type === 'directory' ? 2 : 1,
+      mtime,
+      filesize: 0,
+      devMajor: ARCHIVE_DEV_MAJOR,
+      devMinor: ARCHIVE_DEV_MINOR,
+      rdevMajor: node.devMajor ?? 0,
+      rdevMinor: node.devMinor ?? 0,
+    };
+    let data: Buffer | undefined;
+    let spooled: { offset: number; size: number } | undefined;
+
+    if (record.group) {
+      const group = record.group;
+      let state = groupState.get(group);
+      if (!state) {
+        state = { ino: nextInode++, written: 0 };
+        groupState.set(group, state);
+      }
+      state.written++;
+      const inode = group.inode;
+      header.ino = state.ino;
+      header.mode = S_IFREG | inode.mode;
+      header.uid = inode.uid;
+      header.gid = inode.gid;
+      header.nlink = group.members;
+      if (state.written === group.members) {
+        header.filesize = inode.size;
+        spooled = { offset: inode.offset, size: inode.size };
+      }
+    } else {
+      header.ino = nextInode++;
+      if (node.type === 'symlink') {
+        data = Buffer.from(node.linkTarget ?? '');
+        header.filesize = data.length;
+      }
+    }
+
+    const head = encodeHeader(header, Buffer.from(record.path));
+    if (used + head.length > CHUNK_SIZE) yield* emit();
+    yield* putBytes(head);
+    if (data) {
+      yield* putBytes(data);
+      yield* putZeros(pad4(data.length));
+    } else if (spooled) {
+      yield* putSpooled(spooled.offset, spooled.size);
+      yield* putZeros(pad4(spooled.size));
+    }
+  }
+
+  yield* putBytes(encodeTrailer());
+  // Like GNU cpio, end on a 512-byte block boundary.
+  const total = progress.bytes + used;
+  yield* putZeros((512 - (total % 512)) % 512);
+  yield* emit();
+}

@@ -1,0 +1,140 @@
+/**
+ * Content-addressed spool: file contents are streamed once into a single pack file while
+ * their sha256 is computed; content already in the pack is not kept twice. The archive is
+ * written afterwards from the pack, so memory stays bounded whatever the image size.
+ *
+ * One pack file instead of one file per blob: a root filesystem has ~100k mostly small files
+ * and per-file open/close would dominate the time.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+const WRITE_BUFFER_SIZE = 1 << 20;
+
+export interface StoredContent {
+  sha256: string;
+  size: number;
+  /** Where the content starts in the pack. */
+  offset: number;
+}
+
+export class ContentSpool {
+  private readonly byHash = new Map<string, number>();
+  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
+  private buffered = 0;
+  /** Pack bytes before `buffer`; also where the buffer goes when flushed. */
+  private flushedEnd = 0;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly fd: number,
+  ) {}
+
+  static async create(parentDir: string = tmpdir()): Promise<ContentSpool> {
+    const dir = await mkdtemp(join(parentDir, 'hook-initramfs-'));
+    const fd = openSync(join(dir, 'content.pack'), 'w+', 0o600);
+    return new ContentSpool(dir, fd);
+  }
+
+  /** Distinct contents stored so far. */
+  get distinctContents(): number {
+    return this.byHash.size;
+  }
+
+  /** Bytes of distinct content in the pack. */
+  get packedBytes(): number {
+    return this.flushedEnd + this.buffered;
+  }
+
+  /**
+   * Streams content into the pack. Identical content is kept once: when the hash turns out
+   * to be known, the bytes just written are given back (the pack end moves back).
+   */
+  async store(content: Readable | Buffer | Uint8Array | string | undefined): Promise<StoredContent> {
+    const start = this.packedBytes;
+    const hash = createHash('sha256');
+    let size = 0;
+    const take = (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+      this.append(chunk);
+    };
+    if (content === undefined) {
+      // empty
+    } else if (typeof content === 'string' || content instanceof Uint8Array) {
+      take(Buffer.isBuffer(content) ? content : Buffer.from(content as Uint8Array | string));
+    } else {
+      for await (const chunk of content) take(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    }
+    const sha256 = hash.digest('hex');
+    const known = this.byHash.get(sha256);
+    if (known !== undefined) {
+      this.rewind(start);
+      return { sha256, size, offset: known };
+    }
+    if (size > 0) this.byHash.set(sha256, start);
+    return { sha256, size, offset: size > 0 ? start : 0 };
+  }
+
+  /** Makes everything stored readable through `readInto`. */
+  finishWriting(): void {
+    this.flush();
+  }
+
+  /** Reads `length` bytes at pack `position` into `target` at `targetOffset`. */
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): void {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, target, targetOffset + done, length - done, position + done);
+      if (n === 0) throw new Error(`spool pack ended early at ${position + done}`);
+      done += n;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      closeSync(this.fd);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private append(chunk: Buffer): void {
+    if (chunk.length >= WRITE_BUFFER_SIZE / 2) {
+      this.flush();
+      this.writeAt(chunk, this.flushedEnd);
+      this.flushedEnd += chunk.length;
+      return;
+    }
+    if (this.buffered + chunk.length > WRITE_BUFFER_SIZE) this.flush();
+    chunk.copy(this.buffer, this.buffered);
+    this.buffered += chunk.length;
+  }
+
+  private flush(): void {
+    if (this.buffered === 0) return;
+    this.writeAt(this.buffer.subarray(0, this.buffered), this.flushedEnd);
+    this.flushedEnd += this.buffered;
+    this.buffered = 0;
+  }
+
+  private writeAt(data: Buffer, position: number): void {
+    let done = 0;
+    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, position + done);
+  }
+
+  /** Moves the end of the pack back to `position`; later content overwrites what follows. */
+  private rewind(position: number): void {
+    if (position >= this.flushedEnd) {
+      this.buffered = position - this.flushedEnd;
+    } else {
+      this.buffered = 0;
+      this.flushedEnd = position;
+    }
+  }
+}

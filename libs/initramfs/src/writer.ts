@@ -1,0 +1,276 @@
+/**
+ * writeInitramfs: the entry stream to a compressed cpio newc initramfs in one pass, doing
+ * what upstream Hook did with `cpio -idmu`, `rdfind -makehardlinks true`,
+ * `find . | cpio -o -H newc` and `zstd -9`.
+ *
+ * 1. Read the entries in order, streaming file contents into a content-addressed spool
+ *    (bounded memory) and applying them to an in-memory tree (last entry wins).
+ * 2. Plan the archive: sorted, parents first, identical files grouped as hard links.
+ * 3. Stream the cpio through the compressor into `<output>.tmp-<pid>`, renamed when complete.
+ *
+ * Reproducibility: every mtime is the epoch (SOURCE_DATE_EPOCH, else LinuxKit's 1492533000),
+ * not min(mtime, epoch): image layers built at different times then still give the same
+ * bytes, and hard-linked names need one mtime anyway. Inode numbers count from 1 in archive
+ * order, c_dev is 0:0, and nothing of the build host (names, device numbers, times) is written.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { Progress, UserError, log } from '@hook/log';
+import { spawnFilter } from '@hook/process';
+import { cpioChunks, type ArchiveProgress } from './archive';
+import type { FsEntry } from './entry';
+import { planArchive } from './plan';
+import { collectSizeData, type SizeData } from './size-data';
+import { ContentSpool } from './spool';
+import { RootTree } from './tree';
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+/** LinuxKit's fixed time for the files it generates (2017-04-18T16:30:00Z). */
+export const LINUXKIT_EPOCH = 1492533000;
+
+/**
+ * zstd level 19, not upstream's 9: on a 470 MB Debian-based tree it gives an image about 9%
+ * smaller (every boot downloads it) for a few extra seconds with -T0 (see bench/initramfs.ts).
+ * Levels up to 19 keep zstd's window at 8 MiB, which the kernel's streaming decompressor
+ * handles with little memory; --ultra levels and --long are avoided for that reason.
+ */
+export const DEFAULT_ZSTD_LEVEL = 19;
+export const DEFAULT_GZIP_LEVEL = 9;
+
+export interface InitramfsOptions {
+  /** Path of the initramfs to write. */
+  output: string;
+  compression?: Compression;
+  /** zstd 1..19 (default 19), gzip 1..9 (default 9). */
+  level?: number;
+  /** mtime of every entry; default: env SOURCE_DATE_EPOCH, else 1492533000. */
+  sourceDateEpoch?: number;
+  /** Store identical regular files once, as hard links (default true). */
+  dedupe?: boolean;
+  /** Where file contents are spooled while the archive is planned (default: the OS temp dir). */
+  spoolDir?: string;
+  /** Environment used for SOURCE_DATE_EPOCH (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EntryCounts {
+  /** Entries read from the input. */
+  input: number;
+  /** Records in the archive (without the trailer). */
+  archived: number;
+  /** Regular file names (including hard-linked ones). */
+  files: number;
+  directories: number;
+  /** Directories created because an entry needed a parent. */
+  implicitDirectories: number;
+  symlinks: number;
+  /** Character and block devices. */
+  devices: number;
+  fifos: number;
+  /** File names whose data is stored under another name (hard links in the archive). */
+  hardlinks: number;
+  /** Input entries that replaced or updated an earlier entry for the same path. */
+  replaced: number;
+}
+
+export interface DedupeFigures {
+  enabled: boolean;
+  /** Groups of names that share one copy of the data. */
+  groups: number;
+  /** Files (input inodes) merged into another file with the same content, mode and owner. */
+  linkedByContent: number;
+  /** Content bytes not written because they were identical to another file. */
+  savedBytes: number;
+}
+
+export interface InitramfsResult {
+  output: string;
+  compression: Compression;
+  level?: number;
+  /** Size of the output file. */
+  compressedSize: number;
+  /** Size of the cpio archive before compression (what the kernel unpacks into RAM is close to it). */
+  uncompressedSize: number;
+  /** sha256 of the output file, hex. */
+  sha256: string;
+  sourceDateEpoch: number;
+  entries: EntryCounts;
+  dedupe: DedupeFigures;
+  /** Content bytes in the archive (file data written once per group). */
+  contentBytes: number;
+  sizes: SizeData;
+  durationMs: number;
+}
+
+export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<FsEntry>, options: InitramfsOptions): Promise<InitramfsResult> {
+  const started = Date.now();
+  const compression = options.compression ?? 'zstd';
+  const level = resolveLevel(compression, options.level);
+  const epoch = resolveEpoch(options.sourceDateEpoch, options.env ?? process.env);
+  const dedupe = options.dedupe ?? true;
+  if (!options.output) throw new UserError('writeInitramfs needs an output path');
+
+  const spool = await ContentSpool.create(options.spoolDir);
+  try {
+    const tree = new RootTree();
+    const reading = new Progress('initramfs: reading entries');
+    for await (const entry of entries) {
+      let stored;
+      if (entry.type === 'file') {
+        stored = await spool.store(entry.content?.());
+        if (entry.size !== undefined && entry.size !== stored.size) {
+          throw new UserError(`initramfs entry '${entry.path}': its content has ${stored.size} bytes but the entry says ${entry.size}; the image stream is corrupt`);
+        }
+      }
+      tree.add(entry, stored);
+      reading.update(tree.counters.input, 'entries');
+    }
+    spool.finishWriting();
+
+    const plan = planArchive(tree, dedupe);
+    const counts = countEntries(plan, tree);
+    const dedupeFigures = dedupeFiguresOf(plan, dedupe);
+    const contentBytes = plan.groups.reduce((sum, g) => sum + g.inode.size, 0);
+
+    const progress: ArchiveProgress = { bytes: 0 };
+    const writing = new Progress(`initramfs: writing ${options.output}`);
+    const ticker = setInterval(() => writing.update(progress.bytes), 1000);
+    let written: { size: number; sha256: string };
+    try {
+      written = await writeCompressed(Readable.from(cpioChunks(plan, spool, epoch, progress)), options.output, compression, level);
+    } finally {
+      clearInterval(ticker);
+    }
+    writing.finish(written.size);
+
+    const result: InitramfsResult = {
+      output: options.output,
+      compression,
+      level,
+      compressedSize: written.size,
+      uncompressedSize: progress.bytes,
+      sha256: written.sha256,
+      sourceDateEpoch: epoch,
+      entries: counts,
+      dedupe: dedupeFigures,
+      contentBytes,
+      sizes: collectSizeData(plan),
+      durationMs: Date.now() - started,
+    };
+    log.debug(`initramfs: ${JSON.stringify({ ...result, sizes: undefined })}`);
+    return result;
+  } finally {
+    await spool.dispose();
+  }
+}
+
+function resolveLevel(compression: Compression, level: number | undefined): number | undefined {
+  if (compression === 'none') return undefined;
+  const [min, max, fallback] = compression === 'zstd' ? [1, 19, DEFAULT_ZSTD_LEVEL] : compression === 'gzip' ? [1, 9, DEFAULT_GZIP_LEVEL] : [0, 0, 0];
+  if (max === 0) throw new UserError(`unknown initramfs compression '${String(compression)}'; use zstd, gzip or none`);
+  const value = level ?? fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UserError(`initramfs ${compression} level ${value} is out of range; use ${min}..${max}`);
+  }
+  return value;
+}
+
+export function resolveEpoch(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (explicit !== undefined) {
+    if (!Number.isInteger(explicit) || explicit < 0 || explicit > 0xffffffff) throw new UserError(`sourceDateEpoch ${explicit} is not a valid Unix time in seconds`);
+    return explicit;
+  }
+  const fromEnv = env.SOURCE_DATE_EPOCH;
+  if (fromEnv === undefined || fromEnv === '') return LINUXKIT_EPOCH;
+  if (!/^\d+$/.test(fromEnv) || Number(fromEnv) > 0xffffffff) {
+    throw new UserError(`SOURCE_DATE_EPOCH='${fromEnv}' is not a Unix time in seconds; set it to e.g. $(git log -1 --format=%ct)`);
+  }
+  return Number(fromEnv);
+}
+
+/** Streams the archive through the compressor into a temp file, renamed onto `output` when complete. */
+async function writeCompressed(archive: Readable, output: string, compression: Compression, level: number | undefined): Promise<{ size: number; sha256: string }> {
+  await mkdir(dirname(output), { recursive: true });
+  const temp = `${output}.tmp-${process.pid}`;
+  const hash = createHash('sha256');
+  let size = 0;
+  const measure = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const file = createWriteStream(temp, { mode: 0o644 });
+  try {
+    if (compression === 'none') {
+      await pipeline(archive, measure, file);
+    } else if (compression === 'gzip') {
+      // zlib's gzip header has mtime 0 and no name, so the output is reproducible.
+      await pipeline(archive, createGzip({ level }), measure, file);
+    } else {
+      await compressWithZstd(archive, level!, measure, file);
+    }
+    await rename(temp, output);
+  } catch (error) {
+    archive.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** zstd as an external filter (Node 20's zlib has no zstd). */
+async function compressWithZstd(archive: Readable, level: number, measure: Transform, file: NodeJS.WritableStream): Promise<void> {
+  const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-c']);
+  const [feeding, saving, exiting] = await Promise.allSettled([pipeline(archive, zstd.stdin), pipeline(zstd.stdout, measure, file), zstd.done]);
+  // Report the cause, not its echo: a failed write makes zstd fail, a failed zstd breaks its stdin.
+  for (const outcome of [saving, exiting, feeding]) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+  }
+}
+
+function countEntries(plan: ReturnType<typeof planArchive>, tree: RootTree): EntryCounts {
+  const counts: EntryCounts = {
+    input: tree.counters.input,
+    archived: plan.records.length,
+    files: 0,
+    directories: 0,
+    implicitDirectories: 0,
+    symlinks: 0,
+    devices: 0,
+    fifos: 0,
+    hardlinks: 0,
+    replaced: tree.counters.replaced,
+  };
+  for (const { node } of plan.records) {
+    if (node.type === 'file') counts.files++;
+    else if (node.type === 'directory') {
+      counts.directories++;
+      if (node.implicit) counts.implicitDirectories++;
+    } else if (node.type === 'symlink') counts.symlinks++;
+    else if (node.type === 'fifo') counts.fifos++;
+    else counts.devices++;
+  }
+  counts.hardlinks = plan.groups.reduce((sum, g) => sum + g.members - 1, 0);
+  return counts;
+}
+
+function dedupeFiguresOf(plan: ReturnType<typeof planArchive>, enabled: boolean): DedupeFigures {
+  const figures: DedupeFigures = { enabled, groups: 0, linkedByContent: 0, savedBytes: 0 };
+  for (const group of plan.groups) {
+    if (group.members > 1) figures.groups++;
+    const merged = group.inputInodes.size - 1;
+    if (merged > 0) {
+      figures.savedBytes += merged * group.inode.size;
+      figures.linkedByContent += merged;
+    }
+  }
+  return figures;
+}
