@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'docker',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
