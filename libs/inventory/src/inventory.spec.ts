@@ -177,3 +177,16 @@ describe('cross-checks between flavors and kernels', () => {
     );
   });
 });
+
+describe('template images', () => {
+  it('maps variables to image folders, ignoring comments', () => {
+    const { imagesOfTemplate, imageVariableOf } = jest.requireActual('./index');
+    expect(imageVariableOf('hook-bootkit')).toBe('HOOK_CONTAINER_BOOTKIT_IMAGE');
+    expect(imageVariableOf('ca-certificates')).toBe('HOOK_CONTAINER_CA_CERTIFICATES_IMAGE');
+    const text = '# ${HOOK_CONTAINER_OLD_IMAGE}\ninit:\n  - "${HOOK_CONTAINER_INIT_IMAGE}"\n  - $HOOK_CONTAINER_CA_CERTIFICATES_IMAGE\n';
+    expect(imagesOfTemplate(text, 't.yaml', ['hook-init', 'ca-certificates', 'unused'])).toEqual(['ca-certificates', 'hook-init']);
+    expect(errorOf(() => imagesOfTemplate(text, 't.yaml', ['hook-init']))).toBe(
+      't.yaml uses ${HOOK_CONTAINER_CA_CERTIFICATES_IMAGE} but there is no image folder images/ca-certificates or images/hook-ca-certificates',
+    );
+  });
+});

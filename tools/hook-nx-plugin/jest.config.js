@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'hook-nx-plugin',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
