@@ -26,13 +26,13 @@ export interface SizeReport {
 export function sizeReport(result: InitramfsResult, options: SizeReportOptions = {}): SizeReport {
   const topN = options.topN ?? 15;
   const name = basename(result.output);
-  const method = result.compression === 'none' ? 'uncompressed' : `${result.compression} -${result.level}`;
+  const method = result.compression === 'none' ? 'not compressed' : `${result.compression} -${result.level}`;
   const tooBig = result.uncompressedSize > TMPFS_RISK_BYTES;
   const warning = `uncompressed size ${formatBytes(result.uncompressedSize)} is above 900 MiB: the root is copied to a tmpfs of half the RAM, so it may not boot on 2 GB machines`;
   const saved = result.dedupe.enabled ? `de-duplication saved ${formatBytes(result.dedupe.savedBytes)}` : 'de-duplication off';
 
   const summary =
-    `initramfs ${name}: ${formatBytes(result.compressedSize)} ${method} (${formatBytes(result.uncompressedSize)} uncompressed, ` +
+    `initramfs ${name}: ${formatBytes(result.compressedSize)} (${method}; ${formatBytes(result.uncompressedSize)} uncompressed, ` +
     `${count(result.entries.archived)} entries); ${saved}` +
     (tooBig ? `; WARNING: ${warning}` : '');
 

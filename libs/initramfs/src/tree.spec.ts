@@ -43,6 +43,7 @@ describe('RootTree', () => {
   it('updates a directory in place, keeping its children', () => {
     const tree = build([entry('opt/a', 'file'), entry('opt', 'directory', { mode: 0o700, uid: 5 })]);
     expect(tree.lookup('opt')).toMatchObject({ mode: 0o700, uid: 5, implicit: false });
+    expect(tree.counters.replaced).toBe(0); // 'opt' was only a parent so far
     expect(paths(tree)).toEqual(['opt/a:file', 'opt:directory']);
   });
 

@@ -51,7 +51,7 @@ export interface TreeNode {
 export interface TreeCounters {
   /** Entries read. */
   input: number;
-  /** Entries that replaced or updated an existing path. */
+  /** Entries that replaced or updated an earlier entry's path (not a directory created as a parent). */
   replaced: number;
   /** Entries ignored: the root directory itself. */
   ignored: number;
@@ -97,8 +97,8 @@ export class RootTree {
 
     if (entry.type === 'directory') {
       if (existing?.type === 'directory') {
+        if (!existing.implicit) this.counters.replaced++;
         Object.assign(existing, { mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid, origin: entry.origin, implicit: false });
-        this.counters.replaced++;
         return;
       }
       if (existing?.type === 'symlink' && this.resolveDirectory(existing, 0)) {
