@@ -1,0 +1,53 @@
+/**
+ * The backend switch: the native assembler (default), or the real `linuxkit` binary for users
+ * who have it (LINUXKIT_BIN), run as upstream Hook runs it.
+ */
+import { UserError } from '@hook/log';
+import { run } from '@hook/process';
+
+export type Backend = 'native' | 'linuxkit';
+
+export function parseBackend(value: string | undefined): Backend {
+  if (value === undefined || value === '' || value === 'native') return 'native';
+  if (value === 'linuxkit') return 'linuxkit';
+  throw new UserError(`unknown assembly backend ${JSON.stringify(value)}; use native or linuxkit`);
+}
+
+export interface LinuxkitBuildOptions {
+  /** The rendered YAML file. */
+  yamlPath: string;
+  arch: string;
+  outDir: string;
+  name?: string;
+  /** LinuxKit output format; Hook uses kernel+initrd. */
+  format?: string;
+  /** LinuxKit's image cache (`--cache`), an OCI layout holding every image the YAML names. */
+  cacheDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The linuxkit binary from LINUXKIT_BIN, or a UserError saying how to select it. */
+export function linuxkitBinary(env: NodeJS.ProcessEnv = process.env): string {
+  const bin = env.LINUXKIT_BIN;
+  if (!bin) throw new UserError('the linuxkit backend needs the linuxkit binary: set LINUXKIT_BIN=/path/to/linuxkit (v1.8.2), or use the native backend');
+  return bin;
+}
+
+/** The argument list upstream Hook uses (bash/linuxkit.sh), without --docker. */
+export function linuxkitBuildArgs(options: LinuxkitBuildOptions): string[] {
+  return [
+    'build',
+    '--arch', options.arch,
+    '--name', options.name ?? 'hook',
+    '--format', options.format ?? 'kernel+initrd',
+    ...(options.cacheDir ? ['--cache', options.cacheDir] : []),
+    '--dir', options.outDir,
+    options.yamlPath,
+  ];
+}
+
+/** Runs `$LINUXKIT_BIN build ...`; its output is shown live. */
+export async function linuxkitBuild(options: LinuxkitBuildOptions): Promise<void> {
+  const bin = linuxkitBinary(options.env);
+  await run(bin, linuxkitBuildArgs(options), { inherit: true, env: options.env });
+}
