@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { Logger } from '@hook/log';
+import { parseArgs } from './args';
+import { main, type CliContext } from './main';
+
+const root = join(__dirname, '../../..');
+
+function context(overrides: Partial<CliContext> = {}) {
+  const nxCalls: { args: string[]; env: NodeJS.ProcessEnv }[] = [];
+  let out = '';
+  const ctx: CliContext = {
+    root,
+    env: {},
+    stdout: { write: (t: string) => (out += t) },
+    stdinIsTTY: false,
+    hostArch: 'x64',
+    runNx: async (args, env) => {
+      nxCalls.push({ args, env: { ...env } });
+      return 0;
+    },
+    ...overrides,
+  };
+  return { ctx, nxCalls, output: () => out };
+}
+
+let logLines: string[] = [];
+beforeEach(() => {
+  logLines = [];
+  const sink = new Logger({ env: {}, sink: { write: (t: string) => logLines.push(t) }, color: false });
+  jest.spyOn(require('@hook/log').log, 'log').mockImplementation((...args: unknown[]) => (sink.log as (...a: unknown[]) => void)(...args));
+});
+afterEach(() => jest.restoreAllMocks());
+
+describe('parseArgs', () => {
+  it('takes KEY=VALUE anywhere and ignores empty arguments', () => {
+    expect(parseArgs(['DEBUG=yes', 'build', '', 'hook-default-amd64', 'X=a=b', 'EMPTY='])).toEqual({
+      positional: ['build', 'hook-default-amd64'],
+      params: { DEBUG: 'yes', X: 'a=b', EMPTY: '' },
+      flags: new Set(),
+    });
+  });
+  it('rejects invalid parameter names', () => {
+    expect(() => parseArgs(['1BAD=x'])).toThrow("Invalid command line parameter '1BAD=x'");
+    expect(() => parseArgs(['A-B=x'])).toThrow("Invalid command line parameter 'A-B=x'");
+  });
+});
+
+describe('commands', () => {
+  it('defaults to build of hook-default-<host arch>, with warnings', async () => {
+    const { ctx, nxCalls } = context();
+    expect(await main([], ctx)).toBe(0);
+    expect(nxCalls[0].args).toEqual(['run', 'hook-default-amd64:build']);
+    expect(logLines.join('')).toContain("No command (first argument) specified; defaulting to 'build'");
+    expect(logLines.join('')).toContain("No kernel/flavor ID (second argument) specified; defaulting to 'hook-default-amd64'");
+    const arm = context({ hostArch: 'arm64' });
+    await main(['build'], arm.ctx);
+    expect(arm.nxCalls[0].args).toEqual(['run', 'hook-default-arm64:build']);
+  });
+
+  it('exports parameters and upstream defaults to the build environment', async () => {
+    const { ctx, nxCalls } = context();
+    await main(['linuxkit', 'HOOK_VERSION=9.9.9', 'hook-latest-lts-amd64'], ctx);
+    expect(nxCalls[0].args).toEqual(['run', 'hook-latest-lts-amd64:build']);
+    expect(nxCalls[0].env).toMatchObject({
+      HOOK_VERSION: '9.9.9',
+      HOOK_KERNEL_OCI_BASE: 'ghcr.io/tinkerbell/hook/kernel/hook-kernel',
+      HOOK_LK_CONTAINERS_OCI_BASE: 'ghcr.io/tinkerbell/hook/linuxkit/',
+    });
+  });
+
+  it('maps every alias to its Nx target, the kernel through USE_KERNEL_ID', async () => {
+    const cases: [string[], string[]][] = [
+      [['kernel', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:build']],
+      [['build-kernel', 'armbian-meson64-edge'], ['run', 'kernel-armbian-meson64-edge:build']],
+      [['qemu', 'hook-default-amd64'], ['run', 'hook-default-amd64:run-qemu']],
+      [['run', 'hook-debian-amd64'], ['run', 'hook-debian-amd64:run-qemu']],
+      [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],
+      [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-media', '--bootable=grub-amd64']],
+    ];
+    for (const [argv, expected] of cases) {
+      const { ctx, nxCalls } = context();
+      expect(await main(argv, ctx)).toBe(0);
+      expect(nxCalls[0].args).toEqual(expected);
+    }
+  });
+
+  it('refuses interactive kernel configuration without a terminal, and Armbian configuration always', async () => {
+    const { ctx, nxCalls } = context();
+    expect(await main(['config', 'hook-default-amd64'], ctx)).toBe(1);
+    expect(logLines.join('')).toContain("'config' is interactive and needs a terminal");
+    expect(await main(['kernel-config', 'armbian-meson64-edge'], { ...ctx, stdinIsTTY: true })).toBe(1);
+    expect(logLines.join('')).toContain("Armbian's kernel configs");
+    expect(nxCalls).toEqual([]);
+    const tty = context({ stdinIsTTY: true });
+    await main(['config-shell-kernel', 'hook-default-amd64'], tty.ctx);
+    expect(tty.nxCalls[0].args).toEqual(['run', 'kernel-hook-default-amd64:config-shell']);
+  });
+
+  it('rejects unknown commands, flavors, bootables and options with one line each', async () => {
+    for (const [argv, message] of [
+      [['frobnicate'], "Unknown command: 'frobnicate'; valid commands are: build|linuxkit,"],
+      [['buld'], "Unknown command: 'buld' (did you mean build?)"],
+      [['build', 'no-such-flavor'], "Unknown flavor 'no-such-flavor'; valid ones are: armbian-bcm2711-current"],
+      [['bootable-media', 'grub-amd65'], "Unknown bootable 'grub-amd65' (did you mean grub-amd64?)"],
+      [['bootable-media'], 'bootable-media needs a bootable id; valid ones are: grub-amd64'],
+      [['build', '--frob'], 'Unknown option --frob'],
+    ] as [string[], string][]) {
+      logLines = [];
+      const { ctx, nxCalls } = context();
+      expect(await main(argv, ctx)).not.toBe(0);
+      expect(logLines).toHaveLength(1);
+      expect(logLines[0]).toContain(message);
+      expect(nxCalls).toEqual([]);
+    }
+  });
+
+  it('lists the inventory as a table and as JSON', async () => {
+    const table = context();
+    await main(['list'], table.ctx);
+    expect(table.output()).toMatch(/^FLAVOR\s+ARCH\s+METHOD/);
+    expect(table.output()).toMatch(/hook-latest-lts-amd64\s+x86_64\s+default\s+6\.\d+\.y generic\s+lts\s+yes\s+latest-lts-x86_64\s+grub-latest-lts-amd64/);
+    const json = context();
+    await main(['list', '--json'], json.ctx);
+    const rows = JSON.parse(json.output());
+    expect(rows.find((r: { id: string }) => r.id === 'peg-default-amd64')).toMatchObject({ kernel: 'hook-default-amd64', outputId: 'peg-default-amd64', tags: ['dev'] });
+  });
+
+  it('prints help with every command', async () => {
+    const { ctx, output } = context();
+    expect(await main(['--help'], ctx)).toBe(0);
+    expect(output()).toContain('Usage: hook [command] [flavor-id] [KEY=VALUE ...]');
+    expect(output()).toContain('build-run-qemu|run-qemu|qemu-run|run|qemu');
+  });
+});
