@@ -1,0 +1,95 @@
+/** Test helpers: small real OCI images (multi-layer tars built with tar-stream) in a real layout. */
+import { pack, type Headers } from 'tar-stream';
+import { MediaType, OciLayout, sha256Digest, type ImageConfig } from '@hook/oci';
+import type { FsEntry } from '../../initramfs/src/entry';
+
+export interface TarItem {
+  name: string;
+  type?: Headers['type'];
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  content?: string | Buffer;
+  mtime?: number;
+}
+
+export async function tarBuffer(items: TarItem[]): Promise<Buffer> {
+  const archive = pack();
+  const chunks: Buffer[] = [];
+  archive.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    archive.on('end', resolve);
+    archive.on('error', reject);
+  });
+  for (const item of items) {
+    const type = item.type ?? 'file';
+    const header: Headers = {
+      name: item.name,
+      type,
+      mode: item.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      uid: item.uid ?? 0,
+      gid: item.gid ?? 0,
+      mtime: new Date((item.mtime ?? 1000) * 1000),
+      linkname: item.linkname,
+      devmajor: item.devmajor,
+      devminor: item.devminor,
+    };
+    if (type === 'file') archive.entry(header, typeof item.content === 'string' ? Buffer.from(item.content) : (item.content ?? Buffer.alloc(0)));
+    else archive.entry(header);
+  }
+  archive.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+export interface ImageSpec {
+  layers: TarItem[][];
+  architecture?: string;
+  config?: ImageConfig['config'];
+}
+
+/** Writes an image (uncompressed layers) into the layout under `ref`. */
+export async function addImage(layout: OciLayout, ref: string, spec: ImageSpec): Promise<void> {
+  const layerDescs = [];
+  const diffIds = [];
+  for (const items of spec.layers) {
+    const tar = await tarBuffer(items);
+    layerDescs.push(await layout.writeBlob(tar, MediaType.ociLayer));
+    diffIds.push(sha256Digest(tar));
+  }
+  const config: ImageConfig = {
+    architecture: spec.architecture ?? 'amd64',
+    os: 'linux',
+    config: spec.config ?? {},
+    rootfs: { type: 'layers', diff_ids: diffIds },
+  };
+  const configDesc = await layout.writeJsonBlob(config, MediaType.ociConfig);
+  const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: layerDescs };
+  const manifestDesc = await layout.writeJsonBlob(manifest, MediaType.ociManifest);
+  await layout.addManifest(manifestDesc, ref);
+}
+
+/** Collects entries (reading file contents) and applies last-wins, as an unpack would. */
+export async function collectTree(entries: AsyncIterable<FsEntry>): Promise<{ list: FsEntry[]; tree: Map<string, FsEntry & { data?: Buffer }> }> {
+  const list: FsEntry[] = [];
+  const tree = new Map<string, FsEntry & { data?: Buffer }>();
+  for await (const entry of entries) {
+    let data: Buffer | undefined;
+    if (entry.type === 'file') {
+      const content = entry.content?.();
+      if (Buffer.isBuffer(content)) data = content;
+      else if (content) {
+        const chunks: Buffer[] = [];
+        for await (const c of content) chunks.push(c as Buffer);
+        data = Buffer.concat(chunks);
+      } else data = Buffer.alloc(0);
+      if (data.length !== (entry.size ?? 0)) throw new Error(`${entry.path}: size ${entry.size} but ${data.length} bytes`);
+    }
+    list.push(entry);
+    tree.set(entry.path, { ...entry, data });
+  }
+  return { list, tree };
+}
