@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { run } from '@hook/process';
 import { SOURCE_KERNEL, makeWorkspace } from '@hook/inventory/testing';
 
+jest.setTimeout(60000);
+
 const root = join(__dirname, '../../..');
 const hook = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   run(join(root, 'hook'), args, { cwd: root, env: { ...env, GITHUB_ACTIONS: '', CI_TAGS: env.CI_TAGS ?? '' }, allowFailure: true, timeoutMs: 60000 });
