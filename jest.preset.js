@@ -11,6 +11,7 @@ const esmPackages = [
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
+  reporters: ['default', require('node:path').join(__dirname, 'tools/jest/summary-reporter.js')],
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: {

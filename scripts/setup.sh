@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building and testing Hook needs on a Debian/Ubuntu host (as root, or with sudo):
+# Debian packages, then the npm packages (npm ci). Safe to run again: it installs only what is
+# missing. Used by the README's two quick-start commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages, and why:
+#   docker.io             the Docker engine that builds the container images (and docker-cli on trixie)
+#   docker-registry       a real OCI registry on loopback for the registry/Armbian tests
+#   apache2-utils         htpasswd, for the registry auth tests
+#   qemu-system-x86/-arm, ovmf, qemu-efi-aarch64   booting kernels, initramfs and ISOs
+#   zstd xz-utils cpio    compression filters; cpio to check initramfs files in tests
+#   xorriso mtools dosfstools grub-efi-amd64-bin grub-efi-arm64-bin grub-common   the EFI ISO
+#   busybox-static kmod   tiny test initramfs; depmod for trimmed Debian kernels
+#   gpg gpgv              kernel.org signature verification
+#   build-essential bc bison flex libssl-dev libelf-dev ccache   building kernels on the host
+#   debootstrap           bootstrapping the Debian base image without any registry
+packages=(
+  docker.io docker-registry apache2-utils
+  qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
+  zstd xz-utils cpio
+  xorriso mtools dosfstools grub-efi-amd64-bin grub-efi-arm64-bin grub-common
+  busybox-static kmod gpg gpgv
+  build-essential bc bison flex libssl-dev libelf-dev ccache
+  debootstrap
+)
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js >= 20.19 is needed (found $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules/nx ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

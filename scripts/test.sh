@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need, starts a Docker engine if none is
+# running (and stops it afterwards), runs every project's lint and test targets through Nx, and
+# prints one total line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+bash scripts/dockerd.sh start
+trap 'bash scripts/dockerd.sh stop' EXIT
+
+rm -rf coverage
+status=0
+npx nx run-many -t lint test --parallel="${HOOK_TEST_PARALLEL:-2}" --outputStyle=static "$@" || status=$?
+
+node -e '
+  const fs = require("fs"), path = require("path");
+  const total = { passed: 0, failed: 0, skipped: 0, suitesFailed: 0 };
+  const walk = (d) => { for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (e.name === "test-summary.json") { const s = JSON.parse(fs.readFileSync(p)); for (const k in total) total[k] += s[k]; }
+  } };
+  walk("coverage");
+  console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  if (total.failed + total.suitesFailed > 0) process.exitCode = 1;
+' || status=1
+exit "$status"
