@@ -75,6 +75,7 @@ describe('commands', () => {
       [['qemu', 'hook-default-amd64'], ['run', 'hook-default-amd64:run-qemu']],
       [['run', 'hook-debian-amd64'], ['run', 'hook-debian-amd64:run-qemu']],
       [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],
+      [['build', 'hook-default-arm64', 'LINUXKIT_ISO=yes'], ['run', 'hook-default-arm64:iso']],
       [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-media', '--bootable=grub-amd64']],
     ];
     for (const [argv, expected] of cases) {
@@ -104,6 +105,7 @@ describe('commands', () => {
       [['bootable-media', 'grub-amd65'], "Unknown bootable 'grub-amd65' (did you mean grub-amd64?)"],
       [['bootable-media'], 'bootable-media needs a bootable id; valid ones are: grub-amd64'],
       [['build', '--frob'], 'Unknown option --frob'],
+      [['build', 'peg-default-amd64', 'LINUXKIT_ISO=yes'], 'Flavor peg-default-amd64 does not support an ISO'],
     ] as [string[], string][]) {
       logLines = [];
       const { ctx, nxCalls } = context();

@@ -109,6 +109,10 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
   log.info(`Using Hook version (HOOK_VERSION): ${ctx.env.HOOK_VERSION}`);
   switch (command.name) {
     case 'build':
+      if (ctx.env.LINUXKIT_ISO === 'yes') {
+        if (!flavor.SUPPORTS_ISO) throw new UserError(`Flavor ${flavor.id} does not support an ISO (SUPPORTS_ISO is not set in ${flavor.file})`);
+        return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
+      }
       return ctx.runNx(['run', `${flavor.id}:build`], ctx.env);
     case 'run-qemu':
       return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
