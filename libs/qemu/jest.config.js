@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'qemu',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
