@@ -36,7 +36,7 @@ function build() {
     format: 'cjs',
     outfile: tmp,
     metafile: true,
-    sourcemap: 'inline',
+    sourcemap: 'external',
     tsconfig: 'tsconfig.base.json',
     // execa is ESM-only and needed only by commands that spawn programs: load it lazily.
     external: ['execa'],
@@ -46,11 +46,14 @@ function build() {
   for (const file of Object.keys(result.metafile.inputs)) {
     inputs[file] = fs.statSync(path.join(root, file)).mtimeMs;
   }
+  fs.renameSync(`${tmp}.map`, `${bundle}.map`);
   fs.renameSync(tmp, bundle);
   fs.writeFileSync(`${manifest}.${process.pid}.tmp`, JSON.stringify(inputs));
   fs.renameSync(`${manifest}.${process.pid}.tmp`, manifest);
 }
 
 if (!isFresh()) build();
+// Stack traces (DEBUG=yes) point at the TypeScript sources.
+if (process.env.DEBUG === 'yes') process.setSourceMapsEnabled(true);
 process.env.HOOK_WORKSPACE_ROOT = process.env.HOOK_WORKSPACE_ROOT || root;
 require(bundle);

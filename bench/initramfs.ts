@@ -1,0 +1,192 @@
+/**
+ * Benchmark: @hook/initramfs's one-pass writer against upstream Hook's pipeline on the same
+ * root tree. Not a test: it prints figures.
+ *
+ * Run from the repository root (no build step; swc compiles on the fly):
+ *
+ *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/initramfs.ts
+ *
+ * Options: --runs N (default 3), --work DIR (default /tmp/hook-initramfs-bench; the tree is
+ * built there once and reused), --levels 9,19 (also time our writer at these zstd levels).
+ * Needs Debian packages: cpio, rdfind, zstd, time (for /usr/bin/time -v), dpkg (dpkg-deb).
+ *
+ * The tree (~470 MB) is made of Debian packages' contents, like a HookOS image: a kernel's
+ * module tree, Go binaries (prometheus), a JRE; then the prometheus binaries and a JRE
+ * library folder are copied under containers/ the way several images bring the same files.
+ * The .debs come from /var/cache/apt/archives, else `apt-get download` (host's apt sources).
+ *
+ * Upstream pipeline (bash/linuxkit.sh since commit 0deced1), timed on a fresh copy of the
+ * tree (the copy is not timed, nor is upstream's preceding `cpio -idmu` of linuxkit's initrd):
+ *   rdfind -makehardlinks true . && find . | cpio -o -H newc | zstd -T0 -9
+ * Ours: walk the tree into FsEntry objects -> writeInitramfs (zstd -T0, default level).
+ * Each is run under /usr/bin/time -v: wall time and peak RSS of the largest process.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { cp, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { formatBytes } from '@hook/log';
+import { run, shellQuote } from '@hook/process';
+import { DEFAULT_ZSTD_LEVEL, writeInitramfs, type FsEntry } from '@hook/initramfs';
+
+const APT_ARCHIVES = '/var/cache/apt/archives';
+const PACKAGES = ['prometheus', 'openjdk-17-jre-headless'];
+const KERNEL_META = 'linux-image-cloud-amd64';
+
+interface Measure {
+  wallSeconds: number;
+  peakRssKiB: number;
+  outputBytes: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** The tree as an entry stream, in directory-walk order like a tar of it. */
+async function* walk(root: string): AsyncGenerator<FsEntry> {
+  const seenInodes = new Map<number, string>();
+  const visit = async function* (dir: string): AsyncGenerator<FsEntry> {
+    for (const item of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, item.name);
+      const path = relative(root, full);
+      const st = await lstat(full);
+      const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+      if (st.isDirectory()) {
+        yield { ...base, type: 'directory' };
+        yield* visit(full);
+      } else if (st.isSymbolicLink()) {
+        const { readlink } = await import('node:fs/promises');
+        yield { ...base, type: 'symlink', linkTarget: await readlink(full) };
+      } else if (st.isFile()) {
+        const first = st.nlink > 1 ? seenInodes.get(st.ino) : undefined;
+        if (first) {
+          yield { ...base, type: 'hardlink', linkTarget: first };
+          continue;
+        }
+        if (st.nlink > 1) seenInodes.set(st.ino, path);
+        const size = st.size;
+        yield { ...base, type: 'file', size, content: () => (size < 1 << 16 ? readFileSync(full) : createReadStream(full, { highWaterMark: 1 << 20 })) };
+      }
+    }
+  };
+  yield* visit(root);
+}
+
+/** Child mode: one run of our writer, result as JSON on stdout. */
+async function child(tree: string, output: string, level: number): Promise<void> {
+  const result = await writeInitramfs(walk(tree), { output, level, spoolDir: arg('spool', '/tmp') });
+  process.stdout.write(`${JSON.stringify({ ...result, sizes: undefined })}\n`);
+}
+
+async function timed(command: string, args: string[], cwd?: string): Promise<{ wallSeconds: number; peakRssKiB: number; stdout: string }> {
+  const result = await run('/usr/bin/time', ['-v', command, ...args], { cwd });
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(result.stderr);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr);
+  if (!wall || !rss) throw new Error(`cannot read /usr/bin/time output:\n${result.stderr}`);
+  const wallSeconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
+  return { wallSeconds, peakRssKiB: Number(rss[1]), stdout: result.stdout };
+}
+
+async function debFor(pkg: string, downloads: string): Promise<string> {
+  const cached = (await readdir(APT_ARCHIVES).catch(() => [] as string[])).filter((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  if (cached.length > 0) return join(APT_ARCHIVES, cached.sort().at(-1)!);
+  await mkdir(downloads, { recursive: true });
+  await run('apt-get', ['download', pkg], { cwd: downloads });
+  const fetched = (await readdir(downloads)).filter((f) => f.startsWith(`${pkg}_`));
+  if (fetched.length === 0) throw new Error(`apt-get download ${pkg} produced no .deb`);
+  return join(downloads, fetched[0]);
+}
+
+async function kernelPackage(): Promise<string> {
+  const cached = (await readdir(APT_ARCHIVES).catch(() => [] as string[])).filter((f) => /^linux-image-\d.*-cloud-amd64_.*\.deb$/.test(f));
+  if (cached.length > 0) return cached.sort().at(-1)!.split('_')[0];
+  const depends = await run('apt-cache', ['depends', KERNEL_META]);
+  const match = /Depends: (linux-image-\S+)/.exec(depends.stdout);
+  if (!match) throw new Error(`cannot find the kernel package behind ${KERNEL_META}`);
+  return match[1];
+}
+
+async function buildTree(work: string): Promise<string> {
+  const tree = join(work, 'tree');
+  const marker = join(work, 'tree.done');
+  if (await stat(marker).catch(() => undefined)) return tree;
+  await rm(tree, { recursive: true, force: true });
+  await mkdir(tree, { recursive: true });
+  for (const pkg of [...PACKAGES, await kernelPackage()]) {
+    const deb = await debFor(pkg, join(work, 'debs'));
+    console.log(`unpacking ${deb}`);
+    await run('dpkg-deb', ['-x', deb, tree]);
+  }
+  // Images bringing the same files again, as several LinuxKit containers do.
+  await cp(join(tree, 'usr/bin'), join(tree, 'containers/services/prometheus/lower/usr/bin'), { recursive: true, verbatimSymlinks: true });
+  const jvm = (await readdir(join(tree, 'usr/lib/jvm'))).find((d) => !d.startsWith('.') && !d.endsWith('.jinfo'))!;
+  await cp(join(tree, 'usr/lib/jvm', jvm, 'lib'), join(tree, 'containers/services/java/lower/usr/lib/jvm/lib'), { recursive: true, verbatimSymlinks: true });
+  await writeFile(marker, '');
+  return tree;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') return child(process.argv[3], process.argv[4], Number(process.argv[5]));
+
+  const work = arg('work', '/tmp/hook-initramfs-bench');
+  const runs = Number(arg('runs', '3'));
+  const levels = arg('levels', '').split(',').filter(Boolean).map(Number);
+  const tree = await buildTree(work);
+  const du = await run('du', ['-sb', '--apparent-size', tree]);
+  const files = await run('sh', ['-c', `find ${shellQuote(tree)} | wc -l`]);
+  console.log(`tree: ${tree}, ${formatBytes(Number(du.stdout.split('\t')[0]))} apparent, ${files.stdout.trim()} entries`);
+
+  const self = [process.execPath, '-r', '@swc-node/register', __filename, '--child', tree];
+  const ours = async (level: number): Promise<Measure> => {
+    const output = join(work, `ours-${level}.zst`);
+    const t = await timed(self[0], [...self.slice(1), output, String(level)]);
+    const result = JSON.parse(t.stdout.trim().split('\n').at(-1)!);
+    return { wallSeconds: t.wallSeconds, peakRssKiB: t.peakRssKiB, outputBytes: result.compressedSize };
+  };
+  const upstream = async (): Promise<Measure> => {
+    const copy = join(work, 'upstream-tree');
+    const output = join(work, 'upstream.zst');
+    await rm(copy, { recursive: true, force: true });
+    await run('cp', ['-a', tree, copy]);
+    const script = `rdfind -makehardlinks true -makeresultsfile false . >/dev/null && find . | cpio -o -H newc --quiet | zstd -T0 -9 -q -c > ${shellQuote(output)}`;
+    const t = await timed('sh', ['-c', script], copy);
+    await rm(copy, { recursive: true, force: true });
+    return { wallSeconds: t.wallSeconds, peakRssKiB: t.peakRssKiB, outputBytes: (await stat(output)).size };
+  };
+
+  const report = (name: string, samples: Measure[]) => {
+    const m = { wallSeconds: median(samples.map((s) => s.wallSeconds)), peakRssKiB: median(samples.map((s) => s.peakRssKiB)), outputBytes: median(samples.map((s) => s.outputBytes)) };
+    console.log(`${name.padEnd(34)} wall ${m.wallSeconds.toFixed(2).padStart(6)} s   peak RSS ${(m.peakRssKiB / 1024).toFixed(0).padStart(4)} MiB   output ${formatBytes(m.outputBytes)} (${m.outputBytes} bytes)`);
+    return m;
+  };
+
+  const upstreamRuns: Measure[] = [];
+  const ourRuns: Measure[] = [];
+  for (let i = 0; i < runs; i++) {
+    upstreamRuns.push(await upstream());
+    ourRuns.push(await ours(DEFAULT_ZSTD_LEVEL));
+  }
+  console.log(`\nmedian of ${runs} runs each:`);
+  const u = report('upstream rdfind+cpio+zstd -T0 -9', upstreamRuns);
+  const o = report(`ours writeInitramfs zstd -T0 -${DEFAULT_ZSTD_LEVEL}`, ourRuns);
+  console.log(
+    `ratio ours/upstream: wall ${(o.wallSeconds / u.wallSeconds).toFixed(2)}, output size ${(o.outputBytes / u.outputBytes).toFixed(3)}, peak RSS ${(o.peakRssKiB / u.peakRssKiB).toFixed(2)}`,
+  );
+  for (const level of levels) report(`ours at zstd -${level} (1 run)`, [await ours(level)]);
+
+  // Both images must hold the same names.
+  const names = async (image: string) => {
+    const list = await run('sh', ['-c', `zstd -dc ${shellQuote(image)} | cpio -it --quiet | sed -e 's,^\\./,,' | grep -vx '\\.' | sort`]);
+    return list.stdout;
+  };
+  const same = (await names(join(work, 'upstream.zst'))) === (await names(join(work, `ours-${DEFAULT_ZSTD_LEVEL}.zst`)));
+  console.log(`same names in both images: ${same ? 'yes' : 'NO'}`);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
