@@ -42,7 +42,8 @@ function build() {
     external: ['execa'],
     logLevel: 'error',
   });
-  const inputs = {};
+  // The launcher itself is an input too: its build options shape the bundle.
+  const inputs = { [path.relative(root, __filename)]: fs.statSync(__filename).mtimeMs };
   for (const file of Object.keys(result.metafile.inputs)) {
     inputs[file] = fs.statSync(path.join(root, file)).mtimeMs;
   }
