@@ -14,6 +14,7 @@ const manifest = path.join(outDir, 'inputs.json');
 function isFresh() {
   try {
     const inputs = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+    if (!(path.relative(root, __filename) in inputs)) return false;
     for (const [file, mtimeMs] of Object.entries(inputs)) {
       if (fs.statSync(path.join(root, file)).mtimeMs !== mtimeMs) return false;
     }
