@@ -23,6 +23,8 @@ export interface LinuxkitBuildOptions {
   format?: string;
   /** LinuxKit's image cache (`--cache`), an OCI layout holding every image the YAML names. */
   cacheDir?: string;
+  /** More flags, e.g. --no-sbom. */
+  extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -41,6 +43,7 @@ export function linuxkitBuildArgs(options: LinuxkitBuildOptions): string[] {
     '--name', options.name ?? 'hook',
     '--format', options.format ?? 'kernel+initrd',
     ...(options.cacheDir ? ['--cache', options.cacheDir] : []),
+    ...(options.extraArgs ?? []),
     '--dir', options.outDir,
     options.yamlPath,
   ];
