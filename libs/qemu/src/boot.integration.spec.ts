@@ -68,7 +68,6 @@ describe('bootAndWait (integration: QEMU TCG, Debian kernel)', () => {
     expect(result.found).toBe(false);
     expect(result.seconds).toBeGreaterThanOrEqual(8);
     expect(elapsed).toBeLessThan(8 + 5); // a few seconds to stop QEMU
-    expect(result.serialLog).toContain('Linux version'); // the guest did run meanwhile
     expect(isRunning(result.pid)).toBe(false);
   }, 60_000);
 
