@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'containers',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,129 @@
+/**
+ * The `build` target of an image project (called by the Nx plugin's executor) and
+ * `hook linuxkit-containers`. Upstream's order (bash/hook-lk-containers.sh): reuse the image the
+ * engine has, else pull it, else build it unless DO_BUILD_LK_CONTAINERS=no; DO_PUSH=yes pushes;
+ * EXPORT_LK_CONTAINERS=yes saves a .tar.gz. Every image also lands in dist/ as an OCI layout.
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DockerEngine, connectDocker } from '@hook/docker';
+import { UserError, log } from '@hook/log';
+import { OciLayout } from '@hook/oci';
+import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
+import { dockerArchiveFromLayout } from './docker-archive';
+import { buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
+import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput } from './output';
+import { type DockerArch, computeImageInputs, imageContentHash, imageTag } from './tag';
+
+export type { ImageMetadata } from './output';
+
+export interface ContainerTargetOptions {
+  workspaceRoot: string;
+  imageName: string;
+  arch: DockerArch;
+  env: NodeJS.ProcessEnv;
+  /**
+   * Hashes of what the image takes from other projects besides the base image (e.g. the
+   * bundled bootkit), name -> hash; they go into the tag.
+   */
+  dependencies?: Record<string, string>;
+  /** An engine already connected (buildAllContainers shares one). */
+  engine?: DockerEngine;
+}
+
+/** The image folders with a Dockerfile (one Nx project each), sorted. */
+export async function listImageFolders(workspaceRoot: string): Promise<string[]> {
+  const names = await readdir(join(workspaceRoot, 'images')).catch(() => [] as string[]);
+  const withDockerfile: string[] = [];
+  for (const name of names.sort()) {
+    if (await stat(join(workspaceRoot, 'images', name, 'Dockerfile')).catch(() => undefined)) withDockerfile.push(name);
+  }
+  return withDockerfile;
+}
+
+/** The tag an image gets for these inputs, without the engine. */
+export async function describeContainer(opts: Omit<ContainerTargetOptions, 'engine'>) {
+  const base = await describeBaseImage(opts.workspaceRoot, opts.arch, opts.env);
+  const inputs = await computeImageInputs(opts.workspaceRoot, opts.imageName, { [BASE_IMAGE_NAME]: base.tag.ref, ...opts.dependencies });
+  return { base, inputs, tag: imageTag(opts.imageName, imageContentHash(inputs), opts.arch, opts.env) };
+}
+
+export async function buildContainerTarget(opts: ContainerTargetOptions): Promise<ImageMetadata> {
+  const { workspaceRoot, imageName, arch, env } = opts;
+  const publish = env.DO_PUSH === 'yes' || env.EXPORT_LK_CONTAINERS === 'yes';
+
+  if (imageName === BASE_IMAGE_NAME) {
+    const { tag } = await describeBaseImage(workspaceRoot, arch, env);
+    const done = await existingOutput(imageOutputDir(workspaceRoot, imageName, arch), tag.ref);
+    if (done && !publish) return upToDate(done);
+    const engine = opts.engine ?? (await connectDocker(env));
+    const metadata = await ensureBaseImage(engine, workspaceRoot, arch, env);
+    await publishImage(engine, metadata, env);
+    return metadata;
+  }
+
+  if (!(await stat(join(workspaceRoot, 'images', imageName, 'Dockerfile')).catch(() => undefined))) {
+    throw new UserError(`images/${imageName} has no Dockerfile; the image folders are: ${(await listImageFolders(workspaceRoot)).join(', ')}`);
+  }
+  const { base, inputs, tag } = await describeContainer(opts);
+  const outputDir = imageOutputDir(workspaceRoot, imageName, arch);
+  const inDist = await existingOutput(outputDir, tag.ref);
+  // What dist/ holds for this exact tag is the image: no engine needed unless publishing.
+  if (inDist && !publish) return upToDate(inDist);
+
+  const engine = opts.engine ?? (await connectDocker(env));
+  const { docker } = engine;
+  const common = { name: imageName, ref: tag.ref, tag: tag.tag, hash: tag.hash, arch, inputs };
+  let metadata: ImageMetadata;
+  if (await inspectLocalImage(docker, tag.ref, arch)) {
+    log.info(`${imageName}: ${tag.ref} is in the Docker engine; reusing it`);
+    metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }));
+  } else if (inDist) {
+    await loadImage(docker, await dockerArchiveFromLayout(await OciLayout.open(outputDir), tag.ref, tag.ref));
+    metadata = { ...inDist, source: 'dist' };
+  } else if (await tryPullImage(docker, tag.ref, arch, env)) {
+    metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'pulled' });
+  } else {
+    if (env.DO_BUILD_LK_CONTAINERS === 'no') {
+      throw new UserError(`${imageName}: ${tag.ref} is not in the Docker engine and cannot be pulled, and DO_BUILD_LK_CONTAINERS=no forbids building it: unset DO_BUILD_LK_CONTAINERS, or publish the image first (DO_PUSH=yes)`);
+    }
+    const baseImage = await ensureBaseImage(engine, workspaceRoot, arch, env);
+    if (baseImage.ref !== base.tag.ref) throw new Error(`base image ${baseImage.ref} is not the expected ${base.tag.ref}`);
+    await buildImage(docker, engine.arch, {
+      contextDir: join(workspaceRoot, 'images', imageName),
+      ref: tag.ref,
+      arch,
+      buildArgs: { BASE_IMAGE: base.tag.ref },
+      label: `${imageName} (${arch})`,
+    });
+    metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'built' });
+  }
+  await publishImage(engine, metadata, env);
+  log.info(`${imageName}: ${metadata.ref} (${metadata.source})`);
+  return metadata;
+}
+
+function upToDate(metadata: ImageMetadata): ImageMetadata {
+  log.info(`${metadata.name}: ${metadata.ref} is up to date in dist/`);
+  return { ...metadata, source: 'dist' };
+}
+
+async function publishImage(engine: DockerEngine, metadata: ImageMetadata, env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.DO_PUSH === 'yes') await pushImage(engine.docker, metadata.ref, env);
+  if (env.EXPORT_LK_CONTAINERS === 'yes') {
+    const dir = env.EXPORT_LK_CONTAINERS_DIR || '/tmp';
+    await mkdir(dir, { recursive: true });
+    await exportImageTarGz(engine.docker, metadata.ref, join(dir, `${metadata.name}-${metadata.tag}.tar.gz`));
+  }
+}
+
+/** `hook linuxkit-containers`: the base image, then every image folder, for one architecture. */
+export async function buildAllContainers(opts: { workspaceRoot: string; arch: DockerArch; env: NodeJS.ProcessEnv }): Promise<ImageMetadata[]> {
+  const engine = await connectDocker(opts.env);
+  const results: ImageMetadata[] = [await buildContainerTarget({ ...opts, imageName: BASE_IMAGE_NAME, engine })];
+  for (const imageName of await listImageFolders(opts.workspaceRoot)) {
+    results.push(await buildContainerTarget({ ...opts, imageName, engine }));
+  }
+  for (const r of results) log.info(`${r.name.padEnd(16)} ${r.ref}  ${(r.size / 1024 / 1024).toFixed(1)} MiB  (${r.source})`);
+  return results;
+}
