@@ -10,7 +10,7 @@ import { join, posix, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { stringify as yamlStringify } from 'yaml';
 import { UserError, log } from '@hook/log';
-import type { FsEntry } from '../../initramfs/src/entry';
+import type { FsEntry } from '@hook/initramfs';
 import { type FileYaml, type ImageYaml, type MobyConfig, type ParsedConfig, referenceExpand, validateConfig } from './config';
 import { cleanPath, entryFromHeader, flattenLayers, readTar } from './flatten';
 import { goMarshalIndent } from './go-json';

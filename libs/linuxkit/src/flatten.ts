@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { extract as tarExtract, type Headers } from 'tar-stream';
 import { log } from '@hook/log';
-import type { EntryType, FsEntry } from '../../initramfs/src/entry';
+import type { EntryType, FsEntry } from '@hook/initramfs';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';

@@ -7,7 +7,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Headers } from 'tar-stream';
-import type { FsEntry } from '../../initramfs/src/entry';
+import type { FsEntry } from '@hook/initramfs';
 
 const TAR_TYPES: Record<FsEntry['type'], Headers['type']> = {
   file: 'file',

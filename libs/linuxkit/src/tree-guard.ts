@@ -11,7 +11,7 @@
  */
 import { posix } from 'node:path';
 import { log } from '@hook/log';
-import type { EntryType, FsEntry } from '../../initramfs/src/entry';
+import type { EntryType, FsEntry } from '@hook/initramfs';
 import { cleanPath } from './flatten';
 
 const MAX_HOPS = 40; // as the kernel's MAXSYMLINKS

@@ -1,7 +1,7 @@
 /** Test helpers: small real OCI images (multi-layer tars built with tar-stream) in a real layout. */
 import { pack, type Headers } from 'tar-stream';
 import { MediaType, OciLayout, sha256Digest, type ImageConfig } from '@hook/oci';
-import type { FsEntry } from '../../initramfs/src/entry';
+import type { FsEntry } from '@hook/initramfs';
 
 export interface TarItem {
   name: string;
