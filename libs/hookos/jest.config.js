@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'hookos',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

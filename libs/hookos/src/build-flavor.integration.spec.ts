@@ -1,0 +1,121 @@
+/**
+ * A whole flavor build from dist/ inputs (a kernel directory and OCI image layouts made here),
+ * checked the way a user would: the files upstream names, what the initramfs holds (unpacked
+ * with the system cpio), byte-identical rebuilds, and nothing written on a mistake.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { OciLayout } from '@hook/oci';
+import { run } from '@hook/process';
+import { makeWorkspace } from '@hook/inventory/testing';
+import { addImage, tarBuffer } from '../../linuxkit/test/images';
+import { buildFlavor } from './build-flavor';
+
+jest.setTimeout(120000);
+
+const TEMPLATE = `kernel:
+  image: "\${HOOK_KERNEL_IMAGE}"
+  cmdline: "console=ttyS0"
+init:
+  - "\${HOOK_CONTAINER_INIT_IMAGE}"
+services:
+  - name: svc
+    image: "\${HOOK_CONTAINER_SVC_IMAGE}"
+    capabilities: [CAP_NET_ADMIN]
+files:
+  - path: etc/os-release
+    mode: "0444"
+    contents: |
+      VERSION=\${HOOK_VERSION}
+      KERNEL=\${HOOK_KERNEL_VERSION}
+`;
+
+async function workspace(): Promise<string> {
+  const root = makeWorkspace({
+    'linuxkit-templates/hook.template.yaml': TEMPLATE,
+    'kernel/k/kernel.yaml': 'METHOD: default\nARCH: x86_64\nKERNEL_MAJOR: 6\nKERNEL_MINOR: 12\n',
+    'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n',
+    'images/hook-init/Dockerfile': 'FROM base\n',
+    'images/svc/Dockerfile': 'FROM base\n',
+  });
+  const kernelDir = join(root, 'dist/kernels/k');
+  await mkdir(kernelDir, { recursive: true });
+  await writeFile(join(kernelDir, 'kernel'), Buffer.alloc(4096, 7));
+  await writeFile(
+    join(kernelDir, 'kernel.tar'),
+    await tarBuffer([
+      { name: 'lib/', type: 'directory' },
+      { name: 'lib/modules/', type: 'directory' },
+      { name: 'lib/modules/6.12.9/', type: 'directory' },
+      { name: 'lib/modules/6.12.9/modules.dep', content: 'kernel/x.ko:\n' },
+    ]),
+  );
+  await writeFile(join(kernelDir, 'dtbs.tar.gz'), gzipSync(await tarBuffer([])));
+  await writeFile(join(kernelDir, 'kernel.json'), JSON.stringify({ version: '6.12.9', image: 'example.test/hook-kernel:6.12.9-abcdef01' }));
+  for (const [name, ref, layer] of [
+    ['hook-init', 'example.test/hook/hook-init:11111111-amd64', [{ name: 'init', mode: 0o755, content: '#!/bin/sh\n' }, { name: 'bin/', type: 'directory' }, { name: 'bin/sh', mode: 0o755, content: 'SH' }]],
+    ['svc', 'example.test/hook/svc:22222222-amd64', [{ name: 'usr/bin/svc', mode: 0o755, content: 'SH' }]],
+  ] as const) {
+    const dir = join(root, 'dist/images', name, 'amd64');
+    const layout = await OciLayout.create(dir);
+    await addImage(layout, ref, { layers: [layer as never], config: { Cmd: ['/usr/bin/svc'] } });
+    await writeFile(join(dir, 'image.json'), JSON.stringify({ name, ref }));
+  }
+  return root;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+async function listInitramfs(file: string): Promise<string[]> {
+  const { stdout } = await run('sh', ['-c', `zstd -dc '${file}' | cpio -it --quiet`]);
+  return stdout.split('\n');
+}
+
+describe('buildFlavor (integration)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await workspace();
+  });
+
+  it("writes upstream's files and an initramfs with the assembled tree", async () => {
+    const result = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
+    expect(result.outputId).toBe('x86_64');
+    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['initramfs-x86_64', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+    expect(readFileSync(join(root, 'dist/hook/vmlinuz-x86_64'))).toEqual(Buffer.alloc(4096, 7));
+    const names = await listInitramfs(join(root, 'dist/hook/initramfs-x86_64'));
+    expect(names).toEqual(expect.arrayContaining(['init', 'bin/sh', 'lib/modules/6.12.9/modules.dep', 'containers/services/svc/config.json', 'etc/os-release', 'boot']));
+    expect(names).not.toContain('boot/kernel');
+    const tarball = await run('tar', ['-tzf', join(root, 'dist/hook_x86_64.tar.gz')]);
+    expect(tarball.stdout.split('\n')).toEqual(['vmlinuz-x86_64', 'initramfs-x86_64']);
+    const osRelease = await run('sh', ['-c', `cd "$(mktemp -d)" && zstd -dc '${join(root, 'dist/hook/initramfs-x86_64')}' | cpio -id --quiet etc/os-release && cat etc/os-release`]);
+    expect(osRelease.stdout).toBe('VERSION=9.8.7\nKERNEL=6.12.9');
+    expect(readFileSync(join(root, 'dist/hook/size-report-x86_64.md'), 'utf8')).toContain('initramfs-x86_64');
+  });
+
+  it('is reproducible: the same inputs give byte-identical files', async () => {
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    const first = [sha256(join(root, 'dist/hook/initramfs-x86_64')), sha256(join(root, 'dist/hook_x86_64.tar.gz'))];
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    expect([sha256(join(root, 'dist/hook/initramfs-x86_64')), sha256(join(root, 'dist/hook_x86_64.tar.gz'))]).toEqual(first);
+  });
+
+  it('names a missing image and writes nothing', async () => {
+    const broken = await workspace();
+    await rm(join(broken, 'dist/images/svc'), { recursive: true });
+    await expect(buildFlavor({ workspaceRoot: broken, flavorId: 'k', env: {} })).rejects.toThrow(
+      'image svc is not built for amd64 (no dist/images/svc/amd64/image.json); run: npx nx run svc:build-amd64',
+    );
+    expect(existsSync(join(broken, 'dist/hook'))).toBe(false);
+  });
+
+  it('names a missing kernel', async () => {
+    const broken = await workspace();
+    await rm(join(broken, 'dist/kernels'), { recursive: true });
+    await expect(buildFlavor({ workspaceRoot: broken, flavorId: 'k', env: {} })).rejects.toThrow(
+      'kernel k is not built (no dist/kernels/k/kernel.json); run: npx nx run kernel-k:build',
+    );
+  });
+});

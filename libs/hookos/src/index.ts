@@ -1,0 +1,1 @@
+export { buildFlavor, DEFAULT_HOOK_VERSION, type FlavorBuildOptions, type FlavorBuildResult, type FlavorFormat } from './build-flavor';
