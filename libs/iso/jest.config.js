@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'iso',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

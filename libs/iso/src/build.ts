@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError, log } from '@hook/log';
+import { hasCommand, run } from '@hook/process';
+import { HOOK_ISO_CMDLINE_PLACEHOLDER, findPlaceholder } from './placeholder';
+
+export type IsoArch = 'x86_64' | 'aarch64';
+
+export interface EfiIsoOptions {
+  arch: IsoArch;
+  kernelPath: string;
+  initrdPath: string;
+  /** Kernel command line written on the grub.cfg `linux` line (normally the Hook placeholder). */
+  cmdline: string;
+  output: string;
+  /** Seconds since 1970 used for every timestamp in the ISO and its FAT image. */
+  sourceDateEpoch: number;
+  /** GRUB module directory; default /usr/lib/grub/<x86_64-efi|arm64-efi> from Debian's grub-efi-*-bin. */
+  grubModulesDir?: string;
+}
+
+interface GrubTarget {
+  format: string;
+  bootFile: string;
+  debianPackage: string;
+}
+
+const GRUB_TARGETS: Record<IsoArch, GrubTarget> = {
+  x86_64: { format: 'x86_64-efi', bootFile: 'BOOTX64.EFI', debianPackage: 'grub-efi-amd64-bin' },
+  aarch64: { format: 'arm64-efi', bootFile: 'BOOTAA64.EFI', debianPackage: 'grub-efi-arm64-bin' },
+};
+
+/** Only this file exists on the ISO's root: GRUB finds the ISO (not the FAT image, not a disk) by it. */
+export const ISO_MARKER_FILE = '/hookos-iso.marker';
+
+/** Built into the GRUB image; the other modules help when someone drops to the GRUB shell. */
+const REQUIRED_GRUB_MODULES = ['iso9660', 'search', 'search_fs_file', 'configfile', 'normal', 'linux', 'echo', 'test'];
+const OPTIONAL_GRUB_MODULES = ['part_gpt', 'part_msdos', 'fat', 'gzio', 'ls', 'cat', 'halt', 'reboot', 'efi_gop', 'all_video'];
+
+/**
+ * GRUB's own config: find the ISO, then read the ISO's grub.cfg. GRUB is a plain grub-mkimage
+ * with every module built in (no memdisk, no prefix lookups), because grub-mkstandalone's
+ * memdisk tar carries build-time timestamps and so is not reproducible.
+ */
+export function embeddedGrubConfig(): string {
+  return [
+    `search --no-floppy --set=root --file ${ISO_MARKER_FILE}`,
+    'if [ -z "$root" ]; then echo "HookOS: cannot find the ISO file system"; fi',
+    'configfile ($root)/EFI/BOOT/grub.cfg',
+    '',
+  ].join('\n');
+}
+
+/** The ISO's EFI/BOOT/grub.cfg, laid out like LinuxKit's iso-efi-initrd. */
+export function isoGrubConfig(cmdline: string): string {
+  if (/[\r\n]/.test(cmdline)) throw new UserError('the kernel command line must be a single line (it contains a line break)');
+  return ['set timeout=0', 'set gfxpayload=text', "menuentry 'HookOS' {", `\tlinux /kernel ${cmdline} text`, '\tinitrd /initrd.img', '}', ''].join('\n');
+}
+
+/**
+ * Builds an EFI-bootable ISO (kernel, initrd, GRUB) whose grub.cfg carries `cmdline`.
+ * Byte-identical for the same inputs and sourceDateEpoch. Written to a temp name and renamed.
+ */
+export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: string; bytes: number }> {
+  const target = GRUB_TARGETS[options.arch];
+  if (!target) throw new UserError(`unsupported ISO architecture '${options.arch}'; use x86_64 or aarch64`);
+  if (!Number.isInteger(options.sourceDateEpoch) || options.sourceDateEpoch < 0) {
+    throw new UserError(`sourceDateEpoch must be a whole number of seconds, got ${options.sourceDateEpoch}`);
+  }
+  const grubDir = options.grubModulesDir ?? `/usr/lib/grub/${target.format}`;
+  await checkTools(grubDir, target);
+  for (const [what, path] of [['kernel', options.kernelPath], ['initrd', options.initrdPath]] as const) {
+    if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
+  }
+
+  const output = resolve(options.output);
+  const work = await mkdtemp(join(dirname(output), `.${basename(output)}.work-`));
+  const partial = join(work, 'image.iso');
+  const env = { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
+  try {
+    const bootEfi = join(work, target.bootFile);
+    const embedded = join(work, 'embedded.cfg');
+    await writeFile(embedded, embeddedGrubConfig());
+    const modules = [...REQUIRED_GRUB_MODULES, ...OPTIONAL_GRUB_MODULES.filter((m) => existsSync(join(grubDir, `${m}.mod`)))];
+    await run('grub-mkimage', ['-d', grubDir, '-O', target.format, '-o', bootEfi, '-p', '/EFI/BOOT', '-c', embedded, ...modules], { env });
+
+    const fatImage = join(work, 'efiboot.img');
+    await makeFatImage(fatImage, bootEfi, target.bootFile, env);
+
+    const grubCfg = join(work, 'grub.cfg');
+    await writeFile(grubCfg, isoGrubConfig(options.cmdline));
+    const marker = join(work, 'marker');
+    await writeFile(marker, 'HookOS ISO\n');
+
+    const graft = (inIso: string, source: string) => `${inIso}=${escapeGraftSource(resolve(source))}`;
+    await run(
+      'xorriso',
+      [
+        '-as', 'mkisofs',
+        // -r (Rock Ridge with owner 0 and sane modes) instead of LinuxKit's -R: input owners
+        // and modes would otherwise change the bytes.
+        '-r', '-V', 'HOOKOS', '-graft-points',
+        '-e', 'efiboot.img', '-no-emul-boot', '-hide', 'efiboot.img', '-hide', 'boot.catalog',
+        '-o', partial,
+        graft('kernel', options.kernelPath),
+        graft('initrd.img', options.initrdPath),
+        graft('EFI/BOOT/grub.cfg', grubCfg),
+        graft(ISO_MARKER_FILE.slice(1), marker),
+        graft('efiboot.img', fatImage),
+        '--',
+        // SOURCE_DATE_EPOCH fixes the volume dates; this fixes every file's and directory's.
+        '-alter_date_r', 'b', `=${options.sourceDateEpoch}`, '/', '--',
+      ],
+      { env },
+    );
+
+    if (options.cmdline.includes(HOOK_ISO_CMDLINE_PLACEHOLDER)) {
+      const found = await findPlaceholder(partial, HOOK_ISO_CMDLINE_PLACEHOLDER);
+      if (found.length !== 1) {
+        throw new UserError(`the Hook command line placeholder appears ${found.length} times in the ISO (the kernel or initrd contains it too); Smee needs exactly one`);
+      }
+    }
+    await rename(partial, output);
+    const bytes = (await stat(output)).size;
+    log.info(`ISO written: ${output} (${Math.round(bytes / 1024 / 1024)} MiB)`);
+    return { output, bytes };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function makeFatImage(image: string, bootEfi: string, bootFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+  // Room for the GRUB image plus 1 MiB of FAT overhead, rounded to whole MiB (LinuxKit adds
+  // 511 KiB); 32 sectors x 2 heads per cylinder keeps mformat's geometry consistent.
+  const efiBytes = (await stat(bootEfi)).size;
+  const mib = Math.ceil(efiBytes / 1048576) + 1;
+  const sectors = mib * 2048;
+  await run('mformat', ['-i', image, '-C', '-T', String(sectors), '-h', '2', '-s', '32', '-N', '484f4f4b', '-v', 'HOOKEFI', '::'], { env });
+  await run('mmd', ['-i', image, '::/EFI', '::/EFI/BOOT'], { env });
+  await run('mcopy', ['-i', image, bootEfi, `::/EFI/BOOT/${bootFile}`], { env });
+}
+
+/** In xorriso pathspecs `=` separates the two paths and `\` escapes; escape both in the source. */
+function escapeGraftSource(path: string): string {
+  return path.replace(/\\/g, '\\\\').replace(/=/g, '\\=');
+}
+
+async function checkTools(grubDir: string, target: GrubTarget): Promise<void> {
+  const tools: Array<[string, string]> = [
+    ['grub-mkimage', 'grub-common'],
+    ['mformat', 'mtools'],
+    ['mmd', 'mtools'],
+    ['mcopy', 'mtools'],
+    ['xorriso', 'xorriso'],
+  ];
+  for (const [command, debianPackage] of tools) {
+    if (!(await hasCommand(command))) {
+      throw new UserError(`'${command}' is needed to build the ISO; install it (Debian: apt-get install ${debianPackage})`);
+    }
+  }
+  if (!existsSync(join(grubDir, 'linux.mod'))) {
+    throw new UserError(
+      `GRUB ${target.format} modules not found in ${grubDir}; install them (Debian: apt-get install ${target.debianPackage}` +
+        (target.format === 'arm64-efi' ? '; on other hosts extract its .deb and pass its usr/lib/grub/arm64-efi as grubModulesDir)' : ')'),
+    );
+  }
+}
