@@ -88,7 +88,7 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
       return ctx.runNx(['run-many', '-t', `build-${arch}`, '--projects=tag:hook:image'], ctx.env);
     }
     case 'kernel-lock':
-      return ctx.runNx(['run', 'kernel-lock:refresh'], ctx.env);
+      return ctx.runNx(['run-many', '-t', 'refresh-lock', '--projects=tag:hook:kernel', '--parallel=1'], ctx.env);
     case 'bootable-media':
       return bootableMedia(ctx, args.positional[1]);
     default:

@@ -78,7 +78,7 @@ describe('inferred projects', () => {
       expect.arrayContaining(['hookTooling', '{workspaceRoot}/kernel/configs/generic-6.12.y-x86_64']),
     );
     expect(source.targets.build.outputs).toEqual(['{workspaceRoot}/dist/kernels/k-amd64']);
-    expect(Object.keys(source.targets).sort()).toEqual(['build', 'config', 'config-shell', 'publish']);
+    expect(Object.keys(source.targets).sort()).toEqual(['build', 'config', 'config-shell', 'publish', 'refresh-lock']);
     const armbian = inferFromFile('kernel/k-arm64/kernel.yaml', ctx)!;
     expect(armbian.targets.build.executor).toBe('@hook/nx-plugin:armbian-fetch');
     expect(armbian.targets.config).toBeUndefined();

@@ -197,6 +197,11 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
       inputs,
       outputs: [`{workspaceRoot}/dist/kernels/${id}`],
     },
+    'refresh-lock': {
+      executor: `${PLUGIN}:kernel-lock`,
+      options: { kernel: id },
+      cache: false,
+    },
     publish: {
       executor: `${PLUGIN}:kernel-publish`,
       options: { kernel: id },

@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { buildKernelTarget } from '@hook/kernel';
+import { runStep } from '../run';
+import type { KernelBuildSchema } from '../kernel-build/schema';
 
-export default async function armbianFetchExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('fetching Armbian kernels', context);
+/** An Armbian kernel: the ORAS artifact of .debs, extracted and trimmed. */
+export default async function armbianFetchExecutor(options: KernelBuildSchema, context: ExecutorContext) {
+  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }));
 }

@@ -1,6 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { buildContainerTarget } from '@hook/containers';
+import { runStep } from '../run';
 
-export default async function containerBuildExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('building container images', context);
+export interface ContainerBuildSchema {
+  image: string;
+  arch: 'amd64' | 'arm64';
+}
+
+/** Reuses, pulls or builds one image for one arch into dist/images/<name>/<arch>. */
+export default async function containerBuildExecutor(options: ContainerBuildSchema, context: ExecutorContext) {
+  return runStep(() => buildContainerTarget({ workspaceRoot: context.root, imageName: options.image, arch: options.arch, env: process.env }));
 }

@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { buildKernelTarget } from '@hook/kernel';
+import { runStep } from '../run';
+import type { KernelBuildSchema } from './schema';
 
-export default async function kernelBuildExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('building kernels', context);
+/** Kernel from source (method default) or Debian's prebuilt package (method debian). */
+export default async function kernelBuildExecutor(options: KernelBuildSchema, context: ExecutorContext) {
+  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }));
 }

@@ -1,6 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { configureKernel } from '@hook/kernel';
+import { runStep } from '../run';
 
-export default async function kernelConfigExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('configuring kernels', context);
+export interface KernelConfigSchema {
+  kernel: string;
+  mode: 'menuconfig' | 'shell';
+}
+
+/** menuconfig (saved back to kernel/configs with savedefconfig) or a shell in the build environment. */
+export default async function kernelConfigExecutor(options: KernelConfigSchema, context: ExecutorContext) {
+  return runStep(() => configureKernel({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env, mode: options.mode }));
 }

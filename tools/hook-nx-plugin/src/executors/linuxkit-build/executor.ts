@@ -1,6 +1,19 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { UserError } from '@hook/log';
+import { buildFlavor, type FlavorFormat } from '@hook/hookos';
+import { runStep } from '../run';
 
-export default async function linuxkitBuildExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('assembling HookOS', context);
+export interface LinuxkitBuildSchema {
+  flavor: string;
+  format?: FlavorFormat | 'tar';
+}
+
+/** Assembles HookOS for a flavor from its kernel and images in dist/. */
+export default async function linuxkitBuildExecutor(options: LinuxkitBuildSchema, context: ExecutorContext) {
+  return runStep(async () => {
+    if (options.format === 'tar') {
+      throw new UserError('format tar: set OUTPUT_TARBALL_FILELIST=yes on the build target to get hook_rootfs_<OUTPUT_ID>.tar');
+    }
+    await buildFlavor({ workspaceRoot: context.root, flavorId: options.flavor, env: process.env, format: options.format });
+  });
 }

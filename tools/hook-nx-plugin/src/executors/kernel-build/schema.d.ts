@@ -1,0 +1,3 @@
+export interface KernelBuildSchema {
+  kernel: string;
+}
