@@ -16,7 +16,7 @@ for dir in bin sbin lib lib64; do
   fi
 done
 
-is_elf() { [ -f "$1" ] && [ "$(head -c 4 "$1" | tail -c 3)" = ELF ]; }
+is_elf() { [ -f "$1" ] && [ "$(od -An -tx1 -N4 "$1" | tr -d ' \n')" = 7f454c46 ]; }
 
 copy_libraries() {
   local lib

@@ -34,10 +34,11 @@ export async function inspectLocalImage(docker: Dockerode, ref: string, arch?: D
   }
 }
 
-function authFor(ref: string, env: NodeJS.ProcessEnv): Dockerode.AuthConfig | undefined {
+/** Credentials for the reference's registry; empty ones otherwise (the push API needs the header). */
+function authFor(ref: string, env: NodeJS.ProcessEnv): Dockerode.AuthConfig {
   const domain = parseImageReference(ref).domain;
   const credentials = findCredentials(domain, env);
-  return credentials ? { username: credentials.username, password: credentials.password, serveraddress: domain } : undefined;
+  return credentials ? { username: credentials.username, password: credentials.password, serveraddress: domain } : ({} as Dockerode.AuthConfig);
 }
 
 /** Follows a pull/push/build JSON stream; rejects on an `error` message. */
@@ -94,7 +95,8 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
   try {
     await followStream(docker, stream, (event) => {
       if (typeof event.stream !== 'string') return;
-      for (const line of event.stream.split('\n')) {
+      // eslint-disable-next-line no-control-regex
+      for (const line of event.stream.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
         if (!line.trim()) continue;
         lines.push(line);
         if (lines.length > 40) lines.shift();
