@@ -1,11 +1,13 @@
 /**
  * Integration: real QEMU boots of a real Debian kernel under TCG.
- * Debian packages: qemu-system-x86, ovmf (KVM probe), busybox-static, apt + dpkg (kernel download).
+ * Debian packages: qemu-system-x86, ovmf (KVM probe), busybox-static, apt + dpkg (kernel download),
+ * qemu-system-arm + qemu-efi-aarch64 + xorriso (aarch64 firmware test).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
+import { run } from '@hook/process';
 import { bootAndWait, chooseAccelerator, probeKvm } from './boot';
 import { CMDLINE_PREFIX, writeTinyInitramfs } from './testing/tiny-initramfs';
 import { debianTestKernel } from './testing/debian-kernel';
@@ -79,6 +81,37 @@ describe('bootAndWait (integration: QEMU TCG, Debian kernel)', () => {
       UserError,
     );
   }, 30_000);
+});
+
+describe('aarch64 UEFI machine (integration: qemu-system-arm, qemu-efi-aarch64, xorriso)', () => {
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'hook-qemu-arm-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('starts AAVMF on ttyAMA0, which finds the CD-ROM and the scratch disk', async () => {
+    // No arm64 kernel here (the host's apt has amd64 only): a data-only ISO shows the devices.
+    await mkdir(join(work, 'tree'));
+    await writeFile(join(work, 'tree', 'hello.txt'), 'hello\n');
+    const iso = join(work, 'data.iso');
+    await run('xorriso', ['-as', 'mkisofs', '-o', iso, join(work, 'tree')]);
+    const result = await bootAndWait({
+      arch: 'aarch64',
+      accel: 'tcg',
+      iso,
+      disk: { sizeGb: 1 },
+      marker: /Boot\d+ "EFI Internal Shell"/,
+      timeoutMs: 60_000,
+    });
+    expect(result.found).toBe(true);
+    expect(result.serialLog).toContain('UEFI firmware');
+    expect(result.serialLog).toMatch(/Boot\d+ "UEFI QEMU QEMU CD-ROM/);
+    expect(result.serialLog).toMatch(/Boot\d+ "UEFI Misc Device"/); // the virtio scratch disk
+    expect(isRunning(result.pid)).toBe(false);
+  }, 90_000);
 });
 
 describe('accelerator choice (integration: KVM probe)', () => {
