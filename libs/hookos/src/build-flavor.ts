@@ -18,7 +18,7 @@ import { UserError, log } from '@hook/log';
 import {
   dockerArchOf,
   findFlavor,
-  imageVariableOf,
+  imageVariableName,
   imagesOfTemplate,
   kernelOf,
   loadInventory,
@@ -99,7 +99,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       join(dir, 'image.json'),
       `image ${name} is not built for ${arch} (no dist/images/${name}/${arch}/image.json); run: npx nx run ${name}:build-${arch}`,
     );
-    templateVars[imageVariableOf(name)] = image.ref;
+    templateVars[imageVariableName(name)] = image.ref;
     layoutDirs.push(dir);
   }
 

@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './inventory';
 export { suggest } from './validate';
+export { renderTemplate, templateImageVariables, isTemplateVariable, imageVariableName } from './template';

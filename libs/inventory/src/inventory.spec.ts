@@ -180,7 +180,7 @@ describe('cross-checks between flavors and kernels', () => {
 
 describe('template images', () => {
   it('maps variables to image folders, ignoring comments', () => {
-    const { imagesOfTemplate, imageVariableOf } = jest.requireActual('./index');
+    const { imagesOfTemplate, imageVariableName: imageVariableOf } = jest.requireActual('./index');
     expect(imageVariableOf('hook-bootkit')).toBe('HOOK_CONTAINER_BOOTKIT_IMAGE');
     expect(imageVariableOf('ca-certificates')).toBe('HOOK_CONTAINER_CA_CERTIFICATES_IMAGE');
     const text = '# ${HOOK_CONTAINER_OLD_IMAGE}\ninit:\n  - "${HOOK_CONTAINER_INIT_IMAGE}"\n  - $HOOK_CONTAINER_CA_CERTIFICATES_IMAGE\n';

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { parseYamlMapping, suggest, validateFields } from './validate';
+import { imageVariableName, templateImageVariables } from './template';
 import {
   FLAVOR_FIELDS,
   KERNEL_FIELDS,
@@ -203,30 +204,13 @@ export function bootablesOf(inventory: Inventory): { bootable: Bootable; flavor:
     .sort((a, b) => compareIds(a.bootable.ID, b.bootable.ID));
 }
 
-/**
- * The image folders a LinuxKit template uses: every `HOOK_CONTAINER_<NAME>_IMAGE` it names
- * outside comments. NAME is the folder name without a `hook-` prefix, upper-cased, `-` -> `_`.
- */
-export function templateImageVariables(templateText: string): string[] {
-  const names = new Set<string>();
-  for (const line of templateText.split('\n')) {
-    if (/^\s*#/.test(line)) continue;
-    for (const match of line.matchAll(/\$\{?(HOOK_CONTAINER_[A-Z0-9_]+_IMAGE)\b\}?/g)) names.add(match[1]);
-  }
-  return [...names].sort();
-}
-
-export function imageVariableOf(imageFolder: string): string {
-  return `HOOK_CONTAINER_${imageFolder.replace(/^hook-/, '').toUpperCase().replace(/-/g, '_')}_IMAGE`;
-}
-
 export function templatePathOf(flavor: Flavor): string {
   return `${TEMPLATES_DIR}/${flavor.TEMPLATE}.template.yaml`;
 }
 
 /** Maps a template's image variables to image folder names; unknown variables are an error. */
 export function imagesOfTemplate(templateText: string, templateFile: string, imageFolders: readonly string[]): string[] {
-  const byVariable = new Map(imageFolders.map((name) => [imageVariableOf(name), name]));
+  const byVariable = new Map(imageFolders.map((name) => [imageVariableName(name), name]));
   return templateImageVariables(templateText).map((variable) => {
     const image = byVariable.get(variable);
     if (!image) {

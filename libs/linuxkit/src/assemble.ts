@@ -16,7 +16,7 @@ import { cleanPath, entryFromHeader, flattenLayers, readTar } from './flatten';
 import { goMarshalIndent } from './go-json';
 import { buildOciSpec, type ImageRunConfig } from './oci-spec';
 import { type ImageResolver, type ImageSource, requireImage } from './resolver';
-import { renderTemplate } from './template';
+import { renderTemplate } from '@hook/inventory';
 import { TreeGuard } from './tree-guard';
 
 /** LinuxKit's defaultModTime, 2017-04-18T16:30:00Z: the mtime of every generated entry. */

@@ -8,7 +8,7 @@ import { addImage, collectTree } from '../test/images';
 import { assemble } from './assemble';
 import { validateConfig } from './config';
 import { OciLayoutResolver } from './resolver';
-import { renderTemplate } from './template';
+import { renderTemplate } from '@hook/inventory';
 
 let dir: string;
 let resolver: OciLayoutResolver;

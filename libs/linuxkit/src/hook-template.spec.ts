@@ -11,7 +11,7 @@ import { addImage, collectTree } from '../test/images';
 import { assemble } from './assemble';
 import { ALL_CAPABILITIES } from './oci-spec';
 import { OciLayoutResolver } from './resolver';
-import { templateImageVariables } from './template';
+import { templateImageVariables } from '@hook/inventory';
 
 const TEMPLATE = join(__dirname, '../../../linuxkit-templates/hook.template.yaml');
 let dir: string;

@@ -1,6 +1,6 @@
 import { goMarshalIndent } from './go-json';
 import { buildOciSpec } from './oci-spec';
-import { renderTemplate, templateImageVariables, imageVariableName } from './template';
+import { renderTemplate, templateImageVariables, imageVariableName } from '@hook/inventory';
 import { validateConfig } from './config';
 
 describe('renderTemplate', () => {
