@@ -84,6 +84,9 @@ describe('buildEfiIso (integration: grub-mkimage, mtools, xorriso)', () => {
       buildEfiIso({ arch: 'x86_64', ...files, kernelPath: join(work, 'nope'), cmdline: 'x', sourceDateEpoch: EPOCH, output }),
     ).rejects.toThrow(UserError);
     expect(existsSync(output)).toBe(false);
+    await expect(
+      buildEfiIso({ arch: 'x86_64', ...files, cmdline: 'x', sourceDateEpoch: EPOCH, output: join(work, 'no-such-dir', 'x.iso') }),
+    ).rejects.toThrow(/folder does not exist/);
   });
 });
 

@@ -75,6 +75,7 @@ export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: str
   }
 
   const output = resolve(options.output);
+  if (!existsSync(dirname(output))) throw new UserError(`the ISO's folder does not exist: ${dirname(output)}; create it first`);
   const work = await mkdtemp(join(dirname(output), `.${basename(output)}.work-`));
   const partial = join(work, 'image.iso');
   const env = { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
