@@ -1,4 +1,4 @@
 export * from './schema';
 export * from './inventory';
-export { suggest } from './validate';
+export { suggest } from '@hook/log';
 export { renderTemplate, templateImageVariables, isTemplateVariable, imageVariableName } from './template';

@@ -4,8 +4,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '@hook/log';
-import { parseYamlMapping, suggest, validateFields } from './validate';
+import { UserError, suggest } from '@hook/log';
+import { parseYamlMapping, validateFields } from './validate';
 import { imageVariableName, templateImageVariables } from './template';
 import {
   FLAVOR_FIELDS,

@@ -3,7 +3,7 @@
  * line and the field, so a typo in flavor.yaml is one readable line, not a stack trace.
  */
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
-import { UserError } from '@hook/log';
+import { UserError, suggest } from '@hook/log';
 import { BOOTABLE_FIELDS, type FieldSpec } from './schema';
 
 export type Fields = Record<string, unknown>;
@@ -111,32 +111,4 @@ function describe(node: Node | null): string {
   if (isSeq(node)) return ', not a list';
   if (isMap(node)) return ', not a mapping';
   return '';
-}
-
-/** The closest known key by edit distance, for "did you mean". */
-export function suggest(input: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(input.toUpperCase(), candidate.toUpperCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(input.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }

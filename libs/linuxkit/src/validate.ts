@@ -1,3 +1,4 @@
+import { suggest } from '@hook/log';
 /**
  * A small validator for the JSON-schema subset in schema.ts. It reports every problem with the
  * path of the offending value (`services[3].capabilites`), so callers can point at the YAML line.
@@ -94,7 +95,7 @@ function check(value: unknown, rawSchema: SchemaNode, path: ValuePath, problems:
       if (known[key]) {
         check(item, known[key], [...path, key], problems);
       } else if (schema.additionalProperties === false) {
-        const hint = closest(key, Object.keys(known));
+        const hint = suggest(key, Object.keys(known));
         problems.push({ path: [...path, key], atKey: true, message: `unknown key${hint ? ` (did you mean ${hint}?)` : ''}` });
       } else if (schema.additionalProperties) {
         check(item, schema.additionalProperties, [...path, key], problems);
@@ -103,32 +104,6 @@ function check(value: unknown, rawSchema: SchemaNode, path: ValuePath, problems:
   }
 }
 
-/** The known key nearest to a typo, if it is near enough to be a likely meaning. */
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
 
 /** `services[3].capabilites` */
 export function formatPath(path: ValuePath): string {

@@ -3,6 +3,8 @@
  * debug only with DEBUG=yes, GitHub Actions annotations for notice/warn/error when
  * GITHUB_ACTIONS is set. One logger for the CLI, the executors and the libraries.
  */
+export { suggest } from './suggest';
+
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
 
 const COLORS: Record<LogLevel, string> = {
