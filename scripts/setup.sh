@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 #   apache2-utils         htpasswd, for the registry auth tests
 #   qemu-system-x86/-arm, ovmf, qemu-efi-aarch64   booting kernels, initramfs and ISOs
 #   zstd xz-utils cpio    compression filters; cpio to check initramfs files in tests
-#   xorriso mtools dosfstools grub-efi-amd64-bin grub-efi-arm64-bin grub-common   the EFI ISO
+#   xorriso mtools dosfstools grub-efi-<host arch>-bin grub-common   the EFI ISO
 #   busybox-static kmod   tiny test initramfs; depmod for trimmed Debian kernels
 #   gpg gpgv              kernel.org signature verification
 #   build-essential bc bison flex libssl-dev libelf-dev ccache   building kernels on the host
@@ -20,7 +20,7 @@ packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
   zstd xz-utils cpio
-  xorriso mtools dosfstools grub-efi-amd64-bin grub-efi-arm64-bin grub-common
+  xorriso mtools dosfstools "grub-efi-$(dpkg --print-architecture)-bin" grub-common
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache
   debootstrap
