@@ -38,6 +38,10 @@ copy_file() {
 
 copy_path() {
   local path=$1 hops target file
+  if [ ! -e "$path" ] && [ ! -L "$path" ]; then
+    echo "rootfs-copy: $path does not exist" >&2
+    return 1
+  fi
   for hops in $(seq 1 40); do
     # Resolve the directories (merged /usr) but keep the last component as it is.
     path="$(readlink -f "$(dirname "$path")")/$(basename "$path")"

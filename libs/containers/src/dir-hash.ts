@@ -10,10 +10,9 @@
  * root, without a trailing slash.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { UserError } from '@hook/log';
 
 /** The regular files under `root/dir`, as paths starting with `dir`, sorted as `LC_ALL=C sort`. */
@@ -38,11 +37,22 @@ export function sha256sumLine(hex: string, path: string): string {
   return `\\${hex}  ${path.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n`;
 }
 
-/** Hex sha256 of a file, read whole when small (faster) and streamed when large. */
-export async function sha256File(path: string, size: number): Promise<string> {
+/**
+ * Hex sha256 of a file, read with one reused buffer: synchronous reads are the fastest way
+ * through thousands of small files (no per-file promise, stat or allocation).
+ */
+export function sha256File(path: string, buffer: Buffer = Buffer.allocUnsafe(1024 * 1024)): string {
   const hash = createHash('sha256');
-  if (size < 4 * 1024 * 1024) hash.update(await readFile(path));
-  else await pipeline(createReadStream(path), hash);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
   return hash.digest('hex');
 }
 
@@ -55,19 +65,8 @@ export async function hashDirectory(root: string, dir: string): Promise<string> 
   const stat = await lstat(join(root, spelled)).catch(() => undefined);
   if (!stat?.isDirectory()) throw new UserError(`${join(root, spelled)} is not a directory; check the image name`);
   const files = await listFilesSorted(root, spelled);
-  // Hash files a few at a time: enough to overlap I/O, bounded so thousands of files do not
-  // open thousands of descriptors.
-  const hexes: string[] = new Array(files.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      const path = join(root, files[i]!);
-      const { size } = await lstat(path);
-      hexes[i] = await sha256File(path, size);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const hexes = files.map((file) => sha256File(join(root, file), buffer));
   const total = createHash('sha256');
   // With no file at all, xargs still runs sha256sum once, which then hashes its empty stdin.
   if (files.length === 0) total.update(sha256sumLine(createHash('sha256').digest('hex'), '-'));
