@@ -4,3 +4,6 @@ export * from './platform';
 export * from './layout';
 export * from './test-image';
 export * from './reference';
+export * from './credentials';
+export * from './registry';
+export * from './transfer';

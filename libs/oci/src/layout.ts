@@ -13,6 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { UserError } from '@hook/log';
 import { spawnFilter } from '@hook/process';
 import { DigestMismatchError, digestOf, isDigest, splitDigest } from './digest';
+import { parseImageReference } from './reference';
 import { formatPlatform, hostPlatform, isAttestation, normalizePlatform, platformMatches, selectPlatform } from './platform';
 import {
   CONTAINERD_NAME_ANNOTATION,
@@ -133,6 +134,9 @@ export class OciLayout {
    * kept.
    */
   async writeBlob(data: Buffer | Readable, mediaType: string, expectedDigest?: string): Promise<Descriptor> {
+    // The stream may fail before the pipeline below listens (it is flowing already, e.g. a
+    // verifying download); pipeline still sees that error, this only keeps it from being unhandled.
+    if (!Buffer.isBuffer(data)) data.on('error', () => undefined);
     await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
     const temp = join(this.dir, 'blobs', 'sha256', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
@@ -198,8 +202,7 @@ export class OciLayout {
    * manifest. Without a platform, a multi-platform index is resolved for the host platform.
    */
   async resolveImage(refName?: string, platform?: Platform): Promise<ResolvedImage> {
-    const index = await this.readIndex();
-    const top = this.findTopEntry(index, refName);
+    const top = await this.findEntry(refName);
     const manifestDescriptor = await this.followToManifest(top, platform, refName ?? top.digest);
     const manifest = await this.readJson<ImageManifest>(manifestDescriptor.digest);
     const config = await this.readJson<ImageConfig>(manifest.config.digest);
@@ -214,8 +217,12 @@ export class OciLayout {
     return { manifestDescriptor, manifest, config, layers: manifest.layers };
   }
 
-  private findTopEntry(index: ImageIndex, refName?: string): Descriptor {
-    const entries = index.manifests;
+  /**
+   * The index.json entry for a ref name (or the only entry). Matches the ref-name annotation,
+   * the full image name Docker/containerd record, the normalised reference, or a digest.
+   */
+  async findEntry(refName?: string): Promise<Descriptor> {
+    const entries = (await this.readIndex()).manifests;
     if (!refName) {
       if (entries.length === 1) return entries[0]!;
       if (entries.length === 0) throw new UserError(`the OCI layout ${this.dir} holds no image`);
@@ -225,10 +232,26 @@ export class OciLayout {
     const found =
       entries.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === refName) ??
       entries.find((m) => m.annotations?.[CONTAINERD_NAME_ANNOTATION] === refName) ??
-      entries.find((m) => m.digest === refName);
+      entries.find((m) => m.digest === refName) ??
+      this.findNormalized(entries, refName);
     if (found) return found;
     const names = entries.map((m) => m.annotations?.[REF_NAME_ANNOTATION]).filter(Boolean);
     throw new UserError(`image ${JSON.stringify(refName)} is not in the OCI layout ${this.dir} (it has: ${names.join(', ') || 'no named images'})`);
+  }
+
+  /** `alpine:3.20` finds an entry named `docker.io/library/alpine:3.20` and the reverse. */
+  private findNormalized(entries: Descriptor[], refName: string): Descriptor | undefined {
+    const normal = (name: string | undefined) => {
+      if (!name) return undefined;
+      try {
+        return parseImageReference(name).toString();
+      } catch {
+        return undefined;
+      }
+    };
+    const wanted = normal(refName);
+    if (!wanted) return undefined;
+    return entries.find((m) => normal(m.annotations?.[REF_NAME_ANNOTATION]) === wanted || normal(m.annotations?.[CONTAINERD_NAME_ANNOTATION]) === wanted);
   }
 
   /** Walks nested indexes (bounded) down to the image manifest for the platform. */

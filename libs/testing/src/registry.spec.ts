@@ -1,6 +1,9 @@
 // Needs Debian packages docker-registry and apache2-utils.
 import { startRegistry, type TestRegistry } from './registry';
 
+// Starting registries can take seconds on a busy machine (startRegistry itself is bounded).
+jest.setTimeout(60_000);
+
 describe('startRegistry (integration: real docker-registry on loopback)', () => {
   const started: TestRegistry[] = [];
   afterAll(async () => {

@@ -13,9 +13,18 @@ import { stringify } from 'yaml';
 
 export interface RegistryOptions {
   auth?: { username: string; password: string };
-  /** How long to wait for `/v2/` to answer; default 15 s. */
+  /** How long to wait for `/v2/` to answer; default REGISTRY_START_TIMEOUT_MS. */
   startTimeoutMs?: number;
+  /** The registry is killed after this long even if nobody stops it; default 15 min. */
+  maxLifetimeMs?: number;
 }
+
+/**
+ * How long startRegistry waits for the registry by default. A busy machine can need several
+ * seconds: give the beforeAll that starts it a longer timeout (e.g. 60 s), so startRegistry
+ * always finishes (and cleans up) before Jest gives up on the hook.
+ */
+export const REGISTRY_START_TIMEOUT_MS = 20_000;
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, to use in image references. */
@@ -54,7 +63,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       const port = await freeLoopbackPort();
       (config.http as { addr: string }).addr = `127.0.0.1:${port}`;
       try {
-        return await launch(dir, config, port, options.startTimeoutMs ?? 15_000);
+        return await launch(dir, config, port, options.startTimeoutMs ?? REGISTRY_START_TIMEOUT_MS, options.maxLifetimeMs ?? 15 * 60_000);
       } catch (error) {
         lastError = error;
       }
@@ -66,14 +75,15 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   }
 }
 
-async function launch(dir: string, config: Record<string, unknown>, port: number, timeoutMs: number): Promise<TestRegistry> {
+async function launch(dir: string, config: Record<string, unknown>, port: number, timeoutMs: number, lifetimeMs: number): Promise<TestRegistry> {
   const configPath = join(dir, 'config.yml');
   const logPath = join(dir, 'registry.log');
   await writeFile(configPath, stringify(config));
   // The shell keeps the registry alive while our end of its stdin is open: closing stdin (stop,
-  // or this process dying) makes it terminate the registry, with SIGKILL after 5 s.
+  // or this process dying) makes it terminate the registry, with SIGKILL after 5 s. `timeout`
+  // bounds its life in case a test forgets to stop it.
   const script = [
-    'docker-registry serve "$1" >"$2" 2>&1 </dev/null & pid=$!',
+    'timeout -k 5 "$3" docker-registry serve "$1" >"$2" 2>&1 </dev/null & pid=$!',
     'cat >/dev/null',
     'kill $pid 2>/dev/null',
     '( sleep 5; kill -9 $pid ) >/dev/null 2>&1 </dev/null & killer=$!',
@@ -81,7 +91,7 @@ async function launch(dir: string, config: Record<string, unknown>, port: number
     'kill $killer 2>/dev/null',
     'exit 0',
   ].join('\n');
-  const handle = await spawnFilter('sh', ['-c', script, 'registry', configPath, logPath]);
+  const handle = await spawnFilter('sh', ['-c', script, 'registry', configPath, logPath, `${Math.ceil(lifetimeMs / 1000)}s`]);
   handle.stdout.resume();
   let exited = false;
   const finished = handle.done.then(
