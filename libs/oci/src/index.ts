@@ -7,3 +7,4 @@ export * from './reference';
 export * from './credentials';
 export * from './registry';
 export * from './transfer';
+export * from './docker-archive';

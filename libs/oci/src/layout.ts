@@ -301,7 +301,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
 /** Wraps a layer's bytes, whatever their compression, as an uncompressed tar stream. */
 export function decompressStream(source: Readable, label: string): Readable {
   const out = new PassThrough();
-  const fail = (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error)));
+  const fail = (error: unknown) => out.destroy(typeof error === 'object' && error !== null ? (error as Error) : new Error(String(error)));
   source.once('error', fail);
   sniff(source)
     .then(async ({ head, rest }) => {
