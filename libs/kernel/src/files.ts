@@ -1,0 +1,62 @@
+/** File helpers: hashing, atomic directory publication, temp dirs. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function sha256Text(...parts: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A temp directory next to `target` (same filesystem, so rename works). */
+export async function tempDirBeside(target: string): Promise<string> {
+  await mkdir(dirname(target), { recursive: true });
+  return mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+}
+
+/**
+ * Fills a temp directory with `fill`, then replaces `target` with it. On failure the temp
+ * directory is removed and `target` is left as it was: nothing half-written.
+ */
+export async function publishDir<T>(target: string, fill: (dir: string) => Promise<T>): Promise<T> {
+  const temp = await tempDirBeside(target);
+  try {
+    const result = await fill(temp);
+    const old = `${temp}.old`;
+    if (await exists(target)) await rename(target, old);
+    await rename(temp, target);
+    await rm(old, { recursive: true, force: true });
+    return result;
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Writes a file through a temp name in the same directory. */
+export async function publishFile(target: string, fill: (tempPath: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.${basename(target)}.part-${process.pid}`);
+  try {
+    await fill(temp);
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}

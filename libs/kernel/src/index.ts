@@ -1,0 +1,7 @@
+export { buildKernelTarget, configureKernel, refreshKernelLock, findKernel, type KernelTargetOptions } from './target';
+export type { KernelMetadata, FileDigest } from './outputs';
+export type { KernelRegistry } from './registry';
+export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';
+export { INSTALLER_POLICY, ARMBIAN_POLICY, type ModulePolicy, type TrimReport } from './modules';
+export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';
+export { sourceKernelTag, BUILD_RECIPE } from './tag';

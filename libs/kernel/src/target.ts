@@ -1,0 +1,67 @@
+/**
+ * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
+ */
+import { UserError, log } from '@hook/log';
+import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
+import { buildFromArmbian } from './armbian';
+import { buildFromDebianPackage } from './debian-package';
+import { buildFromSource, configureFromSource } from './from-source';
+import { refreshLock } from './refresh';
+import type { KernelMetadata } from './outputs';
+import type { KernelRegistry } from './registry';
+
+export interface KernelTargetOptions {
+  workspaceRoot: string;
+  kernelId: string;
+  env: NodeJS.ProcessEnv;
+  /** Replaces the OCI registry access (tests, alternative clients). */
+  registry?: KernelRegistry;
+}
+
+export function findKernel(workspaceRoot: string, kernelId: string): KernelDefinition {
+  const inventory = loadInventory(workspaceRoot);
+  const kernel = inventory.kernels.find((k) => k.id === kernelId);
+  if (!kernel) {
+    const ids = inventory.kernels.map((k) => k.id);
+    const hint = suggest(kernelId, ids);
+    throw new UserError(`Unknown kernel '${kernelId}'${hint ? ` (did you mean ${hint}?)` : ''}; kernels are the folders of kernel/: ${ids.join(' ')}`);
+  }
+  return kernel;
+}
+
+export async function buildKernelTarget(opts: KernelTargetOptions): Promise<KernelMetadata> {
+  const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
+  const common = { workspaceRoot: opts.workspaceRoot, kernel, env: opts.env, registry: opts.registry };
+  switch (kernel.METHOD) {
+    case 'default':
+      return buildFromSource(common);
+    case 'debian':
+      return buildFromDebianPackage(common);
+    case 'armbian':
+      return buildFromArmbian(common);
+  }
+}
+
+export async function configureKernel(opts: KernelTargetOptions & { mode: 'menuconfig' | 'shell' }): Promise<void> {
+  const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
+  if (kernel.METHOD === 'armbian') {
+    throw new UserError(
+      `${kernel.id} is an Armbian kernel: its configuration is Armbian's; see https://github.com/armbian/build/tree/main/config/kernel (config/kernel/ in armbian/build)`,
+    );
+  }
+  if (kernel.METHOD === 'debian') {
+    throw new UserError(`${kernel.id} is Debian's prebuilt kernel package, which cannot be reconfigured; use a METHOD default kernel with a defconfig instead`);
+  }
+  await configureFromSource({ workspaceRoot: opts.workspaceRoot, kernel, env: opts.env, registry: opts.registry, mode: opts.mode });
+}
+
+export async function refreshKernelLock(opts: { workspaceRoot: string; kernelIds?: string[]; env: NodeJS.ProcessEnv }): Promise<void> {
+  const inventory = loadInventory(opts.workspaceRoot);
+  const kernels = opts.kernelIds ? opts.kernelIds.map((id) => findKernel(opts.workspaceRoot, id)) : inventory.kernels;
+  const fromSource = kernels.filter((k) => k.METHOD === 'default');
+  if (!fromSource.length) {
+    log.info('no METHOD default kernels selected: the lock is unchanged');
+    return;
+  }
+  await refreshLock(opts.workspaceRoot, fromSource, opts.env);
+}

@@ -1,0 +1,154 @@
+/** Fast unit tests: apt sources, releases.json, the lock, tags, archives, .deb reading. Debian packages: dpkg-dev (dpkg-deb), xz-utils, zstd. */
+import { mkdir, mkdtemp, readFile, rm, writeFile, symlink, chmod, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@hook/process';
+import { hostDebianMirror, parseAptSources } from './apt';
+import { packTree, unpackTar } from './archive';
+import { extractDebData, readArMembers } from './deb';
+import { readLock, seriesKey, writeLock } from './lock';
+import { pointFromReleases } from './releases';
+import { upstreamOf, makefileVersion, patchCommandLineSize } from './source';
+import { highestBuiltPoint, sourceKernelTag } from './tag';
+import { latestArmbianTag } from './armbian';
+import { versionOfRelease } from './kernel-package';
+
+jest.setTimeout(30_000);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hook-kernel-unit-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('apt sources', () => {
+  it('reads one-line and deb822 sources and picks the archive, not security', async () => {
+    expect(parseAptSources('# c\ndeb [arch=amd64] http://m.example/debian bookworm main\n', false)).toEqual([{ uri: 'http://m.example/debian', suites: ['bookworm'] }]);
+    const apt = join(dir, 'apt');
+    await mkdir(join(apt, 'sources.list.d'), { recursive: true });
+    await writeFile(
+      join(apt, 'sources.list.d', 'debian.sources'),
+      'Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://m.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n',
+    );
+    expect(hostDebianMirror({}, apt)).toBe('http://m.example/debian');
+    expect(hostDebianMirror({ DEBIAN_MIRROR: 'http://other.example/d/' }, apt)).toBe('http://other.example/d');
+    expect(() => hostDebianMirror({}, join(dir, 'none'))).toThrow(/No Debian mirror found.*DEBIAN_MIRROR/);
+  });
+});
+
+describe('versions', () => {
+  it('takes the newest stable point of a series from releases.json', () => {
+    const json = {
+      releases: [
+        { version: 'next-20261120', moniker: 'linux-next' },
+        { version: '6.19-rc4', moniker: 'mainline' },
+        { version: '6.12.58', moniker: 'longterm' },
+        { version: '6.6.0', moniker: 'longterm' },
+        { version: '6.18', moniker: 'stable' },
+      ],
+    };
+    expect(pointFromReleases(json, 6, 12)).toBe(58);
+    expect(pointFromReleases(json, 6, 18)).toBe(0);
+    expect(pointFromReleases(json, 6, 19)).toBeUndefined();
+    expect(pointFromReleases(json, 5, 10)).toBeUndefined();
+  });
+
+  it('reads versions from Debian packages, kernel releases and published tags', () => {
+    expect(upstreamOf('6.12.117-1')).toBe('6.12.117');
+    expect(upstreamOf('7.2.12-1~bpo13+1')).toBe('7.2.12');
+    expect(versionOfRelease('6.12.117+deb13-amd64')).toBe('6.12.117');
+    expect(versionOfRelease('6.18-arm64')).toBe('6.18.0');
+    expect(highestBuiltPoint(['6.12.9-0123abcd', '6.12.117-89abcdef', '6.6.1-01234567', 'latest', '6.12.200-bad'], 6, 12)).toBe(117);
+    expect(latestArmbianTag(['6.12.9-S1a-D2', '6.12.10-S0b-D1', 'latest', '6.1.99-Sff'])).toBe('6.12.10-S0b-D1');
+    expect(latestArmbianTag(['latest'])).toBeUndefined();
+  });
+
+  it('changes the tag when the defconfig or the build recipe changes', async () => {
+    await mkdir(join(dir, 'kernel', 'configs'), { recursive: true });
+    await writeFile(join(dir, 'kernel', 'configs', 'x'), 'CONFIG_A=y\n');
+    await writeFile(join(dir, 'kernel', 'Dockerfile'), 'FROM a\n');
+    const first = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
+    expect(first).toMatch(/^6\.12\.117-[0-9a-f]{8}$/);
+    expect(await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117)).toBe(first);
+    await writeFile(join(dir, 'kernel', 'configs', 'x'), 'CONFIG_A=y\nCONFIG_B=y\n');
+    const second = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
+    await writeFile(join(dir, 'kernel', 'Dockerfile'), 'FROM b\n');
+    const third = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
+    expect(new Set([first, second, third]).size).toBe(3);
+  });
+
+  it('writes the lock with dot-free keys, sorted, and reads it back', async () => {
+    expect(seriesKey(6, 12)).toBe('v6_12');
+    expect(await readLock(dir)).toEqual({ series: {} });
+    await writeLock(dir, { series: { v6_6: { point: 1, resolvedFrom: 'x' }, v5_10: { point: 2, resolvedFrom: 'y' } } });
+    const text = await readFile(join(dir, 'kernel', 'versions.lock.json'), 'utf8');
+    expect(text.indexOf('v5_10')).toBeLessThan(text.indexOf('v6_6'));
+    expect((await readLock(dir)).series.v6_6.point).toBe(1);
+    await writeFile(join(dir, 'kernel', 'versions.lock.json'), '{');
+    await expect(readLock(dir)).rejects.toThrow(/versions.lock.json is not valid JSON/);
+  });
+});
+
+describe('source tree', () => {
+  it('reads the Makefile version and raises COMMAND_LINE_SIZE to 4096 on x86', async () => {
+    await writeFile(join(dir, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\n');
+    expect(await makefileVersion(dir)).toBe('6.12.117');
+    await mkdir(join(dir, 'arch/x86/include/asm'), { recursive: true });
+    await writeFile(join(dir, 'arch/x86/include/asm/setup.h'), '#define COMMAND_LINE_SIZE 2048\n');
+    await patchCommandLineSize(dir);
+    expect(await readFile(join(dir, 'arch/x86/include/asm/setup.h'), 'utf8')).toBe('#define COMMAND_LINE_SIZE 4096\n');
+  });
+});
+
+describe('archives', () => {
+  it('packs a tree with a ./ root entry carrying the root permissions, and unpacks it identically', async () => {
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'lib', 'modules', '6.12.1', 'kernel'), { recursive: true });
+    await writeFile(join(tree, 'lib', 'modules', '6.12.1', 'kernel', 'a.ko'), 'module');
+    await symlink('kernel/a.ko', join(tree, 'lib', 'modules', '6.12.1', 'alias'));
+    await chmod(tree, 0o755);
+    const out = join(dir, 'kernel.tar');
+    await packTree(tree, out, { mtime: 1700000000 });
+    const listing = (await run('tar', ['-tvf', out])).stdout.split('\n');
+    expect(listing[0]).toMatch(/^drwxr-xr-x root\/root .* \.\/$/);
+    expect(listing.map((l) => l.split(/\s+/).slice(5).join(' '))).toEqual([
+      './',
+      './lib/',
+      './lib/modules/',
+      './lib/modules/6.12.1/',
+      './lib/modules/6.12.1/alias -> kernel/a.ko',
+      './lib/modules/6.12.1/kernel/',
+      './lib/modules/6.12.1/kernel/a.ko',
+    ]);
+    const again = join(dir, 'kernel2.tar');
+    await packTree(tree, again, { mtime: 1700000000 });
+    expect(await readFile(again)).toEqual(await readFile(out));
+    const back = join(dir, 'back');
+    await unpackTar(createReadStream(out), back);
+    expect(await readFile(join(back, 'lib/modules/6.12.1/alias'), 'utf8')).toBe('module');
+  });
+
+  it.each(['xz', 'zstd', 'gzip'])('reads a .deb built by dpkg-deb with %s data', async (compression) => {
+    const pkg = join(dir, 'pkg');
+    await mkdir(join(pkg, 'DEBIAN'), { recursive: true });
+    await mkdir(join(pkg, 'usr', 'lib', 'modules', '6.12.1'), { recursive: true });
+    await writeFile(join(pkg, 'DEBIAN', 'control'), 'Package: hook-test\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n');
+    await writeFile(join(pkg, 'usr', 'lib', 'modules', '6.12.1', 'x.ko'), 'x'.repeat(1001));
+    await chmod(join(pkg, 'usr', 'lib', 'modules', '6.12.1', 'x.ko'), 0o600);
+    const deb = join(dir, 'hook-test.deb');
+    await run('dpkg-deb', [`-Z${compression}`, '--root-owner-group', '-b', pkg, deb]);
+    const members = await readArMembers(deb);
+    expect(members.map((m) => m.name)).toEqual(['debian-binary', expect.stringMatching(/^control\.tar/), expect.stringMatching(/^data\.tar/)]);
+    const out = join(dir, 'out');
+    const written = await extractDebData(deb, out);
+    expect(written).toContain('usr/lib/modules/6.12.1/x.ko');
+    expect(await readFile(join(out, 'usr/lib/modules/6.12.1/x.ko'), 'utf8')).toBe('x'.repeat(1001));
+    expect((await stat(join(out, 'usr/lib/modules/6.12.1/x.ko'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a file that is not a .deb with one clear line', async () => {
+    await writeFile(join(dir, 'bad.deb'), 'not an archive');
+    await expect(extractDebData(join(dir, 'bad.deb'), join(dir, 'o'))).rejects.toThrow(/is not a Debian package/);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Test helpers: a temp workspace holding the real kernel definitions and configs, a minimal
+ * busybox initramfs, and QEMU (TCG) runs that end on their own (the guest reboots with
+ * -no-reboot) within a bounded time.
+ * Debian packages: busybox-static, cpio, qemu-system-x86.
+ */
+import { cp, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { run } from '@hook/process';
+
+export const REPO_ROOT = resolve(__dirname, '../../..');
+/** Tests share the workspace cache (downloads, unpacked sources, ccache) so reruns are quick. */
+export const SHARED_CACHE = process.env.CACHE_DIR || join(REPO_ROOT, 'cache');
+
+export async function makeWorkspace(kernelIds: string[]): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'hook-kernel-ws-'));
+  await mkdir(join(root, 'kernel'), { recursive: true });
+  for (const item of ['configs', 'keys', 'Dockerfile', 'versions.lock.json']) {
+    await cp(join(REPO_ROOT, 'kernel', item), join(root, 'kernel', item), { recursive: true });
+  }
+  for (const id of kernelIds) await cp(join(REPO_ROOT, 'kernel', id), join(root, 'kernel', id), { recursive: true });
+  return root;
+}
+
+export async function removeWorkspace(root: string | undefined): Promise<void> {
+  if (root) await rm(root, { recursive: true, force: true });
+}
+
+/**
+ * A gzip initramfs: busybox, /dev/console (a real char device: without it the serial console
+ * stays silent), an /init script, and optionally a kernel.tar unpacked at /.
+ */
+export async function buildInitramfs(workDir: string, initScript: string, kernelTar?: string): Promise<string> {
+  const root = join(workDir, 'initramfs-root');
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await mkdir(join(root, 'dev'), { recursive: true });
+  await cp('/bin/busybox', join(root, 'bin', 'busybox'));
+  await run('mknod', ['-m', '600', join(root, 'dev', 'console'), 'c', '5', '1']);
+  if (kernelTar) await run('tar', ['-xf', kernelTar, '-C', root]);
+  await writeFile(join(root, 'init'), `#!/bin/busybox sh\n${initScript}\n`);
+  await chmod(join(root, 'init'), 0o755);
+  const out = join(workDir, 'initramfs.cpio.gz');
+  await run('sh', ['-c', `cd "$1" && find . | cpio -o -H newc --quiet | gzip -1 > "$2"`, 'sh', root, out]);
+  return out;
+}
+
+/** Boots a kernel + initrd under TCG; returns the serial console output. */
+export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512): Promise<string> {
+  const result = await run(
+    'qemu-system-x86_64',
+    ['-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+     '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 quiet loglevel=4'],
+    { timeoutMs, allowFailure: true },
+  );
+  return `${result.stdout}\n${result.stderr}`;
+}
+
+/** The init script's first lines: mount proc/sys, busybox applets on PATH. */
+export const INIT_PRELUDE = [
+  '/bin/busybox mkdir -p /proc /sys /sbin /usr/bin /usr/sbin',
+  '/bin/busybox mount -t proc proc /proc',
+  '/bin/busybox mount -t sysfs sys /sys',
+  '/bin/busybox --install -s',
+  'export PATH=/bin:/sbin:/usr/bin:/usr/sbin',
+].join('\n');
