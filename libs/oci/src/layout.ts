@@ -131,9 +131,9 @@ export class OciLayout {
 
   /**
    * Stores data under its sha256 digest. With `expectedDigest`, a mismatch fails and nothing is
-   * kept.
+   * kept (`source` names where the data came from in that error).
    */
-  async writeBlob(data: Buffer | Readable, mediaType: string, expectedDigest?: string): Promise<Descriptor> {
+  async writeBlob(data: Buffer | Readable, mediaType: string, expectedDigest?: string, source = `blob written to ${this.dir}`): Promise<Descriptor> {
     // The stream may fail before the pipeline below listens (it is flowing already, e.g. a
     // verifying download); pipeline still sees that error, this only keeps it from being unhandled.
     if (!Buffer.isBuffer(data)) data.on('error', () => undefined);
@@ -157,7 +157,7 @@ export class OciLayout {
         await pipeline(data, counter, createWriteStream(temp));
       }
       const digest = `sha256:${hash.digest('hex')}`;
-      if (expectedDigest && expectedDigest !== digest) throw new DigestMismatchError(expectedDigest, digest, `blob written to ${this.dir}`);
+      if (expectedDigest && expectedDigest !== digest) throw new DigestMismatchError(expectedDigest, digest, source);
       await rename(temp, this.blobPath(digest));
       return { mediaType, digest, size };
     } catch (error) {

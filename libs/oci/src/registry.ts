@@ -185,8 +185,9 @@ export class RegistryClient {
   /**
    * The blob's bytes as a stream that is checked while it flows: a wrong digest or size makes
    * the stream fail at its end, so a consumer writing to a temp file never keeps bad data.
+   * `verify: false` skips the check, for callers that hash the bytes anyway.
    */
-  async fetchBlob(ref: ImageReference, digest: string, size?: number): Promise<Readable> {
+  async fetchBlob(ref: ImageReference, digest: string, size?: number, options: { verify?: boolean } = {}): Promise<Readable> {
     const response = await this.send({ ref, method: 'GET', url: `/v2/${ref.path}/blobs/${digest}`, scopes: [pullScope(ref.path)] });
     if (response.status === 404) {
       await drain(response);
@@ -195,6 +196,8 @@ export class RegistryClient {
     await this.expectOk(response, `fetching blob ${digest} from ${ref.name}`);
     if (!response.body) throw new Error(`empty response for blob ${digest} from ${ref.name}`);
     const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // Unverified only for callers that check the digest themselves (OciLayout.writeBlob).
+    if (options.verify === false) return body;
     const verify = new VerifyingStream(digest, `blob from ${ref.name}`, size);
     body.once('error', (error) => verify.destroy(error));
     return body.pipe(verify);
