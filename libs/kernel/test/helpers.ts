@@ -49,7 +49,7 @@ export async function buildInitramfs(workDir: string, initScript: string, kernel
 export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512): Promise<string> {
   const result = await run(
     'qemu-system-x86_64',
-    ['-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+    ['-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
      '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 quiet loglevel=4'],
     { timeoutMs, allowFailure: true },
   );
