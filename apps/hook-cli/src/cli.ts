@@ -1,6 +1,6 @@
 /** Process entry point of the bundled CLI. */
 import { join } from 'node:path';
-import { main } from './main';
+import { main, nxBinary } from './main';
 
 const root = process.env.HOOK_WORKSPACE_ROOT ?? process.cwd();
 
@@ -12,7 +12,7 @@ main(process.argv.slice(2), {
   hostArch: process.arch,
   async runNx(args, env) {
     const { run } = await import('@hook/process');
-    const nx = join(root, 'node_modules', 'nx', 'bin', 'nx.js');
+    const nx = nxBinary(root);
     const result = await run(process.execPath, [nx, ...args], { cwd: root, env, inherit: true, allowFailure: true });
     return result.exitCode;
   },

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Logger } from '@hook/log';
 import { parseArgs } from './args';
-import { main, type CliContext } from './main';
+import { existsSync } from 'node:fs';
+import { main, nxBinary, type CliContext } from './main';
 
 const root = join(__dirname, '../../..');
 
@@ -131,5 +132,12 @@ describe('commands', () => {
     expect(await main(['--help'], ctx)).toBe(0);
     expect(output()).toContain('Usage: hook [command] [flavor-id] [KEY=VALUE ...]');
     expect(output()).toContain('build-run-qemu|run-qemu|qemu-run|run|qemu');
+  });
+});
+
+describe('nxBinary', () => {
+  it("finds the installed Nx's entry script", () => {
+    expect(existsSync(nxBinary(root))).toBe(true);
+    expect(() => nxBinary('/nonexistent')).toThrow('Nx is not installed in /nonexistent; run npm ci first');
   });
 });

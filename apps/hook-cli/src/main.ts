@@ -2,8 +2,8 @@
  * The `hook` command: upstream build.sh's interface over the Nx targets. Fast commands
  * (gha-matrix, list, help) run in-process without loading Nx; build commands run `nx run`.
  */
-import { appendFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError, log, reportError } from '@hook/log';
 import {
   bootablesOf,
@@ -34,6 +34,14 @@ export interface CliContext {
   hostArch: string;
   /** Runs an Nx command in the workspace; returns its exit code. */
   runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
+}
+
+/** The workspace's Nx entry script, from nx's package.json (its location moved between majors). */
+export function nxBinary(root: string): string {
+  const packageJson = join(root, 'node_modules', 'nx', 'package.json');
+  if (!existsSync(packageJson)) throw new UserError(`Nx is not installed in ${root}; run npm ci first`);
+  const bin = (JSON.parse(readFileSync(packageJson, 'utf8')) as { bin: Record<string, string> }).bin.nx;
+  return join(dirname(packageJson), bin);
 }
 
 export function hostDockerArch(nodeArch: string): 'amd64' | 'arm64' {
