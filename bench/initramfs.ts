@@ -10,32 +10,41 @@
  * built there once and reused), --levels 9,19 (also time our writer at these zstd levels).
  * Needs Debian packages: cpio, rdfind, zstd, time (for /usr/bin/time -v), dpkg (dpkg-deb).
  *
- * The tree (~470 MB) is made of Debian packages' contents, like a HookOS image: a kernel's
- * module tree, Go binaries (prometheus), a JRE; then the prometheus binaries and a JRE
- * library folder are copied under containers/ the way several images bring the same files.
+ * The tree (~400 MB, ~10k entries) is made of Debian packages' contents, like a HookOS image:
+ * a kernel's module tree, Go binaries (prometheus) and many small files (Go's sources); then
+ * the prometheus binaries and a source folder are copied under containers/ the way several
+ * images bring the same files.
  * The .debs come from /var/cache/apt/archives, else `apt-get download` (host's apt sources).
  *
  * Upstream pipeline (bash/linuxkit.sh since commit 0deced1), timed on a fresh copy of the
  * tree (the copy is not timed, nor is upstream's preceding `cpio -idmu` of linuxkit's initrd):
  *   rdfind -makehardlinks true . && find . | cpio -o -H newc | zstd -T0 -9
- * Ours: walk the tree into FsEntry objects -> writeInitramfs (zstd -T0, default level).
+ * Ours: walk the tree into FsEntry objects -> writeInitramfs (zstd -T0, default level), run
+ * as this file bundled by esbuild (not timed).
  * Each is run under /usr/bin/time -v: wall time and peak RSS of the largest process.
  */
-import { createReadStream, readFileSync } from 'node:fs';
-import { cp, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { formatBytes } from '@hook/log';
 import { run, shellQuote } from '@hook/process';
 import { DEFAULT_ZSTD_LEVEL, writeInitramfs, type FsEntry } from '@hook/initramfs';
 
 const APT_ARCHIVES = '/var/cache/apt/archives';
-const PACKAGES = ['prometheus', 'openjdk-17-jre-headless'];
+const PACKAGES = ['prometheus', 'golang-1.19-src'];
 const KERNEL_META = 'linux-image-cloud-amd64';
 
 interface Measure {
   wallSeconds: number;
+  /** user + sys of the process and everything it waited for. */
+  cpuSeconds: number;
+  /** Largest single process of the run (for ours that can be zstd). */
   peakRssKiB: number;
   outputBytes: number;
+  /** Ours only: the Node process alone. */
+  writerPeakRssKiB?: number;
+  /** Upstream only: the `cpio -idmu` unpack that preceded its three tools. */
+  unpackWallSeconds?: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -43,21 +52,23 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-/** The tree as an entry stream, in directory-walk order like a tar of it. */
+/**
+ * The tree as an entry stream, in directory-walk order like a tar of it. Synchronous reads:
+ * from the page cache they cost far less than a thread-pool round trip per file.
+ */
 async function* walk(root: string): AsyncGenerator<FsEntry> {
   const seenInodes = new Map<number, string>();
-  const visit = async function* (dir: string): AsyncGenerator<FsEntry> {
-    for (const item of await readdir(dir, { withFileTypes: true })) {
-      const full = join(dir, item.name);
+  const visit = function* (dir: string): Generator<FsEntry> {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name);
       const path = relative(root, full);
-      const st = await lstat(full);
+      const st = lstatSync(full);
       const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
       if (st.isDirectory()) {
         yield { ...base, type: 'directory' };
         yield* visit(full);
       } else if (st.isSymbolicLink()) {
-        const { readlink } = await import('node:fs/promises');
-        yield { ...base, type: 'symlink', linkTarget: await readlink(full) };
+        yield { ...base, type: 'symlink', linkTarget: readlinkSync(full) };
       } else if (st.isFile()) {
         const first = st.nlink > 1 ? seenInodes.get(st.ino) : undefined;
         if (first) {
@@ -66,7 +77,7 @@ async function* walk(root: string): AsyncGenerator<FsEntry> {
         }
         if (st.nlink > 1) seenInodes.set(st.ino, path);
         const size = st.size;
-        yield { ...base, type: 'file', size, content: () => (size < 1 << 16 ? readFileSync(full) : createReadStream(full, { highWaterMark: 1 << 20 })) };
+        yield { ...base, type: 'file', size, content: () => (size < 16 << 20 ? readFileSync(full) : createReadStream(full, { highWaterMark: 4 << 20 })) };
       }
     }
   };
@@ -76,16 +87,26 @@ async function* walk(root: string): AsyncGenerator<FsEntry> {
 /** Child mode: one run of our writer, result as JSON on stdout. */
 async function child(tree: string, output: string, level: number): Promise<void> {
   const result = await writeInitramfs(walk(tree), { output, level, spoolDir: arg('spool', '/tmp') });
-  process.stdout.write(`${JSON.stringify({ ...result, sizes: undefined })}\n`);
+  // The writer's own peak (without the zstd child, which /usr/bin/time counts too).
+  process.stdout.write(`${JSON.stringify({ ...result, sizes: undefined, writerPeakRssKiB: process.resourceUsage().maxRSS })}\n`);
 }
 
-async function timed(command: string, args: string[], cwd?: string): Promise<{ wallSeconds: number; peakRssKiB: number; stdout: string }> {
+type Timing = Omit<Measure, 'outputBytes'> & { stdout: string };
+
+async function timed(command: string, args: string[], cwd?: string): Promise<Timing> {
   const result = await run('/usr/bin/time', ['-v', command, ...args], { cwd });
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(result.stderr);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr);
-  if (!wall || !rss) throw new Error(`cannot read /usr/bin/time output:\n${result.stderr}`);
-  const wallSeconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { wallSeconds, peakRssKiB: Number(rss[1]), stdout: result.stdout };
+  const field = (label: string) => {
+    const match = new RegExp(`${label}: ([\\d:.]+)`).exec(result.stderr);
+    if (!match) throw new Error(`cannot read '${label}' in /usr/bin/time output:\n${result.stderr}`);
+    return match[1];
+  };
+  const wall = field('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)').split(':').reduce((total, part) => total * 60 + Number(part), 0);
+  return {
+    wallSeconds: wall,
+    cpuSeconds: Number(field('User time \\(seconds\\)')) + Number(field('System time \\(seconds\\)')),
+    peakRssKiB: Number(field('Maximum resident set size \\(kbytes\\)')),
+    stdout: result.stdout,
+  };
 }
 
 async function debFor(pkg: string, downloads: string): Promise<string> {
@@ -120,8 +141,7 @@ async function buildTree(work: string): Promise<string> {
   }
   // Images bringing the same files again, as several LinuxKit containers do.
   await cp(join(tree, 'usr/bin'), join(tree, 'containers/services/prometheus/lower/usr/bin'), { recursive: true, verbatimSymlinks: true });
-  const jvm = (await readdir(join(tree, 'usr/lib/jvm'))).find((d) => !d.startsWith('.') && !d.endsWith('.jinfo'))!;
-  await cp(join(tree, 'usr/lib/jvm', jvm, 'lib'), join(tree, 'containers/services/java/lower/usr/lib/jvm/lib'), { recursive: true, verbatimSymlinks: true });
+  await cp(join(tree, 'usr/share/go-1.19/src/net'), join(tree, 'containers/onboot/000-tools/lower/usr/share/go/src/net'), { recursive: true, verbatimSymlinks: true });
   await writeFile(marker, '');
   return tree;
 }
@@ -139,29 +159,44 @@ async function main(): Promise<void> {
   const files = await run('sh', ['-c', `find ${shellQuote(tree)} | wc -l`]);
   console.log(`tree: ${tree}, ${formatBytes(Number(du.stdout.split('\t')[0]))} apparent, ${files.stdout.trim()} entries`);
 
-  const self = [process.execPath, '-r', '@swc-node/register', __filename, '--child', tree];
+  // The timed child runs compiled JavaScript, as the writer does in a build (no on-the-fly TypeScript).
+  const bundle = join(work, 'initramfs-bench.js');
+  const repo = join(__dirname, '..');
+  await run(join(repo, 'node_modules/.bin/esbuild'), [__filename, '--bundle', '--platform=node', '--target=node20', `--outfile=${bundle}`, '--log-level=warning', `--tsconfig=${join(repo, 'tsconfig.base.json')}`]);
+  const self = [process.execPath, bundle, '--child', tree];
   const ours = async (level: number): Promise<Measure> => {
     const output = join(work, `ours-${level}.zst`);
     const t = await timed(self[0], [...self.slice(1), output, String(level)]);
     const result = JSON.parse(t.stdout.trim().split('\n').at(-1)!);
-    return { wallSeconds: t.wallSeconds, peakRssKiB: t.peakRssKiB, outputBytes: result.compressedSize };
+    return { ...t, outputBytes: result.compressedSize, writerPeakRssKiB: result.writerPeakRssKiB };
   };
+  // Upstream unpacked LinuxKit's initrd before its three tools; an uncompressed cpio of the tree stands for it.
+  const treeCpio = join(work, 'tree.cpio');
+  await run('sh', ['-c', `find . | cpio -o -H newc --quiet > ${shellQuote(treeCpio)}`], { cwd: tree });
   const upstream = async (): Promise<Measure> => {
     const copy = join(work, 'upstream-tree');
     const output = join(work, 'upstream.zst');
     await rm(copy, { recursive: true, force: true });
-    await run('cp', ['-a', tree, copy]);
+    await mkdir(copy);
+    const unpack = await timed('sh', ['-c', `cpio -idmu --quiet < ${shellQuote(treeCpio)}`], copy);
     const script = `rdfind -makehardlinks true -makeresultsfile false . >/dev/null && find . | cpio -o -H newc --quiet | zstd -T0 -9 -q -c > ${shellQuote(output)}`;
     const t = await timed('sh', ['-c', script], copy);
     await rm(copy, { recursive: true, force: true });
-    return { wallSeconds: t.wallSeconds, peakRssKiB: t.peakRssKiB, outputBytes: (await stat(output)).size };
+    return { ...t, outputBytes: (await stat(output)).size, unpackWallSeconds: unpack.wallSeconds };
   };
 
+  const pick = (samples: Measure[], key: keyof Measure) => median(samples.map((s) => Number(s[key] ?? 0)));
   const report = (name: string, samples: Measure[]) => {
-    const m = { wallSeconds: median(samples.map((s) => s.wallSeconds)), peakRssKiB: median(samples.map((s) => s.peakRssKiB)), outputBytes: median(samples.map((s) => s.outputBytes)) };
-    console.log(`${name.padEnd(34)} wall ${m.wallSeconds.toFixed(2).padStart(6)} s   peak RSS ${(m.peakRssKiB / 1024).toFixed(0).padStart(4)} MiB   output ${formatBytes(m.outputBytes)} (${m.outputBytes} bytes)`);
+    const m = { wallSeconds: pick(samples, 'wallSeconds'), cpuSeconds: pick(samples, 'cpuSeconds'), peakRssKiB: pick(samples, 'peakRssKiB'), outputBytes: pick(samples, 'outputBytes') };
+    const writer = samples[0].writerPeakRssKiB === undefined ? '' : `   Node writer alone ${(pick(samples, 'writerPeakRssKiB') / 1024).toFixed(0)} MiB`;
+    console.log(
+      `${name.padEnd(36)} wall ${m.wallSeconds.toFixed(2).padStart(6)} s   cpu ${m.cpuSeconds.toFixed(2).padStart(6)} s   peak RSS ${(m.peakRssKiB / 1024).toFixed(0).padStart(4)} MiB   output ${m.outputBytes} bytes (${formatBytes(m.outputBytes)})${writer}`,
+    );
     return m;
   };
+
+  for (const level of levels) report(`ours at zstd -${level} (1 run)`, [await ours(level)]);
+  if (runs === 0) return;
 
   const upstreamRuns: Measure[] = [];
   const ourRuns: Measure[] = [];
@@ -169,13 +204,16 @@ async function main(): Promise<void> {
     upstreamRuns.push(await upstream());
     ourRuns.push(await ours(DEFAULT_ZSTD_LEVEL));
   }
-  console.log(`\nmedian of ${runs} runs each:`);
-  const u = report('upstream rdfind+cpio+zstd -T0 -9', upstreamRuns);
+  const load = await run('cat', ['/proc/loadavg']);
+  console.log(`\nmedian of ${runs} runs each (load average at the end: ${load.stdout.split(' ').slice(0, 3).join(' ')}):`);
+  const u = report('upstream rdfind + cpio -o + zstd -9', upstreamRuns);
+  const unpackWall = pick(upstreamRuns, 'unpackWallSeconds');
+  console.log(`${'  + its cpio -idmu unpack'.padEnd(36)} wall ${unpackWall.toFixed(2).padStart(6)} s`);
   const o = report(`ours writeInitramfs zstd -T0 -${DEFAULT_ZSTD_LEVEL}`, ourRuns);
   console.log(
-    `ratio ours/upstream: wall ${(o.wallSeconds / u.wallSeconds).toFixed(2)}, output size ${(o.outputBytes / u.outputBytes).toFixed(3)}, peak RSS ${(o.peakRssKiB / u.peakRssKiB).toFixed(2)}`,
+    `ratio ours/upstream: wall ${(o.wallSeconds / u.wallSeconds).toFixed(2)} (${(o.wallSeconds / (u.wallSeconds + unpackWall)).toFixed(2)} counting upstream's unpack), ` +
+      `cpu ${(o.cpuSeconds / u.cpuSeconds).toFixed(2)}, output size ${(o.outputBytes / u.outputBytes).toFixed(3)}, peak RSS ${(o.peakRssKiB / u.peakRssKiB).toFixed(2)}`,
   );
-  for (const level of levels) report(`ours at zstd -${level} (1 run)`, [await ours(level)]);
 
   // Both images must hold the same names.
   const names = async (image: string) => {

@@ -83,23 +83,26 @@ export function collectSizeData(plan: ArchivePlan): SizeData {
     if (size >= LARGE_FILE_BYTES) {
       largeFiles.push({ path: `/${record.path}`, size, sha256: group.inode.sha256, mode: group.inode.mode, uid: group.inode.uid, gid: group.inode.gid, linked: group.members > 1, storageId: storageIds.get(group)! });
     }
-    let charged = chargedDirs.get(group);
-    if (!charged) {
+    // A single-name file is charged to each ancestor once by construction; only groups need a memory.
+    let charged = group.members > 1 ? chargedDirs.get(group) : undefined;
+    if (group.members > 1 && !charged) {
       charged = new Set();
       chargedDirs.set(group, charged);
     }
-    const parts = record.path.split('/');
-    for (let depth = 1; depth < parts.length; depth++) {
-      const dirPath = `/${parts.slice(0, depth).join('/')}`;
-      const dir = directories.get(dirPath) ?? { path: dirPath, bytes: 0, files: 0 };
-      directories.set(dirPath, dir);
+    for (let slash = record.path.indexOf('/'); slash >= 0; slash = record.path.indexOf('/', slash + 1)) {
+      const dirPath = `/${record.path.slice(0, slash)}`;
+      let dir = directories.get(dirPath);
+      if (!dir) {
+        dir = { path: dirPath, bytes: 0, files: 0 };
+        directories.set(dirPath, dir);
+      }
       dir.files++;
-      if (!charged.has(dirPath)) {
+      if (!charged) dir.bytes += size;
+      else if (!charged.has(dirPath)) {
         charged.add(dirPath);
         dir.bytes += size;
       }
     }
-    if (group.members === 1) chargedDirs.delete(group);
   }
 
   return {

@@ -14,6 +14,9 @@ import { decodeHeader } from './cpio';
 import type { FsEntry } from './entry';
 import { LINUXKIT_EPOCH, writeInitramfs } from './writer';
 
+// Real compressors on a shared 2-core machine: seconds, not milliseconds.
+jest.setTimeout(60_000);
+
 const isRoot = process.getuid?.() === 0;
 let work: string;
 
