@@ -10,6 +10,7 @@ import { type DockerEngine, connectDocker } from '@hook/docker';
 import { UserError, log } from '@hook/log';
 import { OciLayout } from '@hook/oci';
 import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
+import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput } from './output';
@@ -89,6 +90,9 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     }
     const baseImage = await ensureBaseImage(engine, workspaceRoot, arch, env);
     if (baseImage.ref !== base.tag.ref) throw new Error(`base image ${baseImage.ref} is not the expected ${base.tag.ref}`);
+    // RUN steps for another architecture need qemu-user on the engine's host; say so up front
+    // when that host is this one.
+    if (arch !== engine.arch && engine.endpoint.host.startsWith('unix://')) await ensureForeignArch(arch);
     await buildImage(docker, engine.arch, {
       contextDir: join(workspaceRoot, 'images', imageName),
       ref: tag.ref,
