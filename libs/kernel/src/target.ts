@@ -6,6 +6,7 @@ import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
 import { buildFromDebianPackage } from './debian-package';
 import { buildFromSource, configureFromSource } from './from-source';
+import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
 import type { KernelMetadata } from './outputs';
 import type { KernelRegistry } from './registry';
@@ -32,14 +33,13 @@ export function findKernel(workspaceRoot: string, kernelId: string): KernelDefin
 export async function buildKernelTarget(opts: KernelTargetOptions): Promise<KernelMetadata> {
   const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
   const common = { workspaceRoot: opts.workspaceRoot, kernel, env: opts.env, registry: opts.registry };
-  switch (kernel.METHOD) {
-    case 'default':
-      return buildFromSource(common);
-    case 'debian':
-      return buildFromDebianPackage(common);
-    case 'armbian':
-      return buildFromArmbian(common);
-  }
+  const metadata = await (kernel.METHOD === 'default'
+    ? buildFromSource(common)
+    : kernel.METHOD === 'debian'
+      ? buildFromDebianPackage(common)
+      : buildFromArmbian(common));
+  if (opts.env.DO_PUSH === 'yes' || opts.env.EXPORT_KERNEL_IMAGE === 'yes') await publishKernel(opts.workspaceRoot, metadata, opts.env);
+  return metadata;
 }
 
 export async function configureKernel(opts: KernelTargetOptions & { mode: 'menuconfig' | 'shell' }): Promise<void> {
