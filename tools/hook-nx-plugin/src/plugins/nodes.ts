@@ -186,7 +186,9 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
   if (!kernel) throw new Error(`kernel/${id}/kernel.yaml cannot be read`);
   const defconfig = defconfigPathOf(kernel);
   const inputs: unknown[] = ['default', TOOLING, { json: '{workspaceRoot}/kernel/versions.lock.json', fields: ['series', 'armbian', 'debian'] }];
-  if (defconfig) inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'KERNEL_BUILDER' });
+  if (defconfig) {
+    inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
+  }
   if (kernel.METHOD === 'armbian') inputs.push({ env: 'ARMBIAN_KERNEL_VERSION' }, { env: 'ARMBIAN_BASE_ORAS_REF' });
   inputs.push({ env: 'HOOK_KERNEL_OCI_BASE' }, { env: 'SOURCE_DATE_EPOCH' });
   const targets: Record<string, InferredTarget> = {
@@ -238,7 +240,7 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
         TOOLING,
         { dependentTasksOutputFiles: '**/image.json', transitive: true },
         { env: 'HOOK_LK_CONTAINERS_OCI_BASE' },
-        { env: 'SOURCE_DATE_EPOCH' },
+        { env: 'HOOK_DEBIAN_BASE_IMAGE' },
       ],
       outputs: [`{workspaceRoot}/dist/images/${name}/${arch}`],
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],
