@@ -288,6 +288,21 @@ describe('failures leave no output (integration)', () => {
     expect((await readdir(dir)).sort()).toEqual(['bin', 'initramfs.zst']);
   });
 
+  it('a missing zstd is a user error naming the package, with no output', async () => {
+    const emptyBin = await mkdtemp(join(work, 'nobin-'));
+    const image = join(work, 'nozstd', 'initramfs.zst');
+    const path = process.env.PATH;
+    process.env.PATH = emptyBin;
+    try {
+      await expect(writeInitramfs([file('big', bigBlob)], { output: image, env: {} })).rejects.toThrow(
+        new UserError(`'zstd' is not installed or not on PATH; install it (Debian: apt-get install zstd)`),
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await readdir(join(work, 'nozstd'))).toEqual([]);
+  });
+
   it('a broken entry stream fails with the entry named and writes nothing', async () => {
     const image = join(work, 'broken.zst');
     await expect(writeInitramfs([e('usr/bin/sh', 'hardlink', { linkTarget: 'bin/busybox' })], { output: image, env: {} })).rejects.toThrow(
