@@ -190,7 +190,8 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
     inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
   }
   if (kernel.METHOD === 'armbian') inputs.push({ env: 'ARMBIAN_KERNEL_VERSION' }, { env: 'ARMBIAN_BASE_ORAS_REF' });
-  inputs.push({ env: 'HOOK_KERNEL_OCI_BASE' }, { env: 'SOURCE_DATE_EPOCH' });
+  if (kernel.METHOD === 'debian') inputs.push({ env: 'KERNEL_DEBIAN_SUITE' });
+  inputs.push({ env: 'HOOK_KERNEL_OCI_BASE' }, { env: 'SOURCE_DATE_EPOCH' }, { env: 'KBUILD_BUILD_TIMESTAMP' });
   const targets: Record<string, InferredTarget> = {
     build: {
       executor: `${PLUGIN}:${kernel.METHOD === 'armbian' ? 'armbian-fetch' : 'kernel-build'}`,
@@ -241,6 +242,7 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
         { dependentTasksOutputFiles: '**/image.json', transitive: true },
         { env: 'HOOK_LK_CONTAINERS_OCI_BASE' },
         { env: 'HOOK_DEBIAN_BASE_IMAGE' },
+        { env: 'SOURCE_DATE_EPOCH' },
       ],
       outputs: [`{workspaceRoot}/dist/images/${name}/${arch}`],
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],
