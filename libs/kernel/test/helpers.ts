@@ -8,6 +8,8 @@ import { cp, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '@hook/process';
+import { AptSuite } from '../src/apt';
+import { extractDebData } from '../src/deb';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 /** Tests share the workspace cache (downloads, unpacked sources, ccache) so reruns are quick. */
@@ -31,11 +33,11 @@ export async function removeWorkspace(root: string | undefined): Promise<void> {
  * A gzip initramfs: busybox, /dev/console (a real char device: without it the serial console
  * stays silent), an /init script, and optionally a kernel.tar unpacked at /.
  */
-export async function buildInitramfs(workDir: string, initScript: string, kernelTar?: string): Promise<string> {
+export async function buildInitramfs(workDir: string, initScript: string, kernelTar?: string, busybox = '/bin/busybox'): Promise<string> {
   const root = join(workDir, 'initramfs-root');
   await mkdir(join(root, 'bin'), { recursive: true });
   await mkdir(join(root, 'dev'), { recursive: true });
-  await cp('/bin/busybox', join(root, 'bin', 'busybox'));
+  await cp(busybox, join(root, 'bin', 'busybox'));
   await run('mknod', ['-m', '600', join(root, 'dev', 'console'), 'c', '5', '1']);
   if (kernelTar) await run('tar', ['-xf', kernelTar, '-C', root]);
   await writeFile(join(root, 'init'), `#!/bin/busybox sh\n${initScript}\n`);
@@ -46,14 +48,29 @@ export async function buildInitramfs(workDir: string, initScript: string, kernel
 }
 
 /** Boots a kernel + initrd under TCG; returns the serial console output. */
-export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512): Promise<string> {
+export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512, arch: 'x86_64' | 'aarch64' = 'x86_64'): Promise<string> {
+  const machine = arch === 'x86_64' ? ['qemu-system-x86_64'] : ['qemu-system-aarch64', '-M', 'virt', '-cpu', 'cortex-a57'];
+  const console = arch === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
   const result = await run(
-    'qemu-system-x86_64',
-    ['-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
-     '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 quiet loglevel=4'],
+    machine[0],
+    [...machine.slice(1), '-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
+     '-kernel', kernel, '-initrd', initrd, '-append', `console=${console} panic=-1 quiet loglevel=4`],
     { timeoutMs, allowFailure: true },
   );
   return `${result.stdout}\n${result.stderr}`;
+}
+
+/** A static arm64 busybox from Debian trixie's busybox-static (apt with the host's mirror, cached). */
+export async function arm64Busybox(cacheDir: string): Promise<string> {
+  const apt = new AptSuite(join(cacheDir, 'kernel'), 'trixie', 'arm64');
+  const version = await apt.candidate('busybox-static');
+  if (!version) throw new Error('Debian trixie has no busybox-static for arm64');
+  const deb = await apt.download('busybox-static', version, join(cacheDir, 'kernel', 'downloads'));
+  const out = join(cacheDir, 'kernel', 'test-busybox-arm64', version);
+  const written = await extractDebData(deb, out, (path) => !path.includes('/share/'));
+  const busybox = written.find((p) => p.endsWith('bin/busybox'));
+  if (!busybox) throw new Error(`${deb} has no bin/busybox`);
+  return join(out, busybox);
 }
 
 /** The init script's first lines: mount proc/sys, busybox applets on PATH. */
