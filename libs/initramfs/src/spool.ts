@@ -57,19 +57,24 @@ export class ContentSpool {
    */
   async store(content: Readable | Buffer | Uint8Array | string | undefined): Promise<StoredContent> {
     const start = this.packedBytes;
+    if (content === undefined || typeof content === 'string' || content instanceof Uint8Array) {
+      // Whole content in memory: hash first, so a duplicate costs no spool I/O.
+      const data = content === undefined ? Buffer.alloc(0) : Buffer.isBuffer(content) ? content : Buffer.from(content as Uint8Array | string);
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      const known = this.byHash.get(sha256);
+      if (known !== undefined) return { sha256, size: data.length, offset: known };
+      if (data.length === 0) return { sha256, size: 0, offset: 0 };
+      this.append(data);
+      this.byHash.set(sha256, start);
+      return { sha256, size: data.length, offset: start };
+    }
     const hash = createHash('sha256');
     let size = 0;
-    const take = (chunk: Buffer) => {
-      hash.update(chunk);
-      size += chunk.length;
-      this.append(chunk);
-    };
-    if (content === undefined) {
-      // empty
-    } else if (typeof content === 'string' || content instanceof Uint8Array) {
-      take(Buffer.isBuffer(content) ? content : Buffer.from(content as Uint8Array | string));
-    } else {
-      for await (const chunk of content) take(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    for await (const chunk of content) {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      hash.update(data);
+      size += data.length;
+      this.append(data);
     }
     const sha256 = hash.digest('hex');
     const known = this.byHash.get(sha256);
