@@ -152,3 +152,35 @@ describe('archives', () => {
     await expect(extractDebData(join(dir, 'bad.deb'), join(dir, 'o'))).rejects.toThrow(/is not a Debian package/);
   });
 });
+
+describe('module policy', () => {
+  it('drops by rule, keeps what kept modules need, reruns depmod and reports sizes', async () => {
+    const { trimModules, INSTALLER_POLICY } = await import('./modules');
+    const base = join(dir, 'lib', 'modules', '6.12.1');
+    const files: Record<string, number> = {
+      'kernel/sound/core/snd.ko.xz': 300,
+      'kernel/drivers/media/rc/rc-core.ko.xz': 200,
+      'kernel/drivers/media/usb/uvc/uvcvideo.ko.xz': 100,
+      'kernel/drivers/hid/hid-custom.ko.xz': 50,
+      'kernel/drivers/gpu/drm/tiny/simpledrm.ko.xz': 40,
+      'kernel/drivers/gpu/drm/i915/i915.ko.xz': 900,
+      'kernel/drivers/net/virtio_net.ko.xz': 60,
+    };
+    for (const [path, size] of Object.entries(files)) {
+      await mkdir(join(base, path, '..'), { recursive: true });
+      await writeFile(join(base, path), 'x'.repeat(size));
+    }
+    await writeFile(join(base, 'modules.dep'), 'kernel/drivers/hid/hid-custom.ko.xz: kernel/drivers/media/rc/rc-core.ko.xz\n');
+    const report = await trimModules(dir, '6.12.1', INSTALLER_POLICY);
+    expect(report.keptAsDependency).toEqual(['kernel/drivers/media/rc/rc-core.ko.xz']);
+    expect(report.dropped.count).toBe(3);
+    expect(report.dropped.bytes).toBe(1300);
+    expect(report.kept).toEqual({ count: 4, bytes: 350 });
+    expect(report.dropped.byReason).toEqual({ sound: { count: 1, bytes: 300 }, 'media (cameras, TV, video capture)': { count: 1, bytes: 100 }, 'GPU drivers': { count: 1, bytes: 900 } });
+    const left = (await run('find', [base, '-name', '*.ko.xz'])).stdout.split('\n').map((p) => p.slice(base.length + 1)).sort();
+    expect(left).toEqual(['kernel/drivers/gpu/drm/tiny/simpledrm.ko.xz', 'kernel/drivers/hid/hid-custom.ko.xz', 'kernel/drivers/media/rc/rc-core.ko.xz', 'kernel/drivers/net/virtio_net.ko.xz']);
+    await expect(stat(join(base, 'kernel', 'sound'))).rejects.toThrow();
+    expect(await readFile(join(base, 'modules.dep'), 'utf8')).toContain('kernel/drivers/net/virtio_net.ko.xz:');
+    expect(report.markdown).toContain('| GPU drivers | 1 | 900 B |');
+  });
+});
