@@ -317,9 +317,10 @@ describe('failures leave no output (integration)', () => {
     await expect(lstat(image)).rejects.toThrow(/ENOENT/);
   });
 
-  it('rejects a compression level zstd or gzip does not have', async () => {
+  it('rejects an unknown compression or a level zstd or gzip does not have', async () => {
     await expect(writeInitramfs([], { output: join(work, 'x.zst'), level: 22 })).rejects.toThrow('initramfs zstd level 22 is out of range; use 1..19');
     await expect(writeInitramfs([], { output: join(work, 'x.gz'), compression: 'gzip', level: 0 })).rejects.toThrow(UserError);
+    await expect(writeInitramfs([], { output: join(work, 'x.xz'), compression: 'xz' as 'zstd' })).rejects.toThrow("unknown initramfs compression 'xz'; use zstd, gzip or none");
   });
 
   it('cleans up its spool directory', async () => {

@@ -131,9 +131,10 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
         }
       }
       tree.add(entry, stored);
-      reading.update(tree.counters.input, 'entries');
+      if (tree.counters.input % 1000 === 0) reading.update(tree.counters.input, 'entries');
     }
     spool.finishWriting();
+    reading.finish(tree.counters.input, 'entries');
 
     const plan = planArchive(tree, dedupe);
     const counts = countEntries(plan, tree);
@@ -172,13 +173,18 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
   }
 }
 
+const LEVELS: Record<Exclude<Compression, 'none'>, { min: number; max: number; fallback: number }> = {
+  zstd: { min: 1, max: 19, fallback: DEFAULT_ZSTD_LEVEL },
+  gzip: { min: 1, max: 9, fallback: DEFAULT_GZIP_LEVEL },
+};
+
 function resolveLevel(compression: Compression, level: number | undefined): number | undefined {
   if (compression === 'none') return undefined;
-  const [min, max, fallback] = compression === 'zstd' ? [1, 19, DEFAULT_ZSTD_LEVEL] : compression === 'gzip' ? [1, 9, DEFAULT_GZIP_LEVEL] : [0, 0, 0];
-  if (max === 0) throw new UserError(`unknown initramfs compression '${String(compression)}'; use zstd, gzip or none`);
-  const value = level ?? fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UserError(`initramfs ${compression} level ${value} is out of range; use ${min}..${max}`);
+  const range = LEVELS[compression];
+  if (!range) throw new UserError(`unknown initramfs compression '${String(compression)}'; use zstd, gzip or none`);
+  const value = level ?? range.fallback;
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new UserError(`initramfs ${compression} level ${value} is out of range; use ${range.min}..${range.max}`);
   }
   return value;
 }
