@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { OciLayout, writeFileAtomic } from '@hook/oci';
-import { importDockerArchive } from './docker-archive';
+import { OciLayout, importDockerArchive, writeFileAtomic } from '@hook/oci';
 import { saveImage } from './engine-images';
 import type { DockerArch, ImageInputs } from './tag';
 
@@ -96,7 +95,7 @@ export async function saveImageOutput(
 ): Promise<ImageMetadata> {
   const engineId = (await docker.getImage(base.ref).inspect()).Id;
   return writeOutputAtomically(dir, async (layout) => {
-    const imported = await importDockerArchive(await saveImage(docker, base.ref), layout, base.ref);
+    const imported = await importDockerArchive(await saveImage(docker, base.ref), layout, { refName: base.ref, label: `docker save ${base.ref}` });
     if (imported.manifest && imported.config && engineId && engineId !== (await configDigest(layout, base.ref))) {
       throw new Error(`the saved ${base.ref} has another image ID than the engine's ${engineId}`);
     }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { UserError } from '@hook/log';
-import { readDockerArchive } from './docker-archive';
+import { importDockerArchive, readDockerArchive } from './docker-archive';
 import { sha256Digest } from './digest';
 import { OciLayout, openLayerStream } from './layout';
 import { buildTestImage, tarOf } from './test-image';
@@ -150,5 +150,95 @@ describe('readDockerArchive', () => {
     const { archive } = await oldFormatArchive();
     await writeFile(join(dir, 'keep'), 'x');
     await expect(readDockerArchive(Readable.from([archive]), dir)).rejects.toThrow(/already exists and is not empty/);
+  });
+});
+
+describe('importDockerArchive', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oci-docker-import-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const blobNames = async (layoutDir: string) => (await readdir(join(layoutDir, 'blobs', 'sha256'))).sort();
+
+  it('imports one image into an existing layout under the given ref name, dropping stray files and keeping shared blobs', async () => {
+    const layout = await OciLayout.create(join(dir, 'layout'));
+    const other = await buildTestImage(layout, { files: { 'other.txt': 'already here' }, compression: 'none' });
+    await layout.addManifest(other.manifestDescriptor, 'keep');
+    const shared = other.layerTars[0]!;
+    const ownLayer = await tarOf({ 'app.txt': 'new' });
+    const cfg = JSON.stringify({ architecture: 'arm64', variant: 'v8', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256Digest(shared), sha256Digest(ownLayer)] } });
+    const archive = await tarEntries([
+      { name: 'a/layer.tar', data: shared },
+      { name: 'b/layer.tar', data: ownLayer },
+      { name: 'stray/notes.bin', data: Buffer.alloc(300, 7) },
+      { name: 'c.json', data: cfg },
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['hook/app:1'], Layers: ['a/layer.tar', 'b/layer.tar'] }]) },
+    ]);
+
+    const imported = await importDockerArchive(Readable.from([archive]), layout, { refName: 'registry.local:5000/x/app:abc-arm64' });
+    expect(await layout.refNames()).toEqual(['keep', 'registry.local:5000/x/app:abc-arm64']);
+    expect(imported.config.architecture).toBe('arm64');
+    expect(imported.size).toBe(Buffer.byteLength(cfg) + shared.length + ownLayer.length);
+    const entry = await layout.findEntry('registry.local:5000/x/app:abc-arm64');
+    expect(entry.digest).toBe(imported.manifest.digest);
+    expect(entry.platform).toEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    expect(entry.annotations?.[CONTAINERD_NAME_ANNOTATION]).toBeUndefined();
+    const image = await layout.resolveImage('registry.local:5000/x/app:abc-arm64', { os: 'linux', architecture: 'arm64' });
+    expect(image.manifest.config.digest).toBe(sha256Digest(cfg));
+    expect(await collect(openLayerStream(layout, image.layers[1]!))).toEqual(ownLayer);
+    expect(await layout.hasBlob(sha256Digest(Buffer.alloc(300, 7)))).toBe(false);
+    // the other image is untouched
+    expect((await layout.resolveImage('keep')).layers[0]!.digest).toBe(sha256Digest(shared));
+  });
+
+  it('lists a Docker >= 25 archive under the ref name by its image manifest', async () => {
+    const src = await OciLayout.create(join(dir, 'src'));
+    const image = await buildTestImage(src, { files: { 'hello.txt': 'from docker 25' } });
+    const blobs = await readdir(join(dir, 'src', 'blobs', 'sha256'));
+    const entry = { ...image.manifestDescriptor, annotations: { [CONTAINERD_NAME_ANNOTATION]: 'docker.io/library/hello:1', [REF_NAME_ANNOTATION]: '1' } };
+    const archive = await tarEntries([
+      ...(await Promise.all(blobs.map(async (hex) => ({ name: `blobs/sha256/${hex}`, data: await src.readBlob(`sha256:${hex}`) })))),
+      { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: 'index.json', data: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry] }) },
+    ]);
+    const layout = await OciLayout.create(join(dir, 'layout'));
+    const imported = await importDockerArchive(Readable.from([archive]), layout, { refName: 'local/hello:x' });
+    expect(imported.manifest.digest).toBe(image.manifestDescriptor.digest);
+    expect(imported.size).toBe(image.manifest.config.size + image.manifest.layers[0]!.size);
+    expect(await layout.refNames()).toEqual(['local/hello:x']);
+    expect((await layout.findEntry('local/hello:x')).platform).toEqual({ os: 'linux', architecture: 'amd64' });
+  });
+
+  it('wants exactly one image for a ref name, and leaves the layout as it was when it fails', async () => {
+    const layout = await OciLayout.create(join(dir, 'layout'));
+    const other = await buildTestImage(layout, { files: { 'other.txt': 'x' }, compression: 'none' });
+    await layout.addManifest(other.manifestDescriptor, 'keep');
+    const before = await blobNames(join(dir, 'layout'));
+    const { archive } = await oldFormatArchive();
+    const error = await importDockerArchive(Readable.from([archive]), layout, { refName: 'one', label: 'docker save one' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe('docker save one holds 2 images; listing it as one needs exactly one (save a single image of one platform)');
+
+    const sharedButMissing = await tarEntries([
+      { name: 'a/layer.tar', data: other.layerTars[0]! },
+      { name: 'new/layer.tar', data: await tarOf({ n: 'new' }) },
+      { name: 'c.json', data: '{"architecture":"amd64","os":"linux"}' },
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', Layers: ['a/layer.tar', 'new/layer.tar', 'gone/layer.tar'] }]) },
+    ]);
+    await expect(importDockerArchive(Readable.from([sharedButMissing]), layout, { refName: 'one' })).rejects.toThrow(/lacks the layer gone\/layer.tar/);
+    expect(await blobNames(join(dir, 'layout'))).toEqual(before);
+    expect(await layout.refNames()).toEqual(['keep']);
+  });
+
+  it('without a ref name lists every image under its normalised names and returns each', async () => {
+    const { archive } = await oldFormatArchive();
+    const layout = await OciLayout.create(join(dir, 'layout'));
+    const images = await importDockerArchive(Readable.from([archive]), layout);
+    expect(images.map((i) => i.config.config?.Cmd)).toEqual([['/usr/bin/app'], ['/usr/bin/app']]);
+    expect(await layout.refNames()).toEqual(['docker.io/hook/app:1.0', 'registry.local:5000/app:latest', 'docker.io/library/alpine:3.20']);
   });
 });
