@@ -165,7 +165,7 @@ describe('assemble: a small image set as LinuxKit lays it out', () => {
     expect(list.filter((e) => e.path === 'etc/hosts')).toHaveLength(3);
   });
 
-  it('places the kernel first, then init, bundles, files', async () => {
+  it('places the kernel first, then init, the kernel modules, bundles, files', async () => {
     const { list, tree } = await build();
     expect(list.slice(0, 3).map((e) => e.path)).toEqual(['boot', 'boot/cmdline', 'boot/kernel']);
     expect(tree.get('boot/cmdline')?.data?.toString()).toBe('console=ttyS0');
@@ -173,7 +173,7 @@ describe('assemble: a small image set as LinuxKit lays it out', () => {
     expect(tree.get('usr/lib/modules/6.12/a.ko')).toMatchObject({ mtime: 5 });
     expect(tree.get('boot/System.map')).toBeUndefined();
     expect(tree.get('System.map')).toBeUndefined();
-    const order = ['boot/kernel', 'usr/lib/modules/6.12/a.ko', 'bin/busybox', 'containers/onboot/000-first/config.json', 'containers/services/again/runtime.json', 'etc/link'];
+    const order = ['boot/kernel', 'bin/busybox', 'usr/lib/modules/6.12/a.ko', 'containers/onboot/000-first/config.json', 'containers/services/again/runtime.json', 'etc/link'];
     const positions = order.map((p) => list.findIndex((e) => e.path === p));
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });

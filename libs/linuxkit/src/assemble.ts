@@ -316,11 +316,11 @@ interface KernelPart {
   open: () => Readable | Buffer;
 }
 
-async function* kernelEntries(plan: Plan): AsyncGenerator<FsEntry> {
+async function* kernelEntries(plan: Plan, phase: 'boot' | 'modules'): AsyncGenerator<FsEntry> {
   const k = plan.config.kernel ?? {};
-  const binary = k.binary || 'kernel';
-  const tarName = k.tar === undefined ? 'kernel.tar' : k.tar === 'none' ? '' : k.tar;
-  const ucode = k.ucode ?? '';
+  const binary = phase === 'boot' ? k.binary || 'kernel' : '';
+  const tarName = phase === 'boot' ? '' : k.tar === undefined ? 'kernel.tar' : k.tar === 'none' ? '' : k.tar;
+  const ucode = phase === 'boot' ? k.ucode ?? '' : '';
   const mtime = plan.mtime;
   const kernel = plan.kernel!;
   let parts: AsyncIterable<KernelPart>;
@@ -362,7 +362,7 @@ async function* kernelEntries(plan: Plan): AsyncGenerator<FsEntry> {
       yield { path: 'boot/ucode.cpio', type: 'file', mode: part.mode, uid: 0, gid: 0, mtime, size: part.size, content: part.open };
     }
   }
-  if (!foundKernel) throw new UserError(`${label}: did not find the kernel file ${binary}; build the kernel first`);
+  if (binary && !foundKernel) throw new UserError(`${label}: did not find the kernel file ${binary}; build the kernel first`);
   if (tarName && !foundTar) throw new UserError(`${label}: did not find ${tarName} (kernel modules); build the kernel first, or set kernel.tar: none`);
 }
 
@@ -452,8 +452,12 @@ function* fileSectionEntries(plan: Plan): Generator<FsEntry> {
 async function* emit(plan: Plan): AsyncGenerator<FsEntry> {
   const guard = new TreeGuard();
   const sections: Array<[string, () => AsyncIterable<FsEntry> | Iterable<FsEntry>]> = [
-    ['kernel', () => (plan.kernel ? kernelEntries(plan) : [])],
+    ['kernel', () => (plan.kernel ? kernelEntries(plan, 'boot') : [])],
     ['init', () => initEntries(plan)],
+    // LinuxKit unpacks kernel.tar before the init images. Modules go after them here, so that on a
+    // merged-/usr root (Debian: lib -> usr/lib) they follow the symlink into usr/lib/modules
+    // instead of turning /lib into a directory that hides the symlink.
+    ['kernel', () => (plan.kernel ? kernelEntries(plan, 'modules') : [])],
     ['containers', () => containerEntries(plan)],
     ['files', () => fileSectionEntries(plan)],
   ];
