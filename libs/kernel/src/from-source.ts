@@ -76,7 +76,7 @@ function makeContext(workspaceRoot: string, kernel: KernelDefinition, env: NodeJ
     objectDir: kernelCacheDir(workspaceRoot, env, 'build', kernel.id, basename(tree.dir)),
     arch: kernel.ARCH,
     env,
-    ccacheDir: join(cacheRoot(workspaceRoot, env), 'ccache'),
+    ccacheDir: env.KERNEL_CCACHE_DIR || join(cacheRoot(workspaceRoot, env), 'ccache'),
   };
 }
 
