@@ -148,5 +148,7 @@ export async function configureFromSource(options: SourceBuildOptions & { mode: 
   await runMake(ctx, ['savedefconfig'], 'make savedefconfig');
   const saved = await readFile(join(ctx.objectDir, 'defconfig'));
   await writeFile(join(workspaceRoot, defconfig), saved);
+  // The object dir's .config now matches the saved defconfig: record it as the one in use.
+  await writeFile(join(ctx.objectDir, '.hook-defconfig'), saved);
   log.notice(`saved ${defconfig}; its kernel tag changes with it`);
 }
