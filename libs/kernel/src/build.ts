@@ -153,6 +153,8 @@ export async function buildKernel(ctx: MakeContext, stageDir: string): Promise<B
   if (ctx.arch === 'aarch64') {
     dtbsDir = join(stageDir, 'dtbs');
     await runMake(ctx, ['dtbs_install'], 'make dtbs_install', [`INSTALL_DTBS_PATH=${dtbsDir}`]);
+    // A config without any platform (tinyconfig) installs no dtbs at all: an empty archive then.
+    await mkdir(dtbsDir, { recursive: true });
   }
   return {
     release,
