@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 #   xorriso mtools dosfstools grub-efi-<host arch>-bin grub-common   the EFI ISO
 #   busybox-static kmod   tiny test initramfs; depmod for trimmed Debian kernels
 #   gpg gpgv              kernel.org signature verification
-#   build-essential bc bison flex libssl-dev libelf-dev ccache   building kernels on the host
+#   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev   building kernels on the host
+#   gcc-aarch64-linux-gnu (on amd64 hosts)   cross-building arm64 kernels
 #   debootstrap           bootstrapping the Debian base image without any registry
 packages=(
   docker.io docker-registry apache2-utils
@@ -22,9 +23,11 @@ packages=(
   zstd xz-utils cpio
   xorriso mtools dosfstools "grub-efi-$(dpkg --print-architecture)-bin" grub-common
   busybox-static kmod gpg gpgv
-  build-essential bc bison flex libssl-dev libelf-dev ccache
+  build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap
 )
+
+[ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
