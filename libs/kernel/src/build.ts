@@ -7,7 +7,7 @@ import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { arch as hostArch, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Progress, UserError, log } from '@hook/log';
-import { hasCommand, run, spawnFilter } from '@hook/process';
+import { hasCommand, spawnFilter } from '@hook/process';
 import type { Arch } from '@hook/inventory';
 import { exists } from './files';
 import { sourceDateEpoch } from './paths';
@@ -18,6 +18,8 @@ export interface MakeContext {
   arch: Arch;
   env: NodeJS.ProcessEnv;
   ccacheDir: string;
+  /** Where make runs; the host when unset. */
+  runner?: MakeRunner;
 }
 
 export function kernelArchOf(arch: Arch): string {
@@ -67,9 +69,11 @@ function jobs(env: NodeJS.ProcessEnv): number {
   return Number.isInteger(wanted) && wanted > 0 ? wanted : availableParallelism();
 }
 
-function makeEnv(ctx: MakeContext): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...ctx.env,
+/** The variables every make run gets, on the host or in the builder container. */
+export function makeVariables(ctx: MakeContext): Record<string, string> {
+  const cross = crossCompilePrefix(ctx.arch);
+  const vars: Record<string, string> = {
+    ARCH: kernelArchOf(ctx.arch),
     KBUILD_BUILD_USER: 'hook',
     KBUILD_BUILD_HOST: 'tinkerbell',
     CCACHE_DIR: ctx.ccacheDir,
@@ -78,41 +82,105 @@ function makeEnv(ctx: MakeContext): NodeJS.ProcessEnv {
     CCACHE_NOHASHDIR: 'true',
     LC_ALL: 'C',
   };
+  if (cross) vars.CROSS_COMPILE = cross;
   const epoch = sourceDateEpoch(ctx.env);
-  if (epoch !== undefined) env.KBUILD_BUILD_TIMESTAMP = new Date(epoch * 1000).toUTCString();
-  delete env.MAKEFLAGS;
-  delete env.MFLAGS;
-  return env;
+  if (epoch !== undefined) vars.KBUILD_BUILD_TIMESTAMP = new Date(epoch * 1000).toUTCString();
+  return vars;
 }
 
-/** Runs make in the source tree; the last lines of its output explain a failure. */
-export async function runMake(ctx: MakeContext, targets: string[], label: string, extra: string[] = []): Promise<void> {
-  const args = [...makeArgs(ctx), ...extra, ...targets];
-  const filter = await spawnFilter('sh', ['-c', 'exec make "$@" 2>&1', 'make', ...args], { cwd: ctx.sourceDir, env: makeEnv(ctx) });
+/** One make run: its argv (starting with `make`), working directory and variables. */
+export interface MakeCommand {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** The command line of `make <targets>`; the host and the container runner both execute it. */
+export function makeCommand(ctx: MakeContext, targets: string[], extra: string[] = []): MakeCommand {
+  return { argv: ['make', ...makeArgs(ctx), ...extra, ...targets], cwd: ctx.sourceDir, env: makeVariables(ctx) };
+}
+
+/**
+ * Collects a make run's output (stdout and stderr merged): every line at debug level, a
+ * progress line every 15 s, the last lines kept for the error message and for reading results.
+ */
+export class MakeOutput {
+  readonly tail: string[] = [];
+  private pending = '';
+  private lines = 0;
+  private readonly progress: Progress;
+
+  constructor(label: string) {
+    this.progress = new Progress(label, undefined, log, 15_000);
+  }
+
+  write(chunk: Buffer | string): void {
+    this.pending += chunk.toString();
+    const parts = this.pending.split('\n');
+    this.pending = parts.pop() ?? '';
+    for (const line of parts) this.line(line.replace(/\r$/, ''));
+    this.progress.update(this.lines, 'lines of make output');
+  }
+
+  end(): void {
+    if (this.pending) this.line(this.pending);
+    this.pending = '';
+  }
+
+  finish(): void {
+    this.progress.finish();
+  }
+
+  private line(line: string): void {
+    this.lines++;
+    this.tail.push(line);
+    if (this.tail.length > 25) this.tail.shift();
+    log.debug(line);
+  }
+}
+
+/**
+ * Runs one make command, writing its output to `output`; rejects with MakeFailed when make
+ * fails (any other error is the runner's own). `callerEnv` is the build's environment.
+ */
+export type MakeRunner = (command: MakeCommand, output: MakeOutput, callerEnv: NodeJS.ProcessEnv) => Promise<void>;
+
+/** A runner's way of saying make itself failed (the output explains why). */
+export class MakeFailed extends Error {}
+
+/** make on the host: the caller's environment plus the make variables. */
+export const hostRunner: MakeRunner = async (command, output, callerEnv) => {
+  const env: NodeJS.ProcessEnv = { ...callerEnv, ...command.env };
+  delete env.MAKEFLAGS;
+  delete env.MFLAGS;
+  const [program, ...args] = command.argv;
+  const filter = await spawnFilter('sh', ['-c', 'exec "$@" 2>&1', 'sh', program, ...args], { cwd: command.cwd, env });
   filter.stdin.end();
-  const tail: string[] = [];
-  let lines = 0;
-  const progress = new Progress(label, undefined, log, 15_000);
-  let pending = '';
-  filter.stdout.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const line of parts) {
-      lines++;
-      tail.push(line);
-      if (tail.length > 25) tail.shift();
-      log.debug(line);
-    }
-    progress.update(lines, 'lines of make output');
-  });
+  filter.stdout.on('data', (chunk: Buffer) => output.write(chunk));
   try {
     await filter.done;
-  } catch {
-    if (pending) tail.push(pending);
-    throw new UserError(`make ${targets.join(' ')} failed for ${kernelArchOf(ctx.arch)}:\n${tail.join('\n')}`);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new MakeFailed((error as Error).message);
   }
-  progress.finish();
+};
+
+/**
+ * Runs make in the source tree (on the host, or in the builder container when the context has
+ * a runner); returns the last lines of its output, which also explain a failure.
+ */
+export async function runMake(ctx: MakeContext, targets: string[], label: string, extra: string[] = [], quiet = false): Promise<string[]> {
+  const output = new MakeOutput(label);
+  try {
+    await (ctx.runner ?? hostRunner)(makeCommand(ctx, targets, extra), output, ctx.env);
+  } catch (error) {
+    output.end();
+    if (!(error instanceof MakeFailed)) throw error;
+    throw new UserError(`make ${targets.join(' ')} failed for ${kernelArchOf(ctx.arch)}:\n${output.tail.join('\n')}`);
+  }
+  output.end();
+  if (!quiet) output.finish();
+  return output.tail;
 }
 
 /** `.config` from the defconfig, completed with `make olddefconfig`. */
@@ -141,7 +209,7 @@ export interface BuildProducts {
 export async function buildKernel(ctx: MakeContext, stageDir: string): Promise<BuildProducts> {
   const targets = ctx.arch === 'x86_64' ? ['bzImage', 'modules'] : ['Image', 'modules', 'dtbs'];
   await runMake(ctx, targets, `make ${targets.join(' ')} (${kernelArchOf(ctx.arch)})`);
-  const release = (await run('make', ['-s', ...makeArgs(ctx), 'kernelrelease'], { cwd: ctx.sourceDir, env: makeEnv(ctx) })).stdout.trim().split('\n').pop() ?? '';
+  const release = (await runMake(ctx, ['kernelrelease'], 'make kernelrelease', ['-s'], true)).filter((line) => line.trim()).pop()?.trim() ?? '';
   if (!/^\d+\.\d+/.test(release)) throw new Error(`could not read the kernel release (got '${release}')`);
 
   const modulesRoot = join(stageDir, 'modules');

@@ -5,6 +5,7 @@ import { UserError, log } from '@hook/log';
 import { defconfigPathOf, type KernelDefinition } from '@hook/inventory';
 import { run } from '@hook/process';
 import { buildKernel, checkHostTools, configure, kernelArchOf, runMake, type MakeContext } from './build';
+import { chooseBuilder, containerRunner, ensureBuilderImage } from './container-builder';
 import { exists, tempDirBeside } from './files';
 import { readLock, seriesKey } from './lock';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
@@ -80,21 +81,12 @@ function makeContext(workspaceRoot: string, kernel: KernelDefinition, env: NodeJ
   };
 }
 
-function checkBuilder(env: NodeJS.ProcessEnv): void {
-  const builder = env.KERNEL_BUILDER || 'host';
-  if (builder === 'host') return;
-  if (builder === 'container') {
-    throw new UserError('KERNEL_BUILDER=container is not available yet (it needs the project Debian base image); use KERNEL_BUILDER=host');
-  }
-  throw new UserError(`KERNEL_BUILDER=${builder} is unknown; use host or container`);
-}
-
 export async function buildFromSource(options: SourceBuildOptions): Promise<KernelMetadata> {
   const { workspaceRoot, kernel, env } = options;
   const { major, minor } = seriesOf(kernel);
   const defconfig = await requireDefconfig(workspaceRoot, kernel);
-  checkBuilder(env);
-  await checkHostTools(kernel.ARCH);
+  const { builder, engine } = await chooseBuilder(env);
+  if (builder === 'host') await checkHostTools(kernel.ARCH);
   const { point, debianVersion } = await resolvePoint(workspaceRoot, kernel, env, options.registry);
   const tag = await sourceKernelTag(workspaceRoot, defconfig, major, minor, point);
   const image = `${kernelOciBase(env)}:${tag}`;
@@ -102,9 +94,13 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
 
   const tree = await prepareSourceTree({ workspaceRoot, env, major, minor, point, debianVersion });
   const ctx = makeContext(workspaceRoot, kernel, env, tree);
-  await configure(ctx, join(workspaceRoot, defconfig));
   const stage = await tempDirBeside(kernelCacheDir(workspaceRoot, env, 'stage', kernel.id));
   try {
+    if (engine) {
+      const builderImage = await ensureBuilderImage(engine, workspaceRoot, env);
+      ctx.runner = containerRunner(engine, builderImage, [ctx.sourceDir, ctx.objectDir, ctx.ccacheDir, stage]);
+    }
+    await configure(ctx, join(workspaceRoot, defconfig));
     const products = await buildKernel(ctx, stage);
     const metadata = await writeKernelOutputs(
       workspaceRoot,
@@ -119,6 +115,7 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
         image,
         source: { provider: tree.provider, version: tree.version, ...(tree.provider === 'debian' ? { name: `linux-source-${major}.${minor}` } : {}) },
         defconfig,
+        builder,
       },
       sourceDateEpoch(env) ?? 0,
     );

@@ -33,6 +33,8 @@ export interface KernelMetadata {
     name?: string;
   };
   defconfig?: string;
+  /** Where a source kernel was compiled: on the host or in the kernel builder container. */
+  builder?: 'host' | 'container';
   files: Record<string, FileDigest>;
 }
 

@@ -21,7 +21,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
 
   it('builds dist/kernels/test-tiny-amd64 and the kernel boots to the serial marker with its modules', async () => {
     root = await makeWorkspace(['test-tiny-amd64']);
-    const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian', SOURCE_DATE_EPOCH: '1700000000' };
+    const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian', SOURCE_DATE_EPOCH: '1700000000', KERNEL_BUILDER: 'host' };
     const metadata = await buildKernelTarget({ workspaceRoot: root, kernelId: 'test-tiny-amd64', env });
 
     expect(metadata.version).toBe('6.12.117');
@@ -56,7 +56,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
   crossIt('cross-builds the tiny arm64 kernel (gcc-aarch64-linux-gnu) and it boots in qemu-system-aarch64 with its modules', async () => {
     root ??= await makeWorkspace([]);
     await cp(join(__dirname, '../../../kernel/test-tiny-arm64'), join(root, 'kernel', 'test-tiny-arm64'), { recursive: true });
-    const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian' };
+    const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian', KERNEL_BUILDER: 'host' };
     const metadata = await buildKernelTarget({ workspaceRoot: root, kernelId: 'test-tiny-arm64', env });
     expect(metadata.arch).toBe('aarch64');
     const dist = join(root, 'dist', 'kernels', 'test-tiny-arm64');
