@@ -26,7 +26,7 @@ import {
   templatePathOf,
 } from '@hook/inventory';
 import { sizeReport, writeInitramfs, resolveEpoch, type Compression, type FsEntry, type InitramfsResult } from '@hook/initramfs';
-import { OciLayoutResolver, assemble, loadConfig, writeTar } from '@hook/linuxkit';
+import { ChainResolver, DockerEngineResolver, OciLayoutResolver, RegistryResolver, assemble, loadConfig, writeTar } from '@hook/linuxkit';
 import { buildEfiIso } from '@hook/iso';
 
 export const DEFAULT_HOOK_VERSION = '0.11.1';
@@ -104,19 +104,18 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   }
 
   const epoch = resolveEpoch(undefined, env);
+  // dist/ layouts first, then the local Docker engine, then the image's registry (HOOK_PULL_IMAGES).
+  const resolver = new ChainResolver([new OciLayoutResolver(layoutDirs), new DockerEngineResolver({ env }), new RegistryResolver({ env })]);
   const assembleOptions = {
     yamlPath: templatePath,
     templateVars,
     arch,
-    resolver: new OciLayoutResolver(layoutDirs),
+    resolver,
     kernelDir,
     sourceDateEpoch: epoch,
   };
-  const config = (await loadConfig(assembleOptions)).config;
-
   const outDir = join(dist, 'hook');
   const staging = join(outDir, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(staging, { recursive: true });
   const staged: { from: string; to: string }[] = [];
   const stage = (name: string, finalDir = outDir) => {
     const from = join(staging, name);
@@ -124,6 +123,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     return from;
   };
   try {
+    await mkdir(staging, { recursive: true });
+    const config = (await loadConfig(assembleOptions)).config;
     log.info(`Assembling ${flavor.id} (${arch}, OUTPUT_ID ${outputId}) from ${templateFile}`);
     const initramfsName = `initramfs-${outputId}`;
     const initrd = await writeInitramfs(withoutKernelFiles(assemble(assembleOptions)), {
@@ -167,7 +168,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     log.info(`Built ${staged.map((s) => s.to.slice(workspaceRoot.length + 1)).join(', ')}`);
     return { outputId, files: staged.map((s) => s.to), initramfs: initrd };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    // The resolvers' temp layouts (images from the Docker engine or a registry) go with the staging dir.
+    await Promise.all([rm(staging, { recursive: true, force: true }), resolver.close()]);
   }
 }
 

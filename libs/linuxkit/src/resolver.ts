@@ -1,7 +1,9 @@
 /**
  * Where images come from. The build chains resolvers (dist/ OCI layouts first, then the Docker
  * engine, then a registry); each returns `undefined` for an image it does not have, so the next
- * one is asked. This file implements the OCI-layout resolver and the chain.
+ * one is asked. This file implements the OCI-layout resolver and the chain; the engine and
+ * registry resolvers (engine-resolver.ts, registry-resolver.ts) copy an image into a temp OCI
+ * layout and serve it through the same code (`layoutImageSource`).
  */
 import type { Readable } from 'node:stream';
 import { UserError } from '@hook/log';
@@ -34,6 +36,22 @@ export interface ImageResolver {
   readonly description: string;
   /** The image for the platform, or undefined when this resolver does not have the ref. */
   resolve(ref: string, platform: Platform): Promise<ImageSource | undefined>;
+  /**
+   * Frees what the resolver holds (temp layouts). The sources it returned are unreadable
+   * afterwards: call it once the build has consumed them. Safe to call twice.
+   */
+  close?(): Promise<void>;
+}
+
+/** An image of a layout (listed under `name`) as an ImageSource; layers read from the layout. */
+export async function layoutImageSource(layout: OciLayout, name: string, ref: string, platform: Platform | undefined, origin: string): Promise<ImageSource> {
+  const image = await layout.resolveImage(name, platform);
+  return {
+    ref,
+    origin,
+    config: image.config,
+    layers: image.layers.map((layer) => () => openLayerStream(layout, layer)),
+  };
 }
 
 /** The names an image may be listed under: as written, expanded (docker.io/library/x), short. */
@@ -60,13 +78,7 @@ export class OciLayoutResolver implements ImageResolver {
       const names = index.manifests.flatMap((m) => [m.annotations?.[REF_NAME_ANNOTATION], m.annotations?.[CONTAINERD_NAME_ANNOTATION]]);
       const name = candidates.find((c) => names.includes(c));
       if (!name) continue;
-      const image = await layout.resolveImage(name, platform);
-      return {
-        ref,
-        origin: `OCI layout ${layout.dir}`,
-        config: image.config,
-        layers: image.layers.map((layer) => () => openLayerStream(layout, layer)),
-      };
+      return layoutImageSource(layout, name, ref, platform, `OCI layout ${layout.dir}`);
     }
     return undefined;
   }
@@ -86,6 +98,13 @@ export class ChainResolver implements ImageResolver {
       if (found) return found;
     }
     return undefined;
+  }
+
+  /** Closes every resolver, even when one fails (the first failure is thrown afterwards). */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled(this.resolvers.map((r) => r.close?.()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 
