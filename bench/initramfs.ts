@@ -82,7 +82,8 @@ async function* walk(root: string): AsyncGenerator<FsEntry> {
         }
         if (st.nlink > 1) seenInodes.set(st.ino, path);
         const size = st.size;
-        yield { ...base, type: 'file', size, content: () => (size < 16 << 20 ? readFileSync(full) : createReadStream(full, { highWaterMark: 4 << 20 })) };
+        // sourcePath: the writer reads the file itself and again when writing, without spooling it.
+        yield { ...base, type: 'file', size, sourcePath: full, content: () => (size < 16 << 20 ? readFileSync(full) : createReadStream(full, { highWaterMark: 4 << 20 })) };
       }
     }
   };

@@ -9,6 +9,7 @@
  */
 import { encodeHeader, encodeTrailer, pad4, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type NewcHeader } from './cpio';
 import type { ArchivePlan, LinkGroup } from './plan';
+import { reopenSource, type SourceFile } from './source';
 import type { ContentSpool } from './spool';
 import type { NodeType } from './tree';
 
@@ -73,6 +74,22 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
     }
   };
 
+  const putSource = function* (path: string, source: SourceFile) {
+    const reader = reopenSource(path, source);
+    try {
+      let done = 0;
+      while (done < source.size) {
+        if (used === CHUNK_SIZE) yield* emit();
+        const n = Math.min(source.size - done, CHUNK_SIZE - used);
+        reader.read(chunk, used, n, done);
+        used += n;
+        done += n;
+      }
+    } finally {
+      reader.close();
+    }
+  };
+
   let nextInode = FIRST_INODE;
   const groupState = new Map<LinkGroup, { ino: number; written: number }>();
 
@@ -92,7 +109,7 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
       rdevMinor: node.devMinor ?? 0,
     };
     let data: Buffer | undefined;
-    let spooled: { offset: number; size: number } | undefined;
+    let spooled: { offset: number; size: number; source?: SourceFile } | undefined;
 
     if (record.group) {
       const group = record.group;
@@ -110,7 +127,7 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
       header.nlink = group.members;
       if (state.written === group.members) {
         header.filesize = inode.size;
-        spooled = { offset: inode.offset, size: inode.size };
+        spooled = { offset: inode.offset, size: inode.size, source: inode.source };
       }
     } else {
       header.ino = nextInode++;
@@ -127,7 +144,8 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
       yield* putBytes(data);
       yield* putZeros(pad4(data.length));
     } else if (spooled) {
-      yield* putSpooled(spooled.offset, spooled.size);
+      if (spooled.source) yield* putSource(record.path, spooled.source);
+      else yield* putSpooled(spooled.offset, spooled.size);
       yield* putZeros(pad4(spooled.size));
     }
   }

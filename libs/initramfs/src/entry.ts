@@ -25,6 +25,13 @@ export interface FsEntry {
   size?: number;
   /** The content of a `file`; called at most once. */
   content?: () => Readable | Buffer;
+  /**
+   * A `file` whose content is this regular file on the build host, which can be read again.
+   * The writer then reads the file itself (`content` is not called): once to hash it, and once
+   * more when the archive is written, instead of copying it to its spool. The file must stay
+   * unchanged until writeInitramfs returns; a change of size or mtime fails the write.
+   */
+  sourcePath?: string;
   /** Where the entry comes from (e.g. the image name), for the size report's per-image figures. */
   origin?: string;
 }

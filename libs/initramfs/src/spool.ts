@@ -12,18 +12,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { hashSource, type SourceFile } from './source';
 
 const WRITE_BUFFER_SIZE = 1 << 20;
+const SOURCE_READ_SIZE = 1 << 20;
 
 export interface StoredContent {
   sha256: string;
   size: number;
-  /** Where the content starts in the pack. */
+  /** Where the content starts in the pack (when `source` is not set). */
   offset: number;
+  /** The content is not in the pack but in this file on the build host, read again when written. */
+  source?: SourceFile;
 }
 
 export class ContentSpool {
-  private readonly byHash = new Map<string, number>();
+  private readonly byHash = new Map<string, StoredContent>();
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_SIZE);
   private buffered = 0;
   /** Pack bytes before `buffer`; also where the buffer goes when flushed. */
@@ -62,11 +66,10 @@ export class ContentSpool {
       const data = content === undefined ? Buffer.alloc(0) : Buffer.isBuffer(content) ? content : Buffer.from(content as Uint8Array | string);
       const sha256 = createHash('sha256').update(data).digest('hex');
       const known = this.byHash.get(sha256);
-      if (known !== undefined) return { sha256, size: data.length, offset: known };
+      if (known !== undefined) return known;
       if (data.length === 0) return { sha256, size: 0, offset: 0 };
       this.append(data);
-      this.byHash.set(sha256, start);
-      return { sha256, size: data.length, offset: start };
+      return this.remember({ sha256, size: data.length, offset: start });
     }
     const hash = createHash('sha256');
     let size = 0;
@@ -80,10 +83,23 @@ export class ContentSpool {
     const known = this.byHash.get(sha256);
     if (known !== undefined) {
       this.rewind(start);
-      return { sha256, size, offset: known };
+      return known;
     }
-    if (size > 0) this.byHash.set(sha256, start);
-    return { sha256, size, offset: size > 0 ? start : 0 };
+    if (size === 0) return { sha256, size, offset: 0 };
+    return this.remember({ sha256, size, offset: start });
+  }
+
+  /**
+   * Hashes a file on the build host without copying it to the pack: the archive reads it
+   * again (see `FsEntry.sourcePath`). Content already known (from the pack or another source)
+   * is given as that.
+   */
+  storeSource(entryPath: string, sourcePath: string): StoredContent {
+    const { sha256, source } = hashSource(entryPath, sourcePath, this.readBuffer());
+    const known = this.byHash.get(sha256);
+    if (known !== undefined) return known;
+    if (source.size === 0) return { sha256, size: 0, offset: 0 };
+    return this.remember({ sha256, size: source.size, offset: 0, source });
   }
 
   /** Makes everything stored readable through `readInto`. */
@@ -107,6 +123,17 @@ export class ContentSpool {
       closeSync(this.fd);
     }
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private remember(stored: StoredContent): StoredContent {
+    this.byHash.set(stored.sha256, stored);
+    return stored;
+  }
+
+  private sourceBuffer?: Buffer;
+  private readBuffer(): Buffer {
+    this.sourceBuffer ??= Buffer.allocUnsafe(SOURCE_READ_SIZE);
+    return this.sourceBuffer;
   }
 
   private append(chunk: Buffer): void {

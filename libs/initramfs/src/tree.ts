@@ -14,6 +14,7 @@
  */
 import { UserError } from '@hook/log';
 import type { FsEntry } from './entry';
+import type { SourceFile } from './source';
 
 export type NodeType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
 
@@ -23,6 +24,8 @@ export interface FileInode {
   size: number;
   /** Offset of the content in the spool. */
   offset: number;
+  /** Set when the content is read from this build-host file instead of the spool. */
+  source?: SourceFile;
   mode: number;
   uid: number;
   gid: number;

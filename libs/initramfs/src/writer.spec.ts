@@ -330,3 +330,58 @@ describe('failures leave no output (integration)', () => {
     expect(await readdir(spoolDir)).toEqual([]);
   });
 });
+
+describe('entries whose content is a build-host file (sourcePath: read again, not spooled)', () => {
+  /** The sample entries with every file's content written under `dir`; `every` picks which ones get a sourcePath. */
+  async function sourcedEntries(dir: string, every: (index: number) => boolean): Promise<FsEntry[]> {
+    await mkdir(dir, { recursive: true });
+    const out: FsEntry[] = [];
+    for (const [index, entry] of sampleEntries().entries()) {
+      if (entry.type !== 'file' || !every(index)) {
+        out.push(entry);
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry.content!() as Readable) chunks.push(chunk as Buffer);
+      const sourcePath = join(dir, `f${index}`);
+      await writeFile(sourcePath, Buffer.concat(chunks));
+      out.push({ ...entry, content: () => Readable.from([Buffer.from('not read: sourcePath wins')]), sourcePath });
+    }
+    return out;
+  }
+
+  it('writes the same bytes as the spooled path, all sourced or mixed with spooled content', async () => {
+    const spooled = await writeInitramfs(sampleEntries(), { output: join(work, 'src-spooled.zst'), env: {} });
+    const all = await writeInitramfs(await sourcedEntries(join(work, 'src-all'), () => true), { output: join(work, 'src-all.zst'), env: {} });
+    const mixed = await writeInitramfs(await sourcedEntries(join(work, 'src-mixed'), (i) => i % 2 === 0), { output: join(work, 'src-mixed.zst'), env: {} });
+    expect(all.sha256).toBe(spooled.sha256);
+    expect(mixed.sha256).toBe(spooled.sha256);
+    expect(all.dedupe).toEqual(spooled.dedupe);
+    const unpacked = await snapshot(await unpack(join(work, 'src-all.zst'), 'zstd'));
+    expect(unpacked.get('images/b/runc')!.content).toBe(sha(bigBlob));
+  });
+
+  it('a source file that changed size between reading and writing fails clearly and leaves no output', async () => {
+    const dir = join(work, 'src-changed');
+    const source = join(dir, 'data');
+    const outDir = join(dir, 'out');
+    await mkdir(outDir, { recursive: true });
+    await writeFile(source, bigBlob);
+    async function* entries(): AsyncIterable<FsEntry> {
+      yield e('usr/bin/tool', 'file', { size: bigBlob.length, sourcePath: source });
+      yield file('etc/motd', 'hello');
+      await writeFile(source, 'truncated by someone else'); // after the first pass read it
+    }
+    const image = join(outDir, 'initramfs.zst');
+    await expect(writeInitramfs(entries(), { output: image, env: {} })).rejects.toThrow(
+      new UserError(
+        `initramfs entry 'usr/bin/tool': its source file ${source} changed while the initramfs was written (${bigBlob.length} bytes when read, 25 bytes now); nothing was written, run the build again with the source left alone`,
+      ),
+    );
+    expect(await readdir(outDir)).toEqual([]);
+    await expect(writeInitramfs([e('x', 'file', { sourcePath: join(dir, 'missing') })], { output: image, env: {} })).rejects.toThrow(
+      /initramfs entry 'x': cannot read its source file .*missing: ENOENT/,
+    );
+    expect(await readdir(outDir)).toEqual([]);
+  });
+});

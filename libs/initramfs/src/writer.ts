@@ -125,7 +125,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
     for await (const entry of entries) {
       let stored;
       if (entry.type === 'file') {
-        stored = await spool.store(entry.content?.());
+        stored = entry.sourcePath !== undefined ? spool.storeSource(entry.path, entry.sourcePath) : await spool.store(entry.content?.());
         if (entry.size !== undefined && entry.size !== stored.size) {
           throw new UserError(`initramfs entry '${entry.path}': its content has ${stored.size} bytes but the entry says ${entry.size}; the image stream is corrupt`);
         }
