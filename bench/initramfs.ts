@@ -27,6 +27,10 @@
  * Measured November 2026 on the shared 2-core machine (load ~8), median of 3:
  * upstream 13.5 s wall / 9.4 s CPU / 132 MiB / 77,572,854 B (+12.1 s for its unpack);
  * ours 16.4 s wall / 10.6 s CPU / 167 MiB / 77,403,682 B.
+ * With FsEntry.sourcePath (no spool for the tree's files), three bench runs of 3, load 6-12,
+ * upstream vs ours: 17.4 vs 18.8 s wall (9.7 vs 9.9 s CPU), 14.1 vs 17.8 s (9.6 vs 11.1 s),
+ * 13.0 vs 11.9 s (10.4 vs 9.7 s); ours 161-171 MiB, 77,403,682 B, byte-identical to the
+ * spooled path. Before the change, in the same conditions: 17.1 vs 19.7 s (11.2 vs 12.1 s).
  */
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';

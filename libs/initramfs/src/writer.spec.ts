@@ -357,6 +357,7 @@ describe('entries whose content is a build-host file (sourcePath: read again, no
     expect(all.sha256).toBe(spooled.sha256);
     expect(mixed.sha256).toBe(spooled.sha256);
     expect(all.dedupe).toEqual(spooled.dedupe);
+    expect(mixed.dedupe).toEqual(spooled.dedupe);
     const unpacked = await snapshot(await unpack(join(work, 'src-all.zst'), 'zstd'));
     expect(unpacked.get('images/b/runc')!.content).toBe(sha(bigBlob));
   });
