@@ -444,7 +444,8 @@ function* fileSectionEntries(plan: Plan): Generator<FsEntry> {
     else if (f.contents) yield { ...base, type: 'file', size: f.contents.length, content: () => f.contents! };
     else {
       const path = f.sourcePath!;
-      yield { ...base, type: 'file', size: f.size, content: () => createReadStream(path) };
+      // sourcePath lets the initramfs writer read the file again instead of spooling a copy.
+      yield { ...base, type: 'file', size: f.size, sourcePath: path, content: () => createReadStream(path) };
     }
   }
 }
