@@ -4,8 +4,10 @@
  * engine has, else pull it, else build it unless DO_BUILD_LK_CONTAINERS=no; DO_PUSH=yes pushes;
  * EXPORT_LK_CONTAINERS=yes saves a .tar.gz. Every image also lands in dist/ as an OCI layout.
  */
-import { mkdir, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { UserError, log } from '@hook/log';
 import { OciLayout } from '@hook/oci';
@@ -42,10 +44,28 @@ export async function listImageFolders(workspaceRoot: string): Promise<string[]>
   return withDockerfile;
 }
 
+/**
+ * Files every image's build context gets besides its own folder, so the Dockerfiles share one
+ * copy (`COPY rootfs-copy.sh ...`). Their hashes are inputs of every tag.
+ */
+export const SHARED_CONTEXT_FILES: readonly string[] = [join(__dirname, '..', 'assets', 'rootfs-copy.sh')];
+
+async function sharedContextHashes(): Promise<Record<string, string>> {
+  const hashes: Record<string, string> = {};
+  for (const file of SHARED_CONTEXT_FILES) {
+    hashes[basename(file)] = createHash('sha256').update(await readFile(file)).digest('hex');
+  }
+  return hashes;
+}
+
 /** The tag an image gets for these inputs, without the engine. */
 export async function describeContainer(opts: Omit<ContainerTargetOptions, 'engine'>) {
   const base = await describeBaseImage(opts.workspaceRoot, opts.arch, opts.env);
-  const inputs = await computeImageInputs(opts.workspaceRoot, opts.imageName, { [BASE_IMAGE_NAME]: base.tag.ref, ...opts.dependencies });
+  const inputs = await computeImageInputs(opts.workspaceRoot, opts.imageName, {
+    [BASE_IMAGE_NAME]: base.tag.ref,
+    ...(await sharedContextHashes()),
+    ...opts.dependencies,
+  });
   return { base, inputs, tag: imageTag(opts.imageName, imageContentHash(inputs), opts.arch, opts.env) };
 }
 
@@ -93,13 +113,20 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     // RUN steps for another architecture need qemu-user on the engine's host; say so up front
     // when that host is this one.
     if (arch !== engine.arch && engine.endpoint.host.startsWith('unix://')) await ensureForeignArch(arch);
-    await buildImage(docker, engine.arch, {
-      contextDir: join(workspaceRoot, 'images', imageName),
-      ref: tag.ref,
-      arch,
-      buildArgs: { BASE_IMAGE: base.tag.ref },
-      label: `${imageName} (${arch})`,
-    });
+    const contextDir = await mkdtemp(join(tmpdir(), `hook-context-${imageName}-`));
+    try {
+      await cp(join(workspaceRoot, 'images', imageName), contextDir, { recursive: true });
+      for (const file of SHARED_CONTEXT_FILES) await copyFile(file, join(contextDir, basename(file)));
+      await buildImage(docker, engine.arch, {
+        contextDir,
+        ref: tag.ref,
+        arch,
+        buildArgs: { BASE_IMAGE: base.tag.ref },
+        label: `${imageName} (${arch})`,
+      });
+    } finally {
+      await rm(contextDir, { recursive: true, force: true });
+    }
     metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'built' });
   }
   await publishImage(engine, metadata, env);
