@@ -73,6 +73,7 @@ describe('commands', () => {
     const cases: [string[], string[]][] = [
       [['kernel', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:build']],
       [['build-kernel', 'armbian-meson64-edge'], ['run', 'kernel-armbian-meson64-edge:build']],
+      [['kernel', 'hook-default-arm64', 'DO_PUSH=yes'], ['run', 'kernel-hook-default-arm64:publish']],
       [['qemu', 'hook-default-amd64'], ['run', 'hook-default-amd64:run-qemu']],
       [['run', 'hook-debian-amd64'], ['run', 'hook-debian-amd64:run-qemu']],
       [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],

@@ -124,8 +124,11 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       return ctx.runNx(['run', `${flavor.id}:build`], ctx.env);
     case 'run-qemu':
       return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
-    case 'kernel':
-      return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:build`], ctx.env);
+    case 'kernel': {
+      // Publishing runs after the (cached) build, so a cache hit still pushes or exports.
+      const publish = ctx.env.DO_PUSH === 'yes' || ctx.env.EXPORT_KERNEL_IMAGE === 'yes';
+      return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:${publish ? 'publish' : 'build'}`], ctx.env);
+    }
     case 'config':
     case 'config-shell': {
       if (kernel.METHOD === 'armbian') {

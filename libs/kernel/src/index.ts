@@ -1,4 +1,4 @@
-export { buildKernelTarget, configureKernel, refreshKernelLock, findKernel, type KernelTargetOptions } from './target';
+export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelLock, findKernel, type KernelTargetOptions } from './target';
 export type { KernelMetadata, FileDigest } from './outputs';
 export type { KernelRegistry } from './registry';
 export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';

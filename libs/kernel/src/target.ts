@@ -1,6 +1,8 @@
 /**
  * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
@@ -10,6 +12,7 @@ import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
 import type { KernelMetadata } from './outputs';
 import type { KernelRegistry } from './registry';
+import { kernelDistDir } from './paths';
 
 export interface KernelTargetOptions {
   workspaceRoot: string;
@@ -38,8 +41,25 @@ export async function buildKernelTarget(opts: KernelTargetOptions): Promise<Kern
     : kernel.METHOD === 'debian'
       ? buildFromDebianPackage(common)
       : buildFromArmbian(common));
-  if (opts.env.DO_PUSH === 'yes' || opts.env.EXPORT_KERNEL_IMAGE === 'yes') await publishKernel(opts.workspaceRoot, metadata, opts.env);
   return metadata;
+}
+
+/**
+ * The kernel's `publish` target (after `build`, never cached): DO_PUSH=yes pushes the built
+ * kernel image, EXPORT_KERNEL_IMAGE=yes writes it as an OCI layout. Separate from the cached
+ * build so a cache hit still publishes.
+ */
+export async function publishKernelTarget(opts: KernelTargetOptions): Promise<void> {
+  const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
+  const file = join(kernelDistDir(opts.workspaceRoot, kernel.id), 'kernel.json');
+  const metadata = JSON.parse(await readFile(file, 'utf8').catch(() => {
+    throw new UserError(`kernel ${kernel.id} is not built (no ${file}); run: npx nx run kernel-${kernel.id}:build`);
+  })) as KernelMetadata;
+  if (opts.env.DO_PUSH !== 'yes' && opts.env.EXPORT_KERNEL_IMAGE !== 'yes') {
+    log.info(`kernel ${kernel.id}: nothing to publish (set DO_PUSH=yes and/or EXPORT_KERNEL_IMAGE=yes)`);
+    return;
+  }
+  await publishKernel(opts.workspaceRoot, metadata, opts.env);
 }
 
 export async function configureKernel(opts: KernelTargetOptions & { mode: 'menuconfig' | 'shell' }): Promise<void> {

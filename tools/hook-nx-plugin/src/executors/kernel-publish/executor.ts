@@ -1,6 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { notImplemented } from '../run';
+import { publishKernelTarget } from '@hook/kernel';
+import { runStep } from '../run';
+import type { KernelBuildSchema } from '../kernel-build/schema';
 
-export default async function kernelPublishExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
-  return notImplemented('publishing kernels', context);
+/** DO_PUSH=yes pushes the built kernel image; EXPORT_KERNEL_IMAGE=yes exports it (never cached). */
+export default async function kernelPublishExecutor(options: KernelBuildSchema, context: ExecutorContext) {
+  return runStep(() => publishKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }));
 }
