@@ -243,6 +243,11 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
         { env: 'HOOK_LK_CONTAINERS_OCI_BASE' },
         { env: 'HOOK_DEBIAN_BASE_IMAGE' },
         { env: 'SOURCE_DATE_EPOCH' },
+        // Publishing happens in the same task (the image is reused from dist/, then pushed or
+        // exported): these make a cache hit from a run that did not publish run again.
+        { env: 'DO_PUSH' },
+        { env: 'EXPORT_LK_CONTAINERS' },
+        { env: 'EXPORT_LK_CONTAINERS_DIR' },
       ],
       outputs: [`{workspaceRoot}/dist/images/${name}/${arch}`],
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],
