@@ -14,7 +14,7 @@ import { UserError } from '@hook/log';
 import { runMake, type MakeContext } from './build';
 import { containerRunner, ensureBuilderImage } from './container-builder';
 import { buildKernelTarget } from './target';
-import { REPO_ROOT, SHARED_CACHE, INIT_PRELUDE, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
+import { REPO_ROOT, SHARED_CACHE, bootTinyKernelWithModule, makeWorkspace, removeWorkspace } from '../test/helpers';
 
 jest.setTimeout(45 * 60_000);
 
@@ -54,15 +54,7 @@ describe('tiny kernel built in the kernel builder container (integration: docker
     const objects = await stat(join(SHARED_CACHE, 'kernel', 'build', ID, 'debian-6.12.117-1', 'vmlinux'));
     expect(objects.uid).toBe(process.getuid?.());
 
-    const init = [
-      INIT_PRELUDE,
-      'echo "HOOK-UNAME $(uname -r)"',
-      'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED',
-      'echo HOOK-TINY-BOOTED',
-      'reboot -f',
-    ].join('\n');
-    const initrd = await buildInitramfs(root, init, join(dist, 'kernel.tar'));
-    const console = await bootQemu(join(dist, 'kernel'), initrd, 120_000);
+    const console = await bootTinyKernelWithModule(root, dist);
     expect(console).toContain(`HOOK-UNAME ${metadata.release}`);
     expect(console).toContain('HOOK-MODULE-LOADED');
     expect(console).toContain('HOOK-TINY-BOOTED');

@@ -9,7 +9,7 @@
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernelTarget } from './target';
-import { SHARED_CACHE, INIT_PRELUDE, arm64Busybox, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
+import { SHARED_CACHE, INIT_PRELUDE, arm64Busybox, bootQemu, bootTinyKernelWithModule, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
 
 // A cold build on a busy 2-core machine took 25 min once (objects and ccache then make reruns
 // take seconds); a test that times out while make runs crashes Jest, so leave room.
@@ -33,15 +33,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
     expect(written).toEqual(metadata);
     expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'kernel', 'kernel.tar']);
 
-    const init = [
-      INIT_PRELUDE,
-      'echo "HOOK-UNAME $(uname -r)"',
-      'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED',
-      'echo HOOK-TINY-BOOTED',
-      'reboot -f',
-    ].join('\n');
-    const initrd = await buildInitramfs(root, init, join(dist, 'kernel.tar'));
-    const console = await bootQemu(join(dist, 'kernel'), initrd, 120_000);
+    const console = await bootTinyKernelWithModule(root, dist);
     expect(console).toContain(`HOOK-UNAME ${metadata.release}`);
     expect(console).toContain('HOOK-MODULE-LOADED');
     expect(console).toContain('HOOK-TINY-BOOTED');

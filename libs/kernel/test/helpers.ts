@@ -81,3 +81,19 @@ export const INIT_PRELUDE = [
   '/bin/busybox --install -s',
   'export PATH=/bin:/sbin:/usr/bin:/usr/sbin',
 ].join('\n');
+
+/**
+ * Boots a built tiny x86_64 kernel with busybox and its own kernel.tar, loads a module from it,
+ * and returns the serial console: what both tiny-kernel tests (host and container builder) check.
+ */
+export async function bootTinyKernelWithModule(workDir: string, distDir: string): Promise<string> {
+  const init = [
+    INIT_PRELUDE,
+    'echo "HOOK-UNAME $(uname -r)"',
+    'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED',
+    'echo HOOK-TINY-BOOTED',
+    'reboot -f',
+  ].join('\n');
+  const initrd = await buildInitramfs(workDir, init, join(distDir, 'kernel.tar'));
+  return bootQemu(join(distDir, 'kernel'), initrd, 120_000);
+}
