@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
-bash scripts/dockerd.sh start
-trap 'bash scripts/dockerd.sh stop' EXIT
+# Stop afterwards only an engine this run started: another build may be using a running one.
+if ! docker version >/dev/null 2>&1; then
+  bash scripts/dockerd.sh start
+  trap 'bash scripts/dockerd.sh stop' EXIT
+fi
 
 rm -rf coverage
 status=0
