@@ -1,49 +1,8 @@
 /** Test helpers: small real OCI images (multi-layer tars built with tar-stream) in a real layout. */
-import { pack, type Headers } from 'tar-stream';
-import { MediaType, OciLayout, sha256Digest, type ImageConfig } from '@hook/oci';
+import { MediaType, OciLayout, sha256Digest, tarBuffer, type ImageConfig, type TarItem } from '@hook/oci';
 import type { FsEntry } from '@hook/initramfs';
 
-export interface TarItem {
-  name: string;
-  type?: Headers['type'];
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  content?: string | Buffer;
-  mtime?: number;
-}
-
-export async function tarBuffer(items: TarItem[]): Promise<Buffer> {
-  const archive = pack();
-  const chunks: Buffer[] = [];
-  archive.on('data', (c: Buffer) => chunks.push(c));
-  const ended = new Promise<void>((resolve, reject) => {
-    archive.on('end', resolve);
-    archive.on('error', reject);
-  });
-  for (const item of items) {
-    const type = item.type ?? 'file';
-    const header: Headers = {
-      name: item.name,
-      type,
-      mode: item.mode ?? (type === 'directory' ? 0o755 : 0o644),
-      uid: item.uid ?? 0,
-      gid: item.gid ?? 0,
-      mtime: new Date((item.mtime ?? 1000) * 1000),
-      linkname: item.linkname,
-      devmajor: item.devmajor,
-      devminor: item.devminor,
-    };
-    if (type === 'file') archive.entry(header, typeof item.content === 'string' ? Buffer.from(item.content) : (item.content ?? Buffer.alloc(0)));
-    else archive.entry(header);
-  }
-  archive.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
+export { tarBuffer, type TarItem } from '@hook/oci';
 
 export interface ImageSpec {
   layers: TarItem[][];

@@ -1,12 +1,27 @@
 /** Builds tiny real images for tests (a tar layer, a config, a manifest) with tar-stream. */
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { pack, type Headers } from 'tar-stream';
 import { sha256Digest } from './digest';
 import type { OciLayout } from './layout';
 import { type Descriptor, type ImageConfig, type ImageManifest, MediaType } from './types';
 
-/** A tar archive holding the given files (path -> content), mode 0644, fixed mtime. */
-export async function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
+/** One tar member for test archives; files by default, with LinuxKit-relevant header fields. */
+export interface TarItem {
+  name: string;
+  type?: Headers['type'];
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  content?: string | Buffer;
+  /** Seconds; default 1000. */
+  mtime?: number;
+}
+
+/** A tar archive of the given members, in order. */
+export async function tarBuffer(items: TarItem[]): Promise<Buffer> {
   const archive = pack();
   const chunks: Buffer[] = [];
   archive.on('data', (c: Buffer) => chunks.push(c));
@@ -14,12 +29,30 @@ export async function tarOf(files: Record<string, string | Buffer>): Promise<Buf
     archive.on('end', resolve);
     archive.on('error', reject);
   });
-  for (const [name, content] of Object.entries(files)) {
-    archive.entry({ name, mode: 0o644, mtime: new Date(0) }, typeof content === 'string' ? Buffer.from(content) : content);
+  for (const item of items) {
+    const type = item.type ?? 'file';
+    const header: Headers = {
+      name: item.name,
+      type,
+      mode: item.mode ?? (type === 'directory' ? 0o755 : 0o644),
+      uid: item.uid ?? 0,
+      gid: item.gid ?? 0,
+      mtime: new Date((item.mtime ?? 1000) * 1000),
+      linkname: item.linkname,
+      devmajor: item.devmajor,
+      devminor: item.devminor,
+    };
+    if (type === 'file') archive.entry(header, typeof item.content === 'string' ? Buffer.from(item.content) : (item.content ?? Buffer.alloc(0)));
+    else archive.entry(header);
   }
   archive.finalize();
   await ended;
   return Buffer.concat(chunks);
+}
+
+/** A tar archive holding the given files (path -> content), mode 0644, mtime 0. */
+export function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
+  return tarBuffer(Object.entries(files).map(([name, content]) => ({ name, content, mode: 0o644, mtime: 0 })));
 }
 
 export interface TestImageOptions {
