@@ -2,6 +2,7 @@
  * The backend switch: the native assembler (default), or the real `linuxkit` binary for users
  * who have it (LINUXKIT_BIN), run as upstream Hook runs it.
  */
+import { mkdir } from 'node:fs/promises';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 
@@ -52,5 +53,7 @@ export function linuxkitBuildArgs(options: LinuxkitBuildOptions): string[] {
 /** Runs `$LINUXKIT_BIN build ...`; its output is shown live. */
 export async function linuxkitBuild(options: LinuxkitBuildOptions): Promise<void> {
   const bin = linuxkitBinary(options.env);
+  // linuxkit does not create --dir for every format (tar fails with "cannot open output file").
+  await mkdir(options.outDir, { recursive: true });
   await run(bin, linuxkitBuildArgs(options), { inherit: true, env: options.env });
 }

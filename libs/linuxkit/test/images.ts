@@ -1,4 +1,5 @@
 /** Test helpers: small real OCI images (multi-layer tars built with tar-stream) in a real layout. */
+import { gzipSync } from 'node:zlib';
 import { MediaType, OciLayout, sha256Digest, tarBuffer, type ImageConfig, type TarItem } from '@hook/oci';
 import type { FsEntry } from '@hook/initramfs';
 
@@ -8,15 +9,18 @@ export interface ImageSpec {
   layers: TarItem[][];
   architecture?: string;
   config?: ImageConfig['config'];
+  /** Layer compression; `gzip` for a LinuxKit cache (linuxkit rejects uncompressed cache layers). Default none. */
+  compression?: 'gzip' | 'none';
 }
 
-/** Writes an image (uncompressed layers) into the layout under `ref`. */
+/** Writes an image into the layout under `ref` (uncompressed layers unless `compression: 'gzip'`). */
 export async function addImage(layout: OciLayout, ref: string, spec: ImageSpec): Promise<void> {
   const layerDescs = [];
   const diffIds = [];
   for (const items of spec.layers) {
     const tar = await tarBuffer(items);
-    layerDescs.push(await layout.writeBlob(tar, MediaType.ociLayer));
+    const gzip = spec.compression === 'gzip';
+    layerDescs.push(await layout.writeBlob(gzip ? gzipSync(tar) : tar, gzip ? MediaType.ociLayerGzip : MediaType.ociLayer));
     diffIds.push(sha256Digest(tar));
   }
   const config: ImageConfig = {
