@@ -14,3 +14,4 @@ export {
 export { sizeReport, TMPFS_RISK_BYTES, type SizeReport, type SizeReportOptions } from './report';
 export type { SizeData, DirectorySize, LargeFile, OriginSize } from './size-data';
 export { decodeHeader, encodeHeader, type NewcHeader } from './cpio';
+export { readNewcArchive } from './cpio-reader';
