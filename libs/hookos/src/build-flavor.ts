@@ -1,8 +1,9 @@
 /**
  * Builds one flavor from what its Nx dependencies left in dist/: the kernel
  * (dist/kernels/<id>) and the container images (dist/images/<name>/<arch> OCI layouts).
- * Renders the flavor's LinuxKit template, assembles the root filesystem natively, writes the
- * initramfs in one pass, and produces upstream's file names: dist/hook/vmlinuz-<OUTPUT_ID>,
+ * Renders the flavor's LinuxKit template, assembles the root filesystem (natively, or with the
+ * real linuxkit binary: backend `linuxkit`, see linuxkit-backend.ts), writes the initramfs in one
+ * pass, and produces upstream's file names: dist/hook/vmlinuz-<OUTPUT_ID>,
  * initramfs-<OUTPUT_ID>, dtbs-<OUTPUT_ID>.tar.gz, dist/hook_<OUTPUT_ID>.tar.gz, optionally the
  * rootfs tar and file list, or the EFI ISO. Everything is staged and renamed into place at the
  * end, so a failed build leaves nothing half-written.
@@ -26,8 +27,9 @@ import {
   templatePathOf,
 } from '@hook/inventory';
 import { sizeReport, writeInitramfs, resolveEpoch, type Compression, type FsEntry, type InitramfsResult } from '@hook/initramfs';
-import { ChainResolver, DockerEngineResolver, OciLayoutResolver, RegistryResolver, assemble, loadConfig, writeTar } from '@hook/linuxkit';
+import { ChainResolver, DockerEngineResolver, OciLayoutResolver, RegistryResolver, assemble, linuxkitBinary, loadConfig, parseBackend, writeTar, type Backend } from '@hook/linuxkit';
 import { buildEfiIso } from '@hook/iso';
+import { buildWithLinuxkit, linuxkitInitrdEntries } from './linuxkit-backend';
 
 export const DEFAULT_HOOK_VERSION = '0.11.1';
 export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
@@ -37,6 +39,8 @@ export interface FlavorBuildOptions {
   flavorId: string;
   env: NodeJS.ProcessEnv;
   format?: FlavorFormat;
+  /** Who assembles the root filesystem; HOOK_LINUXKIT_BACKEND in `env` wins over it. Default native. */
+  backend?: Backend;
 }
 
 export interface FlavorBuildResult {
@@ -70,6 +74,8 @@ async function readJson<T>(path: string, missing: string): Promise<T> {
 export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBuildResult> {
   const { workspaceRoot, env } = options;
   const format = options.format ?? 'kernel+initrd';
+  const backend = parseBackend(env.HOOK_LINUXKIT_BACKEND || options.backend);
+  if (backend === 'linuxkit') linuxkitBinary(env); // a missing LINUXKIT_BIN fails before anything is written
   const inventory = loadInventory(workspaceRoot);
   const flavor = findFlavor(inventory, options.flavorId);
   const kernel = kernelOf(inventory, flavor);
@@ -125,9 +131,18 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   try {
     await mkdir(staging, { recursive: true });
     const config = (await loadConfig(assembleOptions)).config;
-    log.info(`Assembling ${flavor.id} (${arch}, OUTPUT_ID ${outputId}) from ${templateFile}`);
+    log.info(`Assembling ${flavor.id} (${arch}, OUTPUT_ID ${outputId}) from ${templateFile} with the ${backend} backend`);
+    let rootfs: () => AsyncIterable<FsEntry>;
+    let kernelPath = join(kernelDir, 'kernel');
+    if (backend === 'linuxkit') {
+      const built = await buildWithLinuxkit({ templatePath, templateText, templateFile, templateVars, arch, resolver, kernelDir, workDir: join(staging, 'linuxkit'), env });
+      if (existsSync(built.kernelPath)) kernelPath = built.kernelPath;
+      rootfs = () => withoutKernelFiles(linuxkitInitrdEntries(built.initrdPath));
+    } else {
+      rootfs = () => withoutKernelFiles(assemble(assembleOptions));
+    }
     const initramfsName = `initramfs-${outputId}`;
-    const initrd = await writeInitramfs(withoutKernelFiles(assemble(assembleOptions)), {
+    const initrd = await writeInitramfs(rootfs(), {
       output: stage(initramfsName),
       compression: compressionFrom(env),
       level: env.HOOK_INITRAMFS_LEVEL ? Number(env.HOOK_INITRAMFS_LEVEL) : undefined,
@@ -139,7 +154,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     for (const line of report.summary.split('\n')) log.info(line);
 
     const vmlinuz = stage(`vmlinuz-${outputId}`);
-    await pipeline(createReadStream(join(kernelDir, 'kernel')), createWriteStream(vmlinuz));
+    await pipeline(createReadStream(kernelPath), createWriteStream(vmlinuz));
 
     if (format === 'iso-efi-initrd') {
       await buildEfiIso({
@@ -159,9 +174,9 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       else staged.splice(staged.findIndex((s) => s.to.endsWith(`dtbs-${outputId}.tar.gz`)), 1);
       await writeReleaseTarball(releaseFiles, stage(`hook_${outputId}.tar.gz`, dist), epoch);
       if (env.OUTPUT_TARBALL_FILELIST === 'yes') {
-        const rootfs = stage(`hook_rootfs_${outputId}.tar`);
-        await writeTar(withoutKernelFiles(assemble(assembleOptions)), rootfs);
-        await writeFileList(rootfs, stage(`hook_rootfs_${outputId}.filelist`));
+        const rootfsTar = stage(`hook_rootfs_${outputId}.tar`);
+        await writeTar(rootfs(), rootfsTar);
+        await writeFileList(rootfsTar, stage(`hook_rootfs_${outputId}.filelist`));
       }
     }
     for (const { from, to } of staged) await rename(from, to);

@@ -27,6 +27,8 @@ export interface LinuxkitBuildOptions {
   /** More flags, e.g. --no-sbom. */
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Where linuxkit runs: it reads relative `files[].source` paths from its working directory. */
+  cwd?: string;
 }
 
 /** The linuxkit binary from LINUXKIT_BIN, or a UserError saying how to select it. */
@@ -55,5 +57,5 @@ export async function linuxkitBuild(options: LinuxkitBuildOptions): Promise<void
   const bin = linuxkitBinary(options.env);
   // linuxkit does not create --dir for every format (tar fails with "cannot open output file").
   await mkdir(options.outDir, { recursive: true });
-  await run(bin, linuxkitBuildArgs(options), { inherit: true, env: options.env });
+  await run(bin, linuxkitBuildArgs(options), { inherit: true, env: options.env, cwd: options.cwd });
 }

@@ -52,6 +52,14 @@ describe('inferred projects', () => {
     expect(flavor.targets['bootable-media']).toBeUndefined();
   });
 
+  it('re-runs build and iso when the assembly backend or the linuxkit binary changes', () => {
+    const { ctx } = fixture();
+    const flavor = inferFromFile('flavors/k-amd64/flavor.yaml', ctx)!;
+    for (const target of [flavor.targets.build, flavor.targets.iso]) {
+      expect(target.inputs).toEqual(expect.arrayContaining([{ env: 'HOOK_LINUXKIT_BACKEND' }, { env: 'LINUXKIT_BIN' }]));
+    }
+  });
+
   it('builds arm64 flavors from arm64 images and names outputs by OUTPUT_ID', () => {
     const { ctx } = fixture();
     const flavor = inferFromFile('flavors/k-arm64/flavor.yaml', ctx)!;

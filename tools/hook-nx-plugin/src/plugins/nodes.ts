@@ -127,6 +127,9 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
     { env: 'SOURCE_DATE_EPOCH' },
     { env: 'HOOK_INITRAMFS_COMPRESSION' },
     { env: 'OUTPUT_TARBALL_FILELIST' },
+    // The linuxkit backend (and which binary) changes the initramfs.
+    { env: 'HOOK_LINUXKIT_BACKEND' },
+    { env: 'LINUXKIT_BIN' },
   ];
   const targets: Record<string, InferredTarget> = {
     build: {
