@@ -98,7 +98,7 @@ async function* walk(root: string): AsyncGenerator<FsEntry> {
 async function child(tree: string, output: string, level: number): Promise<void> {
   const result = await writeInitramfs(walk(tree), { output, level, spoolDir: arg('spool', '/tmp') });
   // The writer's own peak (without the zstd child, which /usr/bin/time counts too).
-  process.stdout.write(`${JSON.stringify({ ...result, sizes: undefined, writerPeakRssKiB: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...result, sizes: undefined, writerPeakRssKiB: process.resourceUsage().maxRSS, writerCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 })}\n`);
 }
 
 type Timing = Omit<Measure, 'outputBytes'> & { stdout: string };

@@ -8,7 +8,7 @@
  * dev/ino/type) and opens it without O_TRUNC, so the data of the last name reaches all of them.
  */
 import { encodeHeader, encodeTrailer, pad4, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type NewcHeader } from './cpio';
-import type { ArchivePlan, LinkGroup } from './plan';
+import type { LinkGroup, PlannedRecord } from './plan';
 import { reopenSource, type SourceFile } from './source';
 import type { ContentSpool } from './spool';
 import type { NodeType } from './tree';
@@ -34,10 +34,11 @@ export interface ArchiveProgress {
 }
 
 /**
- * Yields the archive in chunks of about 1 MiB (small records are packed together so the
- * compressor is not fed 100k tiny writes). Every mtime is `mtime`.
+ * Yields the archive of `records` (grouped: see plan.ts) in chunks of about 1 MiB (small
+ * records are packed together so the compressor is not fed 100k tiny writes). Records are
+ * taken one at a time, as the chunks are asked for. Every mtime is `mtime`.
  */
-export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: number, progress: ArchiveProgress): Generator<Buffer> {
+export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress): Generator<Buffer> {
   let chunk = Buffer.allocUnsafe(CHUNK_SIZE);
   let used = 0;
   const emit = function* () {
@@ -93,7 +94,7 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
   let nextInode = FIRST_INODE;
   const groupState = new Map<LinkGroup, { ino: number; written: number }>();
 
-  for (const record of plan.records) {
+  for (const record of records) {
     const node = record.node;
     const header: NewcHeader = {
       ino: 0,
@@ -110,6 +111,7 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
     };
     let data: Buffer | undefined;
     let spooled: { offset: number; size: number; source?: SourceFile } | undefined;
+    let kept: Buffer | undefined;
 
     if (record.group) {
       const group = record.group;
@@ -127,7 +129,12 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
       header.nlink = group.members;
       if (state.written === group.members) {
         header.filesize = inode.size;
-        spooled = { offset: inode.offset, size: inode.size, source: inode.source };
+        if (inode.kept) {
+          kept = inode.kept;
+          inode.kept = undefined; // written once; let it go
+        } else {
+          spooled = { offset: inode.offset, size: inode.size, source: inode.source };
+        }
       }
     } else {
       header.ino = nextInode++;
@@ -140,9 +147,10 @@ export function* cpioChunks(plan: ArchivePlan, spool: ContentSpool, mtime: numbe
     const head = encodeHeader(header, Buffer.from(record.path));
     if (used + head.length > CHUNK_SIZE) yield* emit();
     yield* putBytes(head);
-    if (data) {
-      yield* putBytes(data);
-      yield* putZeros(pad4(data.length));
+    const inMemory = data ?? kept;
+    if (inMemory) {
+      yield* putBytes(inMemory);
+      yield* putZeros(pad4(inMemory.length));
     } else if (spooled) {
       if (spooled.source) yield* putSource(record.path, spooled.source);
       else yield* putSpooled(spooled.offset, spooled.size);

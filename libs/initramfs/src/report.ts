@@ -110,7 +110,8 @@ function repeatedLargeFiles(files: LargeFile[]): RepeatedName[] {
     if (group.length < 2) continue;
     const stored = new Map<number, number>();
     for (const file of group) stored.set(file.storageId, file.size);
-    const contents = new Set(group.map((f) => f.sha256)).size;
+    // Files without a hash have a size of their own, so the size tells their content apart.
+    const contents = new Set(group.map((f) => f.sha256 ?? `size ${f.size}`)).size;
     let verdict: string;
     if (contents > 1) verdict = `${contents} different contents`;
     else if (stored.size === 1) verdict = 'identical, stored once (hard links)';

@@ -19,7 +19,8 @@ export interface DirectorySize {
 export interface LargeFile {
   path: string;
   size: number;
-  sha256: string;
+  /** Unset when no other file has this size (then no other file has this content). */
+  sha256?: string;
   mode: number;
   uid: number;
   gid: number;

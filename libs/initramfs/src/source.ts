@@ -1,52 +1,44 @@
 /**
- * Content that stays on the build host (`FsEntry.sourcePath`): hashed in the first pass,
- * read again when the archive is written, and never copied to the spool.
+ * Content that stays on the build host (`FsEntry.sourcePath`): nothing is read in the first
+ * pass (the entry's size is enough), a file is hashed only when another file has the same size
+ * (as rdfind does: a file of a unique size has no duplicate), and it is read again when the
+ * archive is written, never copied to the spool.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash, hash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { UserError } from '@hook/log';
 
-/** What the first pass saw of a source file; the second pass checks the file is still so. */
+/** A source file as the writer expects it; every later open checks the file is still so. */
 export interface SourceFile {
   path: string;
+  /** The entry that named it, for messages. */
+  entryPath: string;
+  /** From the entry (or a stat when the entry gives none). */
   size: number;
-  mtimeMs: number;
+  /** Taken at the first open: a file read twice must not change in between. */
+  mtimeMs?: number;
 }
 
-function openSource(entryPath: string, sourcePath: string): number {
+function cannotRead(entryPath: string, sourcePath: string, error: unknown): UserError {
+  return new UserError(`initramfs entry '${entryPath}': cannot read its source file ${sourcePath}: ${(error as Error).message}`);
+}
+
+/** The source as the first pass takes it: without touching the file when the entry says its size. */
+export function sourceOf(entryPath: string, sourcePath: string, size: number | undefined): SourceFile {
+  if (size !== undefined) return { path: sourcePath, entryPath, size };
+  let st;
   try {
-    return openSync(sourcePath, 'r');
+    st = statSync(sourcePath);
   } catch (error) {
-    throw new UserError(`initramfs entry '${entryPath}': cannot read its source file ${sourcePath}: ${(error as Error).message}`);
+    throw cannotRead(entryPath, sourcePath, error);
   }
+  return { path: sourcePath, entryPath, size: st.size };
 }
 
 function changed(entryPath: string, source: SourceFile, now: string): UserError {
   return new UserError(
-    `initramfs entry '${entryPath}': its source file ${source.path} changed while the initramfs was written (${source.size} bytes when read, ${now}); nothing was written, run the build again with the source left alone`,
+    `initramfs entry '${entryPath}': its source file ${source.path} changed while the initramfs was written (${source.size} bytes expected, ${now}); nothing was written, run the build again with the source left alone`,
   );
-}
-
-/** Reads the whole file with `buffer` (reused), returning its sha256 and what it looked like. */
-export function hashSource(entryPath: string, sourcePath: string, buffer: Buffer): { sha256: string; source: SourceFile } {
-  const fd = openSource(entryPath, sourcePath);
-  try {
-    const before = fstatSync(fd);
-    if (!before.isFile()) throw new UserError(`initramfs entry '${entryPath}': its source ${sourcePath} is not a regular file`);
-    const hash = createHash('sha256');
-    let size = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, size);
-      if (n === 0) break;
-      hash.update(n === buffer.length ? buffer : buffer.subarray(0, n));
-      size += n;
-    }
-    const source = { path: sourcePath, size: before.size, mtimeMs: before.mtimeMs };
-    if (size !== before.size) throw changed(entryPath, source, `${size} bytes read`);
-    return { sha256: hash.digest('hex'), source };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface SourceReader {
@@ -55,14 +47,20 @@ export interface SourceReader {
   close(): void;
 }
 
-/** Opens a source file again for the archive; a UserError when it is not what the first pass saw. */
+/** Opens a source file; a UserError when it is not a regular file of the expected size, or changed since it was last opened. */
 export function reopenSource(entryPath: string, source: SourceFile): SourceReader {
-  const fd = openSource(entryPath, source.path);
+  let fd: number;
+  try {
+    fd = openSync(source.path, 'r');
+  } catch (error) {
+    throw cannotRead(entryPath, source.path, error);
+  }
   try {
     const st = fstatSync(fd);
-    if (st.size !== source.size || st.mtimeMs !== source.mtimeMs) {
-      throw changed(entryPath, source, st.size !== source.size ? `${st.size} bytes now` : 'the same size but modified since');
-    }
+    if (!st.isFile()) throw new UserError(`initramfs entry '${entryPath}': its source ${source.path} is not a regular file`);
+    if (st.size !== source.size) throw changed(entryPath, source, `${st.size} bytes now`);
+    if (source.mtimeMs === undefined) source.mtimeMs = st.mtimeMs;
+    else if (st.mtimeMs !== source.mtimeMs) throw changed(entryPath, source, 'the same size but modified since it was read');
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -78,4 +76,30 @@ export function reopenSource(entryPath: string, source: SourceFile): SourceReade
     },
     close: () => closeSync(fd),
   };
+}
+
+/**
+ * Reads the whole file with `buffer` (reused) and returns its sha256; with `keep`, a file that
+ * fits the buffer is also returned as a copy, so the archive need not open it again.
+ */
+export function hashSource(source: SourceFile, buffer: Buffer, keep = false): { sha256: string; kept?: Buffer } {
+  const reader = reopenSource(source.entryPath, source);
+  try {
+    if (source.size <= buffer.length) {
+      const content = buffer.subarray(0, source.size);
+      reader.read(content, 0, source.size, 0);
+      // One-shot hashing: most files that need comparing are small, where a Hash object costs more than the bytes.
+      return { sha256: hash('sha256', content), kept: keep ? Buffer.from(content) : undefined };
+    }
+    const hasher = createHash('sha256');
+    for (let done = 0; done < source.size; ) {
+      const n = Math.min(buffer.length, source.size - done);
+      reader.read(buffer, 0, n, done);
+      hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
+      done += n;
+    }
+    return { sha256: hasher.digest('hex') };
+  } finally {
+    reader.close();
+  }
 }

@@ -12,13 +12,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { hashSource, type SourceFile } from './source';
+import { sourceOf, type SourceFile } from './source';
 
 const WRITE_BUFFER_SIZE = 1 << 20;
-const SOURCE_READ_SIZE = 1 << 20;
 
 export interface StoredContent {
-  sha256: string;
+  /**
+   * Set for content in the pack. A build-host file (`source`) gets it only when another
+   * file has the same size (`hashWhereSizesCollide`): a unique size needs no comparison.
+   */
+  sha256?: string;
   size: number;
   /** Where the content starts in the pack (when `source` is not set). */
   offset: number;
@@ -90,16 +93,12 @@ export class ContentSpool {
   }
 
   /**
-   * Hashes a file on the build host without copying it to the pack: the archive reads it
-   * again (see `FsEntry.sourcePath`). Content already known (from the pack or another source)
-   * is given as that.
+   * A file on the build host, not copied to the pack: the archive reads it again (see
+   * `FsEntry.sourcePath`). With the entry's size nothing is read yet.
    */
-  storeSource(entryPath: string, sourcePath: string): StoredContent {
-    const { sha256, source } = hashSource(entryPath, sourcePath, this.readBuffer());
-    const known = this.byHash.get(sha256);
-    if (known !== undefined) return known;
-    if (source.size === 0) return { sha256, size: 0, offset: 0 };
-    return this.remember({ sha256, size: source.size, offset: 0, source });
+  storeSource(entryPath: string, sourcePath: string, size?: number): StoredContent {
+    const source = sourceOf(entryPath, sourcePath, size);
+    return source.size === 0 ? { size: 0, offset: 0 } : { size: source.size, offset: 0, source };
   }
 
   /** Makes everything stored readable through `readInto`. */
@@ -125,15 +124,9 @@ export class ContentSpool {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private remember(stored: StoredContent): StoredContent {
+  private remember(stored: StoredContent & { sha256: string }): StoredContent {
     this.byHash.set(stored.sha256, stored);
     return stored;
-  }
-
-  private sourceBuffer?: Buffer;
-  private readBuffer(): Buffer {
-    this.sourceBuffer ??= Buffer.allocUnsafe(SOURCE_READ_SIZE);
-    return this.sourceBuffer;
   }
 
   private append(chunk: Buffer): void {

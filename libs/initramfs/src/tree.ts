@@ -20,12 +20,15 @@ export type NodeType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fi
 
 /** A regular file's inode: shared by the names an input hard link gives it. */
 export interface FileInode {
-  sha256: string;
+  /** Unset for a build-host file of a size no other file has (see hashWhereSizesCollide). */
+  sha256?: string;
   size: number;
   /** Offset of the content in the spool. */
   offset: number;
   /** Set when the content is read from this build-host file instead of the spool. */
   source?: SourceFile;
+  /** The source's content, kept from hashing it until the archive has written it. */
+  kept?: Buffer;
   mode: number;
   uid: number;
   gid: number;
@@ -136,6 +139,19 @@ export class RootTree {
     }
     if (existing) this.counters.replaced++;
     parent.children!.set(name, node);
+  }
+
+  /** Every regular file's inode once (hard-linked names share one), in no particular order. */
+  fileInodes(): Set<FileInode> {
+    const inodes = new Set<FileInode>();
+    const pending: TreeNode[] = [this.root];
+    for (let dir = pending.pop(); dir; dir = pending.pop()) {
+      for (const child of dir.children!.values()) {
+        if (child.file) inodes.add(child.file);
+        else if (child.type === 'directory') pending.push(child);
+      }
+    }
+    return inodes;
   }
 
   /** Finds a node by path without following a final symlink (intermediate ones are followed). */

@@ -350,16 +350,29 @@ describe('entries whose content is a build-host file (sourcePath: read again, no
     return out;
   }
 
-  it('writes the same bytes as the spooled path, all sourced or mixed with spooled content', async () => {
+  /** The unpacked tree with each inode number replaced by the first name that has it. */
+  async function unpackedTree(image: string): Promise<[string, Seen][]> {
+    const firstName = new Map<number, string>();
+    return [...(await snapshot(await unpack(image, 'zstd')))].map(([path, seen]) => {
+      if (!firstName.has(seen.ino)) firstName.set(seen.ino, path);
+      return [path, { ...seen, ino: firstName.get(seen.ino) as unknown as number }];
+    });
+  }
+
+  it('writes the same bytes as the spooled path, all sourced or mixed, and unpacks to the same tree', async () => {
     const spooled = await writeInitramfs(sampleEntries(), { output: join(work, 'src-spooled.zst'), env: {} });
     const all = await writeInitramfs(await sourcedEntries(join(work, 'src-all'), () => true), { output: join(work, 'src-all.zst'), env: {} });
+    const again = await writeInitramfs(await sourcedEntries(join(work, 'src-again'), () => true), { output: join(work, 'src-again.zst'), env: {} });
     const mixed = await writeInitramfs(await sourcedEntries(join(work, 'src-mixed'), (i) => i % 2 === 0), { output: join(work, 'src-mixed.zst'), env: {} });
+    expect(again.sha256).toBe(all.sha256);
     expect(all.sha256).toBe(spooled.sha256);
     expect(mixed.sha256).toBe(spooled.sha256);
     expect(all.dedupe).toEqual(spooled.dedupe);
     expect(mixed.dedupe).toEqual(spooled.dedupe);
-    const unpacked = await snapshot(await unpack(join(work, 'src-all.zst'), 'zstd'));
-    expect(unpacked.get('images/b/runc')!.content).toBe(sha(bigBlob));
+    const expected = await unpackedTree(join(work, 'src-spooled.zst'));
+    expect(await unpackedTree(join(work, 'src-all.zst'))).toEqual(expected);
+    expect(await unpackedTree(join(work, 'src-mixed.zst'))).toEqual(expected);
+    expect(new Map(expected).get('images/b/runc')!.content).toBe(sha(bigBlob));
   });
 
   it('a source file that changed size between reading and writing fails clearly and leaves no output', async () => {
@@ -376,7 +389,7 @@ describe('entries whose content is a build-host file (sourcePath: read again, no
     const image = join(outDir, 'initramfs.zst');
     await expect(writeInitramfs(entries(), { output: image, env: {} })).rejects.toThrow(
       new UserError(
-        `initramfs entry 'usr/bin/tool': its source file ${source} changed while the initramfs was written (${bigBlob.length} bytes when read, 25 bytes now); nothing was written, run the build again with the source left alone`,
+        `initramfs entry 'usr/bin/tool': its source file ${source} changed while the initramfs was written (${bigBlob.length} bytes expected, 25 bytes now); nothing was written, run the build again with the source left alone`,
       ),
     );
     expect(await readdir(outDir)).toEqual([]);

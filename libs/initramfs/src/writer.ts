@@ -4,9 +4,12 @@
  * `find . | cpio -o -H newc` and `zstd -9`.
  *
  * 1. Read the entries in order, streaming file contents into a content-addressed spool
- *    (bounded memory) and applying them to an in-memory tree (last entry wins).
+ *    (bounded memory) and applying them to an in-memory tree (last entry wins). Build-host
+ *    files (`sourcePath`) are not read yet.
  * 2. Plan the archive: sorted, parents first, identical files grouped as hard links.
  * 3. Stream the cpio through the compressor into `<output>.tmp-<pid>`, renamed when complete.
+ *    Build-host files whose size another file shares are hashed (and grouped) on the way,
+ *    while the compressor works on the part before them.
  *
  * Reproducibility: every mtime is the epoch (SOURCE_DATE_EPOCH, else LinuxKit's 1492533000),
  * not min(mtime, epoch): image layers built at different times then still give the same
@@ -14,18 +17,19 @@
  * order, c_dev is 0:0, and nothing of the build host (names, device numbers, times) is written.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Progress, UserError, log } from '@hook/log';
 import { spawnFilter } from '@hook/process';
 import { cpioChunks, type ArchiveProgress } from './archive';
 import type { FsEntry } from './entry';
-import { planArchive } from './plan';
+import { groupRecords, planArchive, type ArchivePlan, type PlannedRecord } from './plan';
 import { collectSizeData, type SizeData } from './size-data';
+import { SameSizeHashing } from './same-size';
 import { ContentSpool } from './spool';
 import { RootTree } from './tree';
 
@@ -125,7 +129,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
     for await (const entry of entries) {
       let stored;
       if (entry.type === 'file') {
-        stored = entry.sourcePath !== undefined ? spool.storeSource(entry.path, entry.sourcePath) : await spool.store(entry.content?.());
+        stored = entry.sourcePath !== undefined ? spool.storeSource(entry.path, entry.sourcePath, entry.size) : await spool.store(entry.content?.());
         if (entry.size !== undefined && entry.size !== stored.size) {
           throw new UserError(`initramfs entry '${entry.path}': its content has ${stored.size} bytes but the entry says ${entry.size}; the image stream is corrupt`);
         }
@@ -136,21 +140,24 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
     spool.finishWriting();
     reading.finish(tree.counters.input, 'entries');
 
-    const plan = planArchive(tree, dedupe);
-    const counts = countEntries(plan, tree);
-    const dedupeFigures = dedupeFiguresOf(plan, dedupe);
-    const contentBytes = plan.groups.reduce((sum, g) => sum + g.inode.size, 0);
+    const hashing = new SameSizeHashing(tree);
+    const plan = planArchive(tree, dedupe, hashing.heldBack);
 
     const progress: ArchiveProgress = { bytes: 0 };
     const writing = new Progress(`initramfs: writing ${options.output}`);
     const ticker = setInterval(() => writing.update(progress.bytes), 1000);
     let written: { size: number; sha256: string };
     try {
-      written = await writeCompressed(Readable.from(cpioChunks(plan, spool, epoch, progress)), options.output, compression, level);
+      const records = recordsHashingOnTheWay(plan, hashing, dedupe);
+      written = await writeCompressed(Readable.from(cpioChunks(records, spool, epoch, progress)), options.output, compression, level);
     } finally {
       clearInterval(ticker);
     }
     writing.finish(written.size);
+    log.debug(`initramfs: hashed ${hashing.hashedFiles} build-host files of a shared size (${hashing.hashedBytes} bytes)`);
+    const counts = countEntries(plan, tree);
+    const dedupeFigures = dedupeFiguresOf(plan, dedupe);
+    const contentBytes = plan.groups.reduce((sum, g) => sum + g.inode.size, 0);
 
     const result: InitramfsResult = {
       output: options.output,
@@ -202,49 +209,70 @@ export function resolveEpoch(explicit: number | undefined, env: NodeJS.ProcessEn
   return Number(fromEnv);
 }
 
+/**
+ * The plan's records in order; a deferred size class is hashed and grouped when the first of
+ * its files comes up, so the hashing runs while the compressor works on what came before.
+ */
+function* recordsHashingOnTheWay(plan: ArchivePlan, hashing: SameSizeHashing, dedupe: boolean): Generator<PlannedRecord> {
+  for (const record of plan.records) {
+    if (record.node.file && !record.group) {
+      const sameSize = plan.deferred.get(record.node.file.size)!;
+      hashing.hash(sameSize.map((r) => r.node.file!));
+      groupRecords(plan, sameSize, dedupe);
+      // Only a group's own inode is written; copies kept of the others are not needed.
+      for (const r of sameSize) if (r.group!.inode !== r.node.file) r.node.file!.kept = undefined;
+    }
+    yield record;
+  }
+}
+
 /** Streams the archive through the compressor into a temp file, renamed onto `output` when complete. */
 async function writeCompressed(archive: Readable, output: string, compression: Compression, level: number | undefined): Promise<{ size: number; sha256: string }> {
   await mkdir(dirname(output), { recursive: true });
   const temp = `${output}.tmp-${process.pid}`;
-  const hash = createHash('sha256');
-  let size = 0;
-  const measure = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const file = createWriteStream(temp, { mode: 0o644 });
   try {
-    if (compression === 'none') {
-      await pipeline(archive, measure, file);
-    } else if (compression === 'gzip') {
-      // zlib's gzip header has mtime 0 and no name, so the output is reproducible.
-      await pipeline(archive, createGzip({ level }), measure, file);
+    if (compression === 'zstd') {
+      await compressWithZstd(archive, level!, temp);
     } else {
-      await compressWithZstd(archive, level!, measure, file);
+      // zlib's gzip header has mtime 0 and no name, so the output is reproducible.
+      const stages = compression === 'gzip' ? [createGzip({ level })] : [];
+      await pipeline([archive, ...stages, createWriteStream(temp, { mode: 0o644 })]);
     }
+    const written = await digestFile(temp);
     await rename(temp, output);
+    return written;
   } catch (error) {
     archive.destroy();
     await rm(temp, { force: true });
     throw error;
   }
-  return { size, sha256: hash.digest('hex') };
 }
 
-/** zstd as an external filter (Node 20's zlib has no zstd). */
-async function compressWithZstd(archive: Readable, level: number, measure: Transform, file: NodeJS.WritableStream): Promise<void> {
-  const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-c']);
-  const [feeding, saving, exiting] = await Promise.allSettled([pipeline(archive, zstd.stdin), pipeline(zstd.stdout, measure, file), zstd.done]);
-  // Report the cause, not its echo: a failed write makes zstd fail, a failed zstd breaks its stdin.
-  for (const outcome of [saving, exiting, feeding]) {
+/**
+ * zstd as an external filter (Node 20's zlib has no zstd), writing the file itself: its output
+ * does not pass through this process, which leaves the CPU to the compressor.
+ */
+async function compressWithZstd(archive: Readable, level: number, file: string): Promise<void> {
+  const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-o', file]);
+  zstd.stdout.resume();
+  const [exiting, feeding] = await Promise.allSettled([zstd.done, pipeline(archive, zstd.stdin)]);
+  // Report the cause, not its echo: a failed zstd breaks its stdin.
+  for (const outcome of [exiting, feeding]) {
     if (outcome.status === 'rejected') throw outcome.reason;
   }
 }
 
-function countEntries(plan: ReturnType<typeof planArchive>, tree: RootTree): EntryCounts {
+async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+function countEntries(plan: ArchivePlan, tree: RootTree): EntryCounts {
   const counts: EntryCounts = {
     input: tree.counters.input,
     archived: plan.records.length,
@@ -270,7 +298,7 @@ function countEntries(plan: ReturnType<typeof planArchive>, tree: RootTree): Ent
   return counts;
 }
 
-function dedupeFiguresOf(plan: ReturnType<typeof planArchive>, enabled: boolean): DedupeFigures {
+function dedupeFiguresOf(plan: ArchivePlan, enabled: boolean): DedupeFigures {
   const figures: DedupeFigures = { enabled, groups: 0, linkedByContent: 0, savedBytes: 0 };
   for (const group of plan.groups) {
     if (group.members > 1) figures.groups++;
