@@ -8,7 +8,12 @@
  * 3. `linuxkit build --format kernel+initrd --no-sbom --cache ... --dir ...` runs without
  *    --docker or --pull, so it never asks the Docker engine or a registry;
  * 4. its gzip cpio initrd is read back as entries (what upstream Hook did with cpio -idmu), for
- *    writeInitramfs to de-duplicate and recompress like a native build.
+ *    writeInitramfs to de-duplicate and recompress like a native build. The entries go through
+ *    the same TreeGuard as native ones, so the tree is what the kernel (and cpio -idmu) unpacks
+ *    from linuxkit's initrd: e.g. a merged-/usr init image's `lib -> usr/lib` symlink cannot
+ *    replace the `lib/modules` directory that linuxkit wrote first from kernel.tar; the directory
+ *    stays (with a warning). The native assembler avoids that by writing modules after the init
+ *    images (assemble.ts), so on such images the two backends differ there.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -21,7 +26,7 @@ import { pack as tarPack } from 'tar-stream';
 import { log } from '@hook/log';
 import { MediaType, OciLayout, decompressStream, type Descriptor, type ImageConfig } from '@hook/oci';
 import { readNewcArchive, type FsEntry } from '@hook/initramfs';
-import { linuxkitBuild, referenceExpand, renderTemplate, requireImage, validateConfig, type ImageResolver, type MobyConfig } from '@hook/linuxkit';
+import { TreeGuard, linuxkitBuild, referenceExpand, renderTemplate, requireImage, validateConfig, type ImageResolver, type MobyConfig } from '@hook/linuxkit';
 
 export interface LinuxkitBackendOptions {
   templatePath: string;
@@ -82,9 +87,14 @@ export async function buildWithLinuxkit(options: LinuxkitBackendOptions): Promis
   return { kernelPath: join(outDir, 'hook-kernel'), initrdPath: join(outDir, 'hook-initrd.img') };
 }
 
-/** The initrd linuxkit wrote (gzip cpio newc) as entries, in archive order. */
-export function linuxkitInitrdEntries(initrdPath: string): AsyncGenerator<FsEntry> {
-  return readNewcArchive(decompressStream(createReadStream(initrdPath), initrdPath));
+/** The initrd linuxkit wrote (gzip cpio newc) as entries, in archive order, as the kernel would unpack them. */
+export async function* linuxkitInitrdEntries(initrdPath: string): AsyncGenerator<FsEntry> {
+  const guard = new TreeGuard();
+  for await (const entry of readNewcArchive(decompressStream(createReadStream(initrdPath), initrdPath))) {
+    const admitted = guard.admit(entry, 'linuxkit initrd');
+    if (admitted) yield admitted;
+  }
+  guard.finish();
 }
 
 /** Every image ref the YAML names (init, onboot, onshutdown, services), each once. */

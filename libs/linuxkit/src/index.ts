@@ -16,5 +16,6 @@ export { flattenLayers, cleanPath } from './flatten';
 export { assemble, loadConfig, DEFAULT_MTIME } from './assemble';
 export type { AssembleOptions } from './assemble';
 export { writeTar } from './tar-output';
+export { TreeGuard } from './tree-guard';
 export { parseBackend, linuxkitBuild, linuxkitBuildArgs, linuxkitBinary } from './backend';
 export type { Backend, LinuxkitBuildOptions } from './backend';
