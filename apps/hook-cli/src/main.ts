@@ -240,7 +240,8 @@ function help(ctx: CliContext): number {
     "Without a command: build. Without a flavor: hook-default-<host arch>. 'hook list' shows the flavors.",
     '',
     'Common parameters: DEBUG=yes, HOOK_VERSION, HOOK_KERNEL_OCI_BASE, HOOK_LK_CONTAINERS_OCI_BASE,',
-    'DO_PUSH=yes, DOCKER_ARCH, CI_TAGS and CI_RUNNER_* (gha-matrix), CACHE_DIR. See README.md.',
+    'DO_PUSH=yes, DOCKER_ARCH, CI_TAGS and CI_RUNNER_* (gha-matrix), CACHE_DIR,',
+    'HOOK_LINUXKIT_BACKEND=linuxkit with LINUXKIT_BIN (assemble with the linuxkit binary). See README.md.',
   ];
   ctx.stdout.write(lines.join('\n') + '\n');
   return 0;
