@@ -34,18 +34,36 @@ export interface ArchiveProgress {
 }
 
 /**
+ * Buffers for the archive's chunks, given back once the output stream has taken them: the
+ * archive is hundreds of MiB, and a fresh 1 MiB buffer per chunk keeps the garbage collector busy.
+ */
+export class ChunkPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  take(): Buffer {
+    const reused = this.free.pop();
+    return reused ? Buffer.from(reused) : Buffer.allocUnsafe(CHUNK_SIZE);
+  }
+
+  /** `chunk` is a view of a buffer from `take`; it must not be used after this. */
+  give(chunk: Buffer): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK_SIZE) this.free.push(chunk.buffer as ArrayBuffer);
+  }
+}
+
+/**
  * Yields the archive of `records` (grouped: see plan.ts) in chunks of about 1 MiB (small
  * records are packed together so the compressor is not fed 100k tiny writes). Records are
  * taken one at a time, as the chunks are asked for. Every mtime is `mtime`.
  */
-export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress): Generator<Buffer> {
-  let chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress, pool = new ChunkPool()): Generator<Buffer> {
+  let chunk = pool.take();
   let used = 0;
   const emit = function* () {
     if (used === 0) return;
     progress.bytes += used;
     yield chunk.subarray(0, used);
-    chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+    chunk = pool.take();
     used = 0;
   };
   const putBytes = function* (bytes: Buffer) {

@@ -17,15 +17,16 @@
  * order, c_dev is 0:0, and nothing of the build host (names, device numbers, times) is written.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Progress, UserError, log } from '@hook/log';
 import { spawnFilter } from '@hook/process';
-import { cpioChunks, type ArchiveProgress } from './archive';
+import { ChunkPool, cpioChunks, type ArchiveProgress } from './archive';
 import type { FsEntry } from './entry';
 import { groupRecords, planArchive, type ArchivePlan, type PlannedRecord } from './plan';
 import { collectSizeData, type SizeData } from './size-data';
@@ -149,7 +150,8 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
     let written: { size: number; sha256: string };
     try {
       const records = recordsHashingOnTheWay(plan, hashing, dedupe);
-      written = await writeCompressed(Readable.from(cpioChunks(records, spool, epoch, progress)), options.output, compression, level);
+      const pool = new ChunkPool();
+      written = await writeCompressed(cpioChunks(records, spool, epoch, progress, pool), pool, options.output, compression, level);
     } finally {
       clearInterval(ticker);
     }
@@ -227,37 +229,61 @@ function* recordsHashingOnTheWay(plan: ArchivePlan, hashing: SameSizeHashing, de
 }
 
 /** Streams the archive through the compressor into a temp file, renamed onto `output` when complete. */
-async function writeCompressed(archive: Readable, output: string, compression: Compression, level: number | undefined): Promise<{ size: number; sha256: string }> {
+async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, output: string, compression: Compression, level: number | undefined): Promise<{ size: number; sha256: string }> {
   await mkdir(dirname(output), { recursive: true });
   const temp = `${output}.tmp-${process.pid}`;
   try {
     if (compression === 'zstd') {
-      await compressWithZstd(archive, level!, temp);
-    } else {
+      // An external program (Node 20's zlib has no zstd) that writes the file itself, so its output does not pass through here.
+      const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-o', temp]);
+      zstd.stdout.resume();
+      // The cause first: a failed zstd breaks its stdin.
+      await firstFailure([zstd.done, feed(chunks, zstd.stdin, pool)]);
+    } else if (compression === 'gzip') {
       // zlib's gzip header has mtime 0 and no name, so the output is reproducible.
-      const stages = compression === 'gzip' ? [createGzip({ level })] : [];
-      await pipeline([archive, ...stages, createWriteStream(temp, { mode: 0o644 })]);
+      const gzip = createGzip({ level });
+      await firstFailure([pipeline(gzip, createWriteStream(temp, { mode: 0o644 })), feed(chunks, gzip, pool)]);
+    } else {
+      await feed(chunks, createWriteStream(temp, { mode: 0o644 }), pool);
     }
     const written = await digestFile(temp);
     await rename(temp, output);
     return written;
   } catch (error) {
-    archive.destroy();
+    chunks.return(undefined); // closes the source file being read, if any
     await rm(temp, { force: true });
     throw error;
   }
 }
 
 /**
- * zstd as an external filter (Node 20's zlib has no zstd), writing the file itself: its output
- * does not pass through this process, which leaves the CPU to the compressor.
+ * Writes the chunks with backpressure, giving each back to the pool once the stream has taken
+ * it. On failure the stream is destroyed, so a compressor reading it stops too.
  */
-async function compressWithZstd(archive: Readable, level: number, file: string): Promise<void> {
-  const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-o', file]);
-  zstd.stdout.resume();
-  const [exiting, feeding] = await Promise.allSettled([zstd.done, pipeline(archive, zstd.stdin)]);
-  // Report the cause, not its echo: a failed zstd breaks its stdin.
-  for (const outcome of [exiting, feeding]) {
+async function feed(chunks: Iterable<Buffer>, sink: Writable, pool: ChunkPool): Promise<void> {
+  // Settles when the stream has finished, or as soon as it fails or closes (a program that never started, say).
+  const closed = finished(sink);
+  const closedEarly = closed.then(() => {
+    throw new Error('the output stream closed before the archive was complete');
+  });
+  closedEarly.catch(() => undefined);
+  try {
+    for (const chunk of chunks) {
+      if (sink.write(chunk, (error) => error || pool.give(chunk))) continue;
+      const waiting = new AbortController();
+      await Promise.race([once(sink, 'drain', { signal: waiting.signal }), closedEarly]).finally(() => waiting.abort());
+    }
+    sink.end();
+    await closed;
+  } catch (error) {
+    sink.destroy();
+    throw error;
+  }
+}
+
+/** Waits for all; throws the first failure in the order given. */
+async function firstFailure(steps: Promise<unknown>[]): Promise<void> {
+  for (const outcome of await Promise.allSettled(steps)) {
     if (outcome.status === 'rejected') throw outcome.reason;
   }
 }

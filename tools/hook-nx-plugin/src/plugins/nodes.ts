@@ -126,6 +126,7 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
     { env: 'HOOK_VERSION' },
     { env: 'SOURCE_DATE_EPOCH' },
     { env: 'HOOK_INITRAMFS_COMPRESSION' },
+    { env: 'HOOK_INITRAMFS_LEVEL' },
     { env: 'OUTPUT_TARBALL_FILELIST' },
     // The linuxkit backend (and which binary) changes the initramfs.
     { env: 'HOOK_LINUXKIT_BACKEND' },
