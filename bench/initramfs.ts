@@ -24,13 +24,13 @@
  * Each is run under /usr/bin/time -v: wall time, CPU time (user+sys, children included) and peak
  * RSS of the largest process. Upstream's `cpio -idmu` unpack is timed separately.
  *
- * Measured November 2026 on the shared 2-core machine (load ~8), median of 3:
- * upstream 13.5 s wall / 9.4 s CPU / 132 MiB / 77,572,854 B (+12.1 s for its unpack);
- * ours 16.4 s wall / 10.6 s CPU / 167 MiB / 77,403,682 B.
- * With FsEntry.sourcePath (no spool for the tree's files), three bench runs of 3, load 6-12,
- * upstream vs ours: 17.4 vs 18.8 s wall (9.7 vs 9.9 s CPU), 14.1 vs 17.8 s (9.6 vs 11.1 s),
- * 13.0 vs 11.9 s (10.4 vs 9.7 s); ours 161-171 MiB, 77,403,682 B, byte-identical to the
- * spooled path. Before the change, in the same conditions: 17.1 vs 19.7 s (11.2 vs 12.1 s).
+ * Measured 2026-11-25 on a quiet 2-core machine (load < 1), median of 5, after the writer
+ * stopped reading build-host files of a unique size and hashes shared sizes while zstd runs:
+ * upstream 4.34 s wall / 8.01 s CPU / 127 MiB / 77,572,245 B (+8.3 s for its unpack);
+ * ours 4.26 s wall / 7.65 s CPU / 174 MiB / 77,403,682 B: 0.98x wall, 0.96x CPU.
+ * zstd -9 alone on the same cpio takes 3.1-3.4 s wall (6.1 s CPU): both pipelines are mostly
+ * the compressor; the rest is reading the tree (0.3 s before zstd can start) and feeding it.
+ * Earlier (every byte hashed before writing): 4.80 vs 4.42 s (1.09x).
  */
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -52,6 +52,8 @@ interface Measure {
   outputBytes: number;
   /** Ours only: the Node process alone. */
   writerPeakRssKiB?: number;
+  /** Ours only: CPU of the Node process alone (user + sys). */
+  writerCpuSeconds?: number;
   /** Upstream only: the `cpio -idmu` unpack that preceded its three tools. */
   unpackWallSeconds?: number;
 }
@@ -178,7 +180,7 @@ async function main(): Promise<void> {
     const output = join(work, `ours-${level}.zst`);
     const t = await timed(self[0], [...self.slice(1), output, String(level)]);
     const result = JSON.parse(t.stdout.trim().split('\n').at(-1)!);
-    return { ...t, outputBytes: result.compressedSize, writerPeakRssKiB: result.writerPeakRssKiB };
+    return { ...t, outputBytes: result.compressedSize, writerPeakRssKiB: result.writerPeakRssKiB, writerCpuSeconds: result.writerCpuSeconds };
   };
   // Upstream unpacked LinuxKit's initrd before its three tools; an uncompressed cpio of the tree stands for it.
   const treeCpio = join(work, 'tree.cpio');
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
   const pick = (samples: Measure[], key: keyof Measure) => median(samples.map((s) => Number(s[key] ?? 0)));
   const report = (name: string, samples: Measure[]) => {
     const m = { wallSeconds: pick(samples, 'wallSeconds'), cpuSeconds: pick(samples, 'cpuSeconds'), peakRssKiB: pick(samples, 'peakRssKiB'), outputBytes: pick(samples, 'outputBytes') };
-    const writer = samples[0].writerPeakRssKiB === undefined ? '' : `   Node writer alone ${(pick(samples, 'writerPeakRssKiB') / 1024).toFixed(0)} MiB`;
+    const writer = samples[0].writerPeakRssKiB === undefined ? '' : `   Node writer alone ${(pick(samples, 'writerPeakRssKiB') / 1024).toFixed(0)} MiB, ${pick(samples, 'writerCpuSeconds').toFixed(2)} s CPU`;
     console.log(
       `${name.padEnd(36)} wall ${m.wallSeconds.toFixed(2).padStart(6)} s   cpu ${m.cpuSeconds.toFixed(2).padStart(6)} s   peak RSS ${(m.peakRssKiB / 1024).toFixed(0).padStart(4)} MiB   output ${m.outputBytes} bytes (${formatBytes(m.outputBytes)})${writer}`,
     );
