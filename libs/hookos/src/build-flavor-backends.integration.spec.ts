@@ -4,13 +4,11 @@
  * Without LINUXKIT_BIN only the "LINUXKIT_BIN is missing" behaviour is checked.
  */
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OciLayout } from '@hook/oci';
 import { run, shellQuote } from '@hook/process';
-import { makeWorkspace } from '@hook/inventory/testing';
-import { addImage, tarBuffer } from '../../linuxkit/test/images';
+import { flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
 
 jest.setTimeout(180000);
@@ -51,38 +49,22 @@ files:
 
 const d = (name: string, mode = 0o755) => ({ name, type: 'directory' as const, mode });
 
-async function workspace(): Promise<string> {
-  const root = makeWorkspace({
-    'linuxkit-templates/hook.template.yaml': TEMPLATE,
-    'linuxkit-templates/motd.txt': 'read relative to the template\n',
-    'kernel/k/kernel.yaml': 'METHOD: default\nARCH: x86_64\nKERNEL_MAJOR: 6\nKERNEL_MINOR: 12\n',
-    'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n',
-    'images/hook-init/Dockerfile': 'FROM base\n',
-    'images/svc/Dockerfile': 'FROM base\n',
-  });
-  const kernelDir = join(root, 'dist/kernels/k');
-  await mkdir(kernelDir, { recursive: true });
-  await writeFile(join(kernelDir, 'kernel'), Buffer.alloc(4096, 7));
-  await writeFile(
-    join(kernelDir, 'kernel.tar'),
-    await tarBuffer([d('lib/'), d('lib/modules/'), d('lib/modules/6.12.9/'), { name: 'lib/modules/6.12.9/modules.dep', content: 'kernel/x.ko:\n' }]),
-  );
-  await writeFile(join(kernelDir, 'kernel.json'), JSON.stringify({ version: '6.12.9', image: 'example.test/hook-kernel:6.12.9-abcdef01' }));
+function workspace(): Promise<string> {
   const init = [
     [d('bin/'), { name: 'bin/busybox', mode: 0o4755, content: 'BUSYBOX' }, { name: 'bin/sh', type: 'symlink' as const, linkname: 'busybox' }, { name: 'bin/cat', type: 'link' as const, linkname: 'bin/busybox' }, { name: 'init', mode: 0o755, content: '#!/bin/sh\n' }, d('opt/'), { name: 'opt/old', content: 'old' }],
     [{ name: 'opt/.wh.old' }, d('etc/'), { name: 'etc/issue', content: 'Welcome' }, d('usr/'), d('usr/share/'), { name: 'usr/share/big-a', content: 'same bytes'.repeat(100) }, { name: 'usr/share/big-b', content: 'same bytes'.repeat(100) }],
   ];
   const svc = [[d('usr/'), d('usr/bin/'), { name: 'usr/bin/svc', mode: 0o755, content: 'SVC' }, { name: 'usr/bin/svc-alias', type: 'symlink' as const, linkname: 'svc' }]];
-  for (const [name, ref, layers] of [
-    ['hook-init', 'example.test/hook/hook-init:11111111-amd64', init],
-    ['svc', 'example.test/hook/svc:22222222-amd64', svc],
-  ] as const) {
-    const dir = join(root, 'dist/images', name, 'amd64');
-    // Uncompressed layers, as `docker save` leaves them: the linuxkit backend must gzip them for its cache.
-    await addImage(await OciLayout.create(dir), ref, { layers: layers as never, config: { Cmd: ['/usr/bin/svc'], Env: ['PATH=/usr/bin:/bin'] } });
-    await writeFile(join(dir, 'image.json'), JSON.stringify({ name, ref }));
-  }
-  return root;
+  // Uncompressed layers, as `docker save` leaves them: the linuxkit backend must gzip them for its cache.
+  const config = { Cmd: ['/usr/bin/svc'], Env: ['PATH=/usr/bin:/bin'] };
+  return flavorWorkspace(
+    TEMPLATE,
+    [
+      { name: 'hook-init', ref: 'example.test/hook/hook-init:11111111-amd64', layers: init as never, config },
+      { name: 'svc', ref: 'example.test/hook/svc:22222222-amd64', layers: svc as never, config },
+    ],
+    { 'linuxkit-templates/motd.txt': 'read relative to the template\n' },
+  );
 }
 
 /** Unpacks an initramfs with the system tools, as a user (or the kernel) would. */

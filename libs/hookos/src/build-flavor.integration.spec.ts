@@ -5,13 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { OciLayout } from '@hook/oci';
 import { run } from '@hook/process';
-import { makeWorkspace } from '@hook/inventory/testing';
-import { addImage, tarBuffer } from '../../linuxkit/test/images';
+import { flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
 
 jest.setTimeout(120000);
@@ -33,38 +30,16 @@ files:
       KERNEL=\${HOOK_KERNEL_VERSION}
 `;
 
-async function workspace(): Promise<string> {
-  const root = makeWorkspace({
-    'linuxkit-templates/hook.template.yaml': TEMPLATE,
-    'kernel/k/kernel.yaml': 'METHOD: default\nARCH: x86_64\nKERNEL_MAJOR: 6\nKERNEL_MINOR: 12\n',
-    'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n',
-    'images/hook-init/Dockerfile': 'FROM base\n',
-    'images/svc/Dockerfile': 'FROM base\n',
-  });
-  const kernelDir = join(root, 'dist/kernels/k');
-  await mkdir(kernelDir, { recursive: true });
-  await writeFile(join(kernelDir, 'kernel'), Buffer.alloc(4096, 7));
-  await writeFile(
-    join(kernelDir, 'kernel.tar'),
-    await tarBuffer([
-      { name: 'lib/', type: 'directory' },
-      { name: 'lib/modules/', type: 'directory' },
-      { name: 'lib/modules/6.12.9/', type: 'directory' },
-      { name: 'lib/modules/6.12.9/modules.dep', content: 'kernel/x.ko:\n' },
-    ]),
-  );
-  await writeFile(join(kernelDir, 'dtbs.tar.gz'), gzipSync(await tarBuffer([])));
-  await writeFile(join(kernelDir, 'kernel.json'), JSON.stringify({ version: '6.12.9', image: 'example.test/hook-kernel:6.12.9-abcdef01' }));
-  for (const [name, ref, layer] of [
-    ['hook-init', 'example.test/hook/hook-init:11111111-amd64', [{ name: 'init', mode: 0o755, content: '#!/bin/sh\n' }, { name: 'bin/', type: 'directory' }, { name: 'bin/sh', mode: 0o755, content: 'SH' }]],
-    ['svc', 'example.test/hook/svc:22222222-amd64', [{ name: 'usr/bin/svc', mode: 0o755, content: 'SH' }]],
-  ] as const) {
-    const dir = join(root, 'dist/images', name, 'amd64');
-    const layout = await OciLayout.create(dir);
-    await addImage(layout, ref, { layers: [layer as never], config: { Cmd: ['/usr/bin/svc'] } });
-    await writeFile(join(dir, 'image.json'), JSON.stringify({ name, ref }));
-  }
-  return root;
+function workspace(): Promise<string> {
+  return flavorWorkspace(TEMPLATE, [
+    {
+      name: 'hook-init',
+      ref: 'example.test/hook/hook-init:11111111-amd64',
+      layers: [[{ name: 'init', mode: 0o755, content: '#!/bin/sh\n' }, { name: 'bin/', type: 'directory' }, { name: 'bin/sh', mode: 0o755, content: 'SH' }]],
+      config: { Cmd: ['/usr/bin/svc'] },
+    },
+    { name: 'svc', ref: 'example.test/hook/svc:22222222-amd64', layers: [[{ name: 'usr/bin/svc', mode: 0o755, content: 'SH' }]], config: { Cmd: ['/usr/bin/svc'] } },
+  ]);
 }
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
