@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FsEntry } from './entry';
@@ -76,5 +76,18 @@ describe('sizeReport', () => {
     const big = sizeReport({ ...result, uncompressedSize: TMPFS_RISK_BYTES + 1 });
     expect(big.summary).toContain('WARNING: uncompressed size 900.0 MiB is above 900 MiB');
     expect(big.markdown).toContain('> **Warning:** uncompressed size 900.0 MiB is above 900 MiB: the root is copied to a tmpfs of half the RAM, so it may not boot on 2 GB machines.');
+  });
+
+  it('tells build-host files of the same name apart without hashing them when their sizes differ', async () => {
+    // A unique size is never hashed (same-size.ts): the verdict must still say the contents differ.
+    const entries: FsEntry[] = [];
+    for (const [path, size] of [['a/bin/tool', 2 * MiB], ['b/bin/tool', 2 * MiB + 1]] as const) {
+      const sourcePath = join(work, path.replace(/\//g, '-'));
+      await writeFile(sourcePath, Buffer.alloc(size, 9));
+      entries.push({ path, type: 'file', mode: 0o755, uid: 0, gid: 0, mtime: 0, size, sourcePath });
+    }
+    const sourced = await writeInitramfs(entries, { output: join(work, 'sourced.cpio'), compression: 'none', env: {} });
+    expect(sourced.sizes.largeFiles.map((f) => f.sha256)).toEqual([undefined, undefined]);
+    expect(sizeReport(sourced).markdown).toContain('| `tool` | `/b/bin/tool` (2.0 MiB)<br>`/a/bin/tool` (2.0 MiB) | 4.0 MiB | 2 different contents |');
   });
 });
