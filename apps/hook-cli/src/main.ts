@@ -13,6 +13,7 @@ import {
   loadInventory,
   outputIdOf,
   suggest,
+  DEFAULT_LINUXKIT_VERSION,
   type Inventory,
 } from '@hook/inventory';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
@@ -23,7 +24,7 @@ export const DEFAULTS = {
   HOOK_KERNEL_OCI_BASE: 'ghcr.io/tinkerbell/hook/kernel/hook-kernel',
   HOOK_LK_CONTAINERS_OCI_BASE: 'ghcr.io/tinkerbell/hook/linuxkit/',
   CACHE_DIR: 'cache',
-  LINUXKIT_VERSION: '1.8.2',
+  LINUXKIT_VERSION: DEFAULT_LINUXKIT_VERSION,
 } as const;
 
 export interface CliContext {

@@ -22,12 +22,13 @@ import {
   imageVariableName,
   imagesOfTemplate,
   kernelOf,
+  linuxkitVersionOf,
   loadInventory,
   outputIdOf,
   templatePathOf,
 } from '@hook/inventory';
 import { sizeReport, writeInitramfs, resolveEpoch, type Compression, type FsEntry, type InitramfsResult } from '@hook/initramfs';
-import { ChainResolver, DockerEngineResolver, OciLayoutResolver, RegistryResolver, assemble, linuxkitBinary, loadConfig, parseBackend, writeTar, type Backend } from '@hook/linuxkit';
+import { ChainResolver, DockerEngineResolver, OciLayoutResolver, RegistryResolver, assemble, checkLinuxkitVersion, linuxkitBinary, loadConfig, parseBackend, writeTar, type Backend } from '@hook/linuxkit';
 import { buildEfiIso } from '@hook/iso';
 import { buildWithLinuxkit, linuxkitInitrdEntries } from './linuxkit-backend';
 
@@ -78,6 +79,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   if (backend === 'linuxkit') linuxkitBinary(env); // a missing LINUXKIT_BIN fails before anything is written
   const inventory = loadInventory(workspaceRoot);
   const flavor = findFlavor(inventory, options.flavorId);
+  if (backend === 'linuxkit') await checkLinuxkitVersion(linuxkitVersionOf(flavor), env);
   const kernel = kernelOf(inventory, flavor);
   const arch = dockerArchOf(flavor.ARCH);
   const outputId = outputIdOf(flavor, kernel);

@@ -154,6 +154,14 @@ export function dockerArchOfFlavor(flavor: Flavor): DockerArch {
  * Default method: ARCH; FORCE_OUTPUT_ID-ARCH; KCONFIG-M.m.y-ARCH for non-generic configs; the
  * flavor id when it borrows another kernel. Armbian (and our Debian method): the flavor id.
  */
+/** The linuxkit release upstream Hook pins when a flavor does not set LINUXKIT_VERSION. */
+export const DEFAULT_LINUXKIT_VERSION = '1.8.2';
+
+/** The linuxkit version a flavor is built with (only the linuxkit backend runs the binary). */
+export function linuxkitVersionOf(flavor: Flavor): string {
+  return flavor.LINUXKIT_VERSION ?? DEFAULT_LINUXKIT_VERSION;
+}
+
 export function outputIdOf(flavor: Flavor, kernel: KernelDefinition): string {
   if (kernel.METHOD !== 'default') return flavor.id;
   if (flavor.FORCE_OUTPUT_ID) return `${flavor.FORCE_OUTPUT_ID}-${flavor.ARCH}`;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
@@ -7,7 +7,7 @@ import { OciLayout } from '@hook/oci';
 import type { FsEntry } from '@hook/initramfs';
 import { addImage, collectTree, tarBuffer, type ImageSpec } from '../test/images';
 import { assemble } from './assemble';
-import { linuxkitBinary, linuxkitBuild, linuxkitBuildArgs, parseBackend } from './backend';
+import { checkLinuxkitVersion, linuxkitBinary, linuxkitBuild, linuxkitBuildArgs, parseBackend } from './backend';
 import { cleanPath } from './flatten';
 import { OciLayoutResolver } from './resolver';
 
@@ -23,6 +23,28 @@ describe('backend switch', () => {
       'build', '--arch', 'arm64', '--name', 'hook', '--format', 'kernel+initrd', '--dir', 'out', 'h.yaml',
     ]);
     expect(() => linuxkitBinary({})).toThrow('set LINUXKIT_BIN=/path/to/linuxkit');
+    expect(() => linuxkitBinary({ LINUXKIT_BIN: '/nonexistent/linuxkit' })).toThrow('LINUXKIT_BIN=/nonexistent/linuxkit does not exist; point it at the linuxkit binary (v1.8.2), or use the native backend');
+  });
+
+  it("refuses a binary that is not the flavor's LINUXKIT_VERSION (stand-in programs answering 'version')", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'linuxkit-version-'));
+    try {
+      const program = async (name: string, script: string) => {
+        const path = join(dir, name);
+        await writeFile(path, `#!/bin/sh\n${script}\n`);
+        await chmod(path, 0o755);
+        return { LINUXKIT_BIN: path, PATH: process.env.PATH };
+      };
+      const newer = await program('linuxkit-1.9', 'echo "linuxkit version v1.9.0"; echo "commit: 0123"');
+      await expect(checkLinuxkitVersion('1.8.2', newer)).rejects.toThrow(
+        `LINUXKIT_BIN=${newer.LINUXKIT_BIN} is linuxkit v1.9.0, but the flavor pins LINUXKIT_VERSION 1.8.2; point LINUXKIT_BIN at linuxkit v1.8.2, or set LINUXKIT_VERSION in the flavor's flavor.yaml`,
+      );
+      await expect(checkLinuxkitVersion('1.9.0', newer)).resolves.toBeUndefined();
+      const other = await program('not-linuxkit', 'echo usage; exit 2');
+      await expect(checkLinuxkitVersion('1.8.2', other)).rejects.toThrow(`LINUXKIT_BIN=${other.LINUXKIT_BIN} does not answer 'version' like linuxkit (exit code 2)`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

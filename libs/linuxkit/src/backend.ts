@@ -3,6 +3,7 @@
  * who have it (LINUXKIT_BIN), run as upstream Hook runs it.
  */
 import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 
@@ -35,7 +36,24 @@ export interface LinuxkitBuildOptions {
 export function linuxkitBinary(env: NodeJS.ProcessEnv = process.env): string {
   const bin = env.LINUXKIT_BIN;
   if (!bin) throw new UserError('the linuxkit backend needs the linuxkit binary: set LINUXKIT_BIN=/path/to/linuxkit (v1.8.2), or use the native backend');
+  if (!existsSync(bin)) throw new UserError(`LINUXKIT_BIN=${bin} does not exist; point it at the linuxkit binary (v1.8.2), or use the native backend`);
   return bin;
+}
+
+/**
+ * Checks that LINUXKIT_BIN is the release the flavor pins (LINUXKIT_VERSION, in flavor.yaml and
+ * so in the build's cache key): which binary path a machine uses then does not change the output.
+ */
+export async function checkLinuxkitVersion(expected: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const bin = linuxkitBinary(env);
+  const result = await run(bin, ['version'], { env, allowFailure: true });
+  const found = /linuxkit version v?(\S+)/.exec(result.stdout)?.[1];
+  if (result.exitCode !== 0 || !found) {
+    throw new UserError(`LINUXKIT_BIN=${bin} does not answer 'version' like linuxkit (exit code ${result.exitCode}); point LINUXKIT_BIN at the linuxkit v${expected} binary`);
+  }
+  if (found !== expected.replace(/^v/, '')) {
+    throw new UserError(`LINUXKIT_BIN=${bin} is linuxkit v${found}, but the flavor pins LINUXKIT_VERSION ${expected}; point LINUXKIT_BIN at linuxkit v${expected}, or set LINUXKIT_VERSION in the flavor's flavor.yaml`);
+  }
 }
 
 /** The argument list upstream Hook uses (bash/linuxkit.sh), without --docker. */

@@ -17,5 +17,5 @@ export { assemble, loadConfig, DEFAULT_MTIME } from './assemble';
 export type { AssembleOptions } from './assemble';
 export { writeTar } from './tar-output';
 export { TreeGuard } from './tree-guard';
-export { parseBackend, linuxkitBuild, linuxkitBuildArgs, linuxkitBinary } from './backend';
+export { parseBackend, linuxkitBuild, linuxkitBuildArgs, linuxkitBinary, checkLinuxkitVersion } from './backend';
 export type { Backend, LinuxkitBuildOptions } from './backend';

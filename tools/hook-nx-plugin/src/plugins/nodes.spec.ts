@@ -52,11 +52,12 @@ describe('inferred projects', () => {
     expect(flavor.targets['bootable-media']).toBeUndefined();
   });
 
-  it('re-runs build and iso when the assembly backend or the linuxkit binary changes', () => {
+  it('re-runs build and iso when the assembly backend or the initramfs settings change, not when only the linuxkit path does', () => {
     const { ctx } = fixture();
     const flavor = inferFromFile('flavors/k-amd64/flavor.yaml', ctx)!;
     for (const target of [flavor.targets.build, flavor.targets.iso]) {
-      expect(target.inputs).toEqual(expect.arrayContaining([{ env: 'HOOK_LINUXKIT_BACKEND' }, { env: 'LINUXKIT_BIN' }]));
+      expect(target.inputs).toEqual(expect.arrayContaining([{ env: 'HOOK_LINUXKIT_BACKEND' }, { env: 'HOOK_INITRAMFS_LEVEL' }]));
+      expect(target.inputs).not.toContainEqual({ env: 'LINUXKIT_BIN' });
     }
   });
 

@@ -128,9 +128,9 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
     { env: 'HOOK_INITRAMFS_COMPRESSION' },
     { env: 'HOOK_INITRAMFS_LEVEL' },
     { env: 'OUTPUT_TARBALL_FILELIST' },
-    // The linuxkit backend (and which binary) changes the initramfs.
+    // The linuxkit backend changes the initramfs. Not LINUXKIT_BIN: the build checks that the
+    // binary is the flavor's LINUXKIT_VERSION (flavor.yaml is hashed), so its path does not matter.
     { env: 'HOOK_LINUXKIT_BACKEND' },
-    { env: 'LINUXKIT_BIN' },
   ];
   const targets: Record<string, InferredTarget> = {
     build: {
