@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
 import { buildKernelTarget } from './target';
-import { INIT_PRELUDE, SHARED_CACHE, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
+import { INIT_END, INIT_PRELUDE, SHARED_CACHE, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
 
 jest.setTimeout(10 * 60_000);
 
@@ -46,7 +46,7 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
       INIT_PRELUDE,
       'modprobe virtio_net && grep -q "^virtio_net " /proc/modules && echo HOOK-VIRTIO-NET-LOADED',
       'echo "HOOK-UNAME $(uname -r)"',
-      'reboot -f',
+      INIT_END,
     ].join('\n');
     const initrd = await buildInitramfs(root, init, join(dist, 'kernel.tar'));
     const console = await bootQemu(join(dist, 'kernel'), initrd, 240_000, 1024);

@@ -9,7 +9,7 @@
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKernelTarget } from './target';
-import { SHARED_CACHE, INIT_PRELUDE, arm64Busybox, bootQemu, bootTinyKernelWithModule, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
+import { SHARED_CACHE, INIT_END, INIT_PRELUDE, arm64Busybox, bootQemu, bootTinyKernelWithModule, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
 
 // A cold build on a busy 2-core machine took 25 min once (objects and ccache then make reruns
 // take seconds); a test that times out while make runs crashes Jest, so leave room.
@@ -54,7 +54,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
     const dist = join(root, 'dist', 'kernels', 'test-tiny-arm64');
     const header = await readFile(join(dist, 'kernel'));
     expect(header.subarray(56, 60).toString('latin1')).toBe('ARM\x64'); // arm64 Image magic
-    const init = [INIT_PRELUDE, 'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED', 'echo "HOOK-ARCH $(uname -m)"', 'reboot -f'].join('\n');
+    const init = [INIT_PRELUDE, 'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED', 'echo "HOOK-ARCH $(uname -m)"', INIT_END].join('\n');
     const initrd = await buildInitramfs(join(root, 'arm64'), init, join(dist, 'kernel.tar'), await arm64Busybox(SHARED_CACHE));
     const console = await bootQemu(join(dist, 'kernel'), initrd, 180_000, 512, 'aarch64');
     expect(console).toContain('HOOK-ARCH aarch64');

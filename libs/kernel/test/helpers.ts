@@ -8,6 +8,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '@hook/process';
+import { bootAndWait, type QemuArch } from '@hook/qemu';
 import { AptSuite } from '../src/apt';
 import { extractDebData } from '../src/deb';
 
@@ -47,17 +48,14 @@ export async function buildInitramfs(workDir: string, initScript: string, kernel
   return out;
 }
 
-/** Boots a kernel + initrd under TCG; returns the serial console output. */
-export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512, arch: 'x86_64' | 'aarch64' = 'x86_64'): Promise<string> {
-  const machine = arch === 'x86_64' ? ['qemu-system-x86_64'] : ['qemu-system-aarch64', '-M', 'virt', '-cpu', 'cortex-a57'];
+/** Ends a test init script: prints the marker bootQemu waits for, then stops the machine. */
+export const INIT_END = ['echo HOOK-INIT-END', 'reboot -f'].join('\n');
+
+/** Boots a kernel + initrd with libs/qemu under TCG; returns the serial console once the init script has ended (INIT_END). */
+export async function bootQemu(kernel: string, initrd: string, timeoutMs: number, memoryMb = 512, arch: QemuArch = 'x86_64'): Promise<string> {
   const console = arch === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
-  const result = await run(
-    machine[0],
-    [...machine.slice(1), '-accel', 'tcg', '-m', String(memoryMb), '-smp', '1', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none',
-     '-kernel', kernel, '-initrd', initrd, '-append', `console=${console} panic=-1 quiet loglevel=4`],
-    { timeoutMs, allowFailure: true },
-  );
-  return `${result.stdout}\n${result.stderr}`;
+  const { serialLog } = await bootAndWait({ arch, kernel, initrd, append: `console=${console} panic=-1 quiet loglevel=4`, memoryMb, cpus: 1, marker: 'HOOK-INIT-END', timeoutMs, accel: 'tcg' });
+  return serialLog;
 }
 
 /** A static arm64 busybox from Debian trixie's busybox-static (apt with the host's mirror, cached). */
@@ -92,7 +90,7 @@ export async function bootTinyKernelWithModule(workDir: string, distDir: string)
     'echo "HOOK-UNAME $(uname -r)"',
     'modprobe virtio_blk && grep -q "^virtio_blk " /proc/modules && echo HOOK-MODULE-LOADED',
     'echo HOOK-TINY-BOOTED',
-    'reboot -f',
+    INIT_END,
   ].join('\n');
   const initrd = await buildInitramfs(workDir, init, join(distDir, 'kernel.tar'));
   return bootQemu(join(distDir, 'kernel'), initrd, 120_000);
