@@ -4,14 +4,12 @@
  * `docker save`d into a temp OCI layout and served from there like a dist/ layout. No engine is
  * not an error: the resolver then has no images and the chain asks the next source.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { log } from '@hook/log';
 import { type DockerEngine, connectDocker } from '@hook/docker';
-import { OciLayout, formatPlatform, importDockerArchive, normalizePlatform, type Platform } from '@hook/oci';
-import { type ImageResolver, type ImageSource, layoutImageSource } from './resolver';
+import { formatPlatform, importDockerArchive, normalizePlatform, type Platform } from '@hook/oci';
+import { CopyingResolver } from './copying-resolver';
+import { type ImageSource, layoutImageSource } from './resolver';
 
 export interface DockerEngineResolverOptions {
   /** Where to find the engine (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG ...); default process.env. */
@@ -24,32 +22,15 @@ export interface DockerEngineResolverOptions {
   tempDir?: string;
 }
 
-export class DockerEngineResolver implements ImageResolver {
+export class DockerEngineResolver extends CopyingResolver {
   readonly description = 'the local Docker engine';
   private engine?: Promise<DockerEngine | undefined>;
-  private layout?: Promise<OciLayout>;
-  private readonly cache = new Map<string, Promise<ImageSource | undefined>>();
-  private closed = false;
 
-  constructor(private readonly options: DockerEngineResolverOptions = {}) {}
-
-  /** The temp layout's directory, once one was made. */
-  async tempLayoutDir(): Promise<string | undefined> {
-    return this.layout ? (await this.layout).dir : undefined;
+  constructor(private readonly options: DockerEngineResolverOptions = {}) {
+    super(options.tempDir, 'hook-engine-images-');
   }
 
-  resolve(ref: string, platform: Platform): Promise<ImageSource | undefined> {
-    if (this.closed) return Promise.reject(new Error('DockerEngineResolver used after close()'));
-    const key = `${ref} ${formatPlatform(platform)}`;
-    let found = this.cache.get(key);
-    if (!found) {
-      found = this.load(ref, platform);
-      this.cache.set(key, found);
-    }
-    return found;
-  }
-
-  private async load(ref: string, platform: Platform): Promise<ImageSource | undefined> {
+  protected async copy(ref: string, platform: Platform): Promise<ImageSource | undefined> {
     const engine = await this.connect();
     if (!engine) return undefined;
     const image = engine.docker.getImage(ref);
@@ -84,16 +65,5 @@ export class DockerEngineResolver implements ImageResolver {
       },
     );
     return this.engine;
-  }
-
-  private tempLayout(): Promise<OciLayout> {
-    this.layout ??= mkdtemp(join(this.options.tempDir ?? tmpdir(), 'hook-engine-images-')).then((dir) => OciLayout.create(dir));
-    return this.layout;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    const dir = await this.tempLayoutDir().catch(() => undefined);
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -4,12 +4,10 @@
  * (HTTP 404) is `undefined`; authentication and network failures are the UserErrors of
  * @hook/oci and stop the build. Pulling can be switched off with HOOK_PULL_IMAGES=no.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
-import { OciLayout, RegistryClient, formatPlatform, parseNormalizedNamed, pullImageToLayout, type Platform } from '@hook/oci';
-import { type ImageResolver, type ImageSource, layoutImageSource } from './resolver';
+import { RegistryClient, parseNormalizedNamed, pullImageToLayout, type Platform } from '@hook/oci';
+import { CopyingResolver } from './copying-resolver';
+import { type ImageSource, layoutImageSource } from './resolver';
 
 /** HOOK_PULL_IMAGES: `yes` (the default) lets the build pull missing images, `no` forbids it. */
 export function pullAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -28,40 +26,22 @@ export interface RegistryResolverOptions {
   tempDir?: string;
 }
 
-export class RegistryResolver implements ImageResolver {
+export class RegistryResolver extends CopyingResolver {
   readonly description: string;
   /** False when HOOK_PULL_IMAGES=no: the resolver then has no images. */
   readonly enabled: boolean;
   private readonly client: RegistryClient;
-  private layout?: Promise<OciLayout>;
-  private readonly cache = new Map<string, Promise<ImageSource | undefined>>();
-  private closed = false;
 
-  constructor(private readonly options: RegistryResolverOptions = {}) {
+  constructor(options: RegistryResolverOptions = {}) {
+    super(options.tempDir, 'hook-pulled-images-');
     const env = options.env ?? process.env;
     this.enabled = pullAllowed(env);
     this.description = this.enabled ? "the image's registry" : "the image's registry (not asked: HOOK_PULL_IMAGES=no)";
     this.client = options.client ?? new RegistryClient({ env });
   }
 
-  /** The temp layout's directory, once one was made. */
-  async tempLayoutDir(): Promise<string | undefined> {
-    return this.layout ? (await this.layout).dir : undefined;
-  }
-
-  resolve(ref: string, platform: Platform): Promise<ImageSource | undefined> {
-    if (this.closed) return Promise.reject(new Error('RegistryResolver used after close()'));
-    if (!this.enabled) return Promise.resolve(undefined);
-    const key = `${ref} ${formatPlatform(platform)}`;
-    let found = this.cache.get(key);
-    if (!found) {
-      found = this.pull(ref, platform);
-      this.cache.set(key, found);
-    }
-    return found;
-  }
-
-  private async pull(ref: string, platform: Platform): Promise<ImageSource | undefined> {
+  protected async copy(ref: string, platform: Platform): Promise<ImageSource | undefined> {
+    if (!this.enabled) return undefined;
     const reference = parseNormalizedNamed(ref);
     // HEAD first: a missing tag or repository is "not here", every other failure is an error.
     if (!(await this.client.headManifest(reference))) {
@@ -79,16 +59,5 @@ export class RegistryResolver implements ImageResolver {
       log.debug(`${reference.familiarString()}: ${error.message}`);
     }
     return layoutImageSource(layout, refName, ref, undefined, `registry ${reference.domain}`);
-  }
-
-  private tempLayout(): Promise<OciLayout> {
-    this.layout ??= mkdtemp(join(this.options.tempDir ?? tmpdir(), 'hook-pulled-images-')).then((dir) => OciLayout.create(dir));
-    return this.layout;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    const dir = await this.tempLayoutDir().catch(() => undefined);
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
