@@ -112,6 +112,9 @@ export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: str
         '--',
         // SOURCE_DATE_EPOCH fixes the volume dates; this fixes every file's and directory's.
         '-alter_date_r', 'b', `=${options.sourceDateEpoch}`, '/', '--',
+        // A fixed order of the file data: with equal weights libisofs orders it by the source
+        // files' inode numbers, which differ from build to build (seen under load).
+        ...DATA_ORDER.flatMap((path, index) => ['-find', path, '-exec', 'sort_weight', String(DATA_ORDER.length - index), '--']),
       ],
       { env },
     );
@@ -130,6 +133,9 @@ export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: str
     await rm(work, { recursive: true, force: true });
   }
 }
+
+/** Where each file's data goes in the ISO, first to last (after the boot catalog). */
+const DATA_ORDER = ['/efiboot.img', '/EFI/BOOT/grub.cfg', ISO_MARKER_FILE, '/kernel', '/initrd.img'];
 
 async function makeFatImage(image: string, bootEfi: string, bootFile: string, env: NodeJS.ProcessEnv): Promise<void> {
   // Room for the GRUB image plus 1 MiB of FAT overhead, rounded to whole MiB (LinuxKit adds
