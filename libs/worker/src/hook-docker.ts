@@ -1,0 +1,145 @@
+/**
+ * images/hook-docker/hook-docker.sh run on a build host with a Docker engine of its own: its own
+ * socket, data-root, exec-root and pidfile under a temp directory, no bridge and no iptables
+ * rules, so it lives next to the host's engine without touching it. Everything it starts,
+ * stop() stops; mounts a killed dockerd leaves behind are unmounted.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunOptions, type RunResult, run } from '@hook/process';
+import { HOOK_DOCKER_SCRIPT, type RunningScript, busyboxPath, startScript } from './scripts';
+
+export interface HookDockerOptions {
+  /** The kernel command line hook-docker reads. */
+  cmdline: string;
+  /** Default: touch <dir>/rebooted. */
+  rebootCommand?: string;
+  /** How long to wait for the engine to answer; default 60 s. */
+  startTimeoutMs?: number;
+}
+
+export interface HookDocker {
+  dir: string;
+  socket: string;
+  /** `unix://<socket>`, for DOCKER_HOST. */
+  dockerHost: string;
+  pidfile: string;
+  configPath: string;
+  workerDir: string;
+  /** The file the default reboot command creates. */
+  rebootMarker: string;
+  /** PATH with BusyBox's applets first, as in HookOS. */
+  path: string;
+  service: RunningScript;
+  /** The docker CLI against this engine. */
+  docker(args: string[], options?: RunOptions): Promise<RunResult>;
+  /** The pid dockerd wrote to its pidfile, if it is alive. */
+  dockerdPid(): Promise<number | undefined>;
+  /** Waits until the engine answers (another pid than notPid, when given). */
+  waitForEngine(timeoutMs: number, notPid?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export const TEST_DOCKERD_ARGS = '--bridge=none --iptables=false --ip6tables=false';
+
+export async function startHookDocker(options: HookDockerOptions): Promise<HookDocker> {
+  const dir = await mkdtemp(join(tmpdir(), 'hook-docker-'));
+  const busybox = await busyboxPath();
+  const paths = {
+    socket: join(dir, 'docker.sock'),
+    pidfile: join(dir, 'docker.pid'),
+    configPath: join(dir, 'etc/daemon.json'),
+    workerDir: join(dir, 'worker'),
+    rebootMarker: join(dir, 'rebooted'),
+  };
+  const cleanup = async () => {
+    await unmountUnder(dir);
+    await rm(dir, { recursive: true, force: true });
+    await busybox.remove();
+  };
+  try {
+    await mkdir(paths.workerDir);
+    await writeFile(join(dir, 'cmdline'), `${options.cmdline}\n`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: busybox.path,
+      HOOK_CMDLINE: join(dir, 'cmdline'),
+      HOOK_DOCKER_CONFIG: paths.configPath,
+      HOOK_DOCKER_SOCKET: paths.socket,
+      HOOK_DOCKER_DATA_ROOT: join(dir, 'data'),
+      HOOK_DOCKER_EXEC_ROOT: join(dir, 'exec'),
+      HOOK_DOCKER_PIDFILE: paths.pidfile,
+      HOOK_WORKER_DIR: paths.workerDir,
+      HOOK_REBOOT_COMMAND: options.rebootCommand ?? `touch ${paths.rebootMarker}`,
+      HOOK_DOCKERD_ARGS: TEST_DOCKERD_ARGS,
+    };
+    const service = await startScript(HOOK_DOCKER_SCRIPT, [], env);
+    const dockerHost = `unix://${paths.socket}`;
+    const docker = (args: string[], runOptions: RunOptions = {}) =>
+      run('docker', ['--host', dockerHost, ...args], { timeoutMs: 120_000, ...runOptions, env: { ...process.env, DOCKER_CONFIG: join(dir, 'cli'), ...runOptions.env } });
+    const dockerdPid = async () => {
+      const pid = Number.parseInt((await readFile(paths.pidfile, 'utf8').catch(() => '')).trim(), 10);
+      return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+    };
+    const waitForEngine = async (timeoutMs: number, notPid?: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const pid = await dockerdPid();
+        if (pid && pid !== notPid && (await docker(['version', '--format', '{{.Server.Version}}'], { allowFailure: true, timeoutMs: 10_000 })).exitCode === 0) return pid;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const tail = service.lines().slice(-10).map((l) => l.raw).join('\n');
+      throw new Error(`the Docker engine of hook-docker did not answer within ${timeoutMs} ms; its log ends:\n${tail}`);
+    };
+    let stopped = false;
+    const instance: HookDocker = {
+      dir,
+      ...paths,
+      dockerHost,
+      path: busybox.path,
+      service,
+      docker,
+      dockerdPid,
+      waitForEngine,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        const pid = await dockerdPid();
+        await service.stop();
+        // hook-docker stops dockerd on SIGTERM; make sure, then clean up.
+        if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        await cleanup();
+      },
+    };
+    try {
+      await waitForEngine(options.startTimeoutMs ?? 60_000);
+    } catch (error) {
+      await instance.stop();
+      throw error;
+    }
+    return instance;
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Unmounts (lazily, deepest first) whatever is still mounted under dir. */
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = (await readFile('/proc/self/mounts', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((target): target is string => !!target && (target === dir || target.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const target of mounts) await run('umount', ['-l', target], { allowFailure: true });
+}

@@ -1,0 +1,102 @@
+/**
+ * A stand-in Tinkerbell worker image for tests, made here without any registry: `docker import`
+ * of a tar holding the host's static BusyBox (Debian's busybox-static) and /standin.sh as the
+ * entrypoint. Like tink-worker and tink-agent, it is started by bootkit with its own entrypoint.
+ *
+ * What it prints, one `STANDIN ...` line each (on stdout, and on /dev/console when built with
+ * console: true, so a QEMU test sees them on the serial console):
+ *   STANDIN env NAME=VALUE        for each of the 11 variables bootkit sets (<unset> if absent)
+ *   STANDIN cap_eff HEX           CapEff of /proc/self/status (privileged: every capability)
+ *   STANDIN net IF IF ...         the network interfaces it sees (host network: the host's)
+ *   STANDIN mount /worker writable | /var/run/docker.sock socket | /dev/disk/by-id N | /run ENTRY ...
+ *   STANDIN ready                 then it sleeps, as a worker would keep running
+ * and it writes its environment to /worker/standin.env. Built with exitCode, it prints
+ * `STANDIN exiting N` and exits at once instead.
+ */
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@hook/process';
+
+export const WORKER_ENV_NAMES = [
+  'DOCKER_REGISTRY',
+  'REGISTRY_USERNAME',
+  'REGISTRY_PASSWORD',
+  'TINKERBELL_GRPC_AUTHORITY',
+  'TINKERBELL_TLS',
+  'TINKERBELL_INSECURE_TLS',
+  'WORKER_ID',
+  'ID',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+] as const;
+
+export interface StandInOptions {
+  /** The image reference to create, e.g. `hook-test/standin:1`. */
+  ref: string;
+  /** The engine to create it in (`unix:///...`); default: the CLI's own. */
+  dockerHost?: string;
+  /** Also write the STANDIN lines to /dev/console (for QEMU boots). */
+  console?: boolean;
+  /** Exit at once with this code instead of running. */
+  exitCode?: number;
+}
+
+export function standInScript(options: Pick<StandInOptions, 'console' | 'exitCode'>): string {
+  const lines = [
+    '#!/bin/sh',
+    '# The stand-in Tinkerbell worker (libs/worker): reports what a worker sees, then waits.',
+    `report() { echo "STANDIN $*"; ${options.console ? 'echo "STANDIN $*" >/dev/console 2>/dev/null; ' : ''}}`,
+  ];
+  if (options.exitCode !== undefined) {
+    lines.push(`report "exiting ${options.exitCode}"`, `exit ${options.exitCode}`);
+    return `${lines.join('\n')}\n`;
+  }
+  lines.push(
+    `for name in ${WORKER_ENV_NAMES.join(' ')}; do`,
+    '  eval "set -- \\"\\${$name-<unset>}\\""',
+    '  report "env $name=$1"',
+    'done',
+    'report "cap_eff $(awk \'/^CapEff/ { print $2 }\' /proc/self/status)"',
+    'report "net $(ls /sys/class/net | tr \'\\n\' \' \')"',
+    'if touch /worker/standin-was-here 2>/dev/null; then report "mount /worker writable"; fi',
+    '[ -S /var/run/docker.sock ] && report "mount /var/run/docker.sock socket"',
+    '[ -d /dev/disk/by-id ] && report "mount /dev/disk/by-id $(ls /dev/disk/by-id | wc -l)"',
+    'report "mount /run $(ls /run | tr \'\\n\' \' \')"',
+    'env >/worker/standin.env 2>/dev/null',
+    'report ready',
+    'exec sleep 2147483647',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export async function buildStandInWorker(options: StandInOptions): Promise<void> {
+  const busybox = (await run('sh', ['-c', 'command -v busybox'])).stdout.trim();
+  const linkage = await run('file', ['-L', busybox], { allowFailure: true });
+  if (linkage.exitCode === 0 && !/statically linked|static-pie/.test(linkage.stdout)) {
+    throw new Error(`${busybox} is not statically linked; install busybox-static`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'hook-standin-'));
+  try {
+    const root = join(dir, 'root');
+    await mkdir(join(root, 'bin'), { recursive: true });
+    await copyFile(busybox, join(root, 'bin/busybox'));
+    for (const applet of (await run(busybox, ['--list'])).stdout.split('\n').map((a) => a.trim())) {
+      if (applet && applet !== 'busybox') await symlink('busybox', join(root, 'bin', applet));
+    }
+    for (const empty of ['worker', 'run', 'tmp', 'proc', 'sys', 'dev', 'etc']) await mkdir(join(root, empty), { recursive: true });
+    await writeFile(join(root, 'standin.sh'), standInScript(options), { mode: 0o755 });
+    const hostArgs = options.dockerHost ? ['--host', options.dockerHost] : [];
+    await run('sh', [
+      '-c',
+      'dir=$1; ref=$2; shift 2; tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . | docker "$@" import --change \'ENTRYPOINT ["/standin.sh"]\' --change \'ENV PATH=/bin\' - "$ref" >/dev/null',
+      'standin',
+      root,
+      options.ref,
+      ...hostArgs,
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
