@@ -33,12 +33,18 @@ export function armbianRepository(kernel: KernelDefinition, env: NodeJS.ProcessE
   return `${(env.ARMBIAN_BASE_ORAS_REF || 'ghcr.io/armbian/os').replace(/\/+$/, '')}/${kernel.ARMBIAN_KERNEL_ARTIFACT}`;
 }
 
-export async function buildFromArmbian(options: {
+/** Where a pulled artifact is cached: tags of Armbian artifacts are immutable. */
+export function armbianArtifactDir(workspaceRoot: string, env: NodeJS.ProcessEnv, kernel: KernelDefinition, tag: string): string {
+  return kernelCacheDir(workspaceRoot, env, 'armbian', kernel.ARMBIAN_KERNEL_ARTIFACT as string, tag);
+}
+
+/** Resolves the artifact's tag (newest, or ARMBIAN_KERNEL_VERSION) and pulls it into the cache once. */
+export async function fetchArmbianArtifact(options: {
   workspaceRoot: string;
   kernel: KernelDefinition;
   env: NodeJS.ProcessEnv;
   registry?: KernelRegistry;
-}): Promise<KernelMetadata> {
+}): Promise<{ artifactDir: string; reference: string; repository: string; tag: string }> {
   const { workspaceRoot, kernel, env } = options;
   const registry = options.registry ?? defaultRegistry(env);
   const repository = armbianRepository(kernel, env);
@@ -52,14 +58,23 @@ export async function buildFromArmbian(options: {
   }
   const reference = `${repository}:${tag}`;
   log.info(`kernel ${kernel.id}: Armbian ${reference}`);
-
-  // The pulled artifact is cached by reference: tags of Armbian artifacts are immutable.
-  const artifactDir = kernelCacheDir(workspaceRoot, env, 'armbian', kernel.ARMBIAN_KERNEL_ARTIFACT as string, tag);
+  const artifactDir = armbianArtifactDir(workspaceRoot, env, kernel, tag);
   if (!(await exists(artifactDir))) {
     await publishDir(artifactDir, async (dir) => {
       await registry.pullArtifact(reference, dir);
     });
   }
+  return { artifactDir, reference, repository, tag };
+}
+
+export async function buildFromArmbian(options: {
+  workspaceRoot: string;
+  kernel: KernelDefinition;
+  env: NodeJS.ProcessEnv;
+  registry?: KernelRegistry;
+}): Promise<KernelMetadata> {
+  const { workspaceRoot, kernel, env } = options;
+  const { artifactDir, reference, repository, tag } = await fetchArmbianArtifact(options);
   const work = await tempDirBeside(kernelCacheDir(workspaceRoot, env, 'stage', kernel.id));
   try {
     const deb = await findImageDeb(artifactDir, work, reference);
@@ -92,7 +107,7 @@ export async function buildFromArmbian(options: {
 }
 
 /** The linux-image-*.deb of a pulled artifact: directly, or inside its tar of .debs. */
-async function findImageDeb(artifactDir: string, work: string, reference: string): Promise<string> {
+export async function findImageDeb(artifactDir: string, work: string, reference: string): Promise<string> {
   const isImageDeb = (name: string) => /^linux-image-.*\.deb$/.test(basename(name));
   for (const name of await readdir(artifactDir)) {
     const path = join(artifactDir, name);

@@ -1,7 +1,9 @@
-export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelLock, findKernel, type KernelTargetOptions } from './target';
+export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelLock, checkKernelConfigTarget, findKernel, type KernelTargetOptions } from './target';
 export type { KernelMetadata, FileDigest } from './outputs';
 export type { KernelRegistry } from './registry';
 export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';
 export { INSTALLER_POLICY, ARMBIAN_POLICY, type ModulePolicy, type TrimReport } from './modules';
 export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';
 export { sourceKernelTag, BUILD_RECIPE } from './tag';
+export { checkAllKernelConfigs, checkKernelConfig, reportConfigCheck, type ConfigCheckReport } from './config-check';
+export { readRequiredList, parseRequiredList, REQUIRED_FILE, type Requirement, type RequiredList } from './kconfig';

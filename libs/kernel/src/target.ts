@@ -1,18 +1,17 @@
 /**
  * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readKernelJson } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
+import { checkKernelConfig, reportConfigCheck } from './config-check';
 import { buildFromDebianPackage } from './debian-package';
 import { buildFromSource, configureFromSource } from './from-source';
 import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
 import type { KernelMetadata } from './outputs';
 import type { KernelRegistry } from './registry';
-import { kernelDistDir } from './paths';
 
 export interface KernelTargetOptions {
   workspaceRoot: string;
@@ -51,10 +50,7 @@ export async function buildKernelTarget(opts: KernelTargetOptions): Promise<Kern
  */
 export async function publishKernelTarget(opts: KernelTargetOptions): Promise<void> {
   const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
-  const file = join(kernelDistDir(opts.workspaceRoot, kernel.id), 'kernel.json');
-  const metadata = JSON.parse(await readFile(file, 'utf8').catch(() => {
-    throw new UserError(`kernel ${kernel.id} is not built (no ${file}); run: npx nx run kernel-${kernel.id}:build`);
-  })) as KernelMetadata;
+  const metadata = await readKernelJson(opts.workspaceRoot, kernel.id);
   if (opts.env.DO_PUSH !== 'yes' && opts.env.EXPORT_KERNEL_IMAGE !== 'yes') {
     log.info(`kernel ${kernel.id}: nothing to publish (set DO_PUSH=yes and/or EXPORT_KERNEL_IMAGE=yes)`);
     return;
@@ -84,4 +80,10 @@ export async function refreshKernelLock(opts: { workspaceRoot: string; kernelIds
     return;
   }
   await refreshLock(opts.workspaceRoot, fromSource, opts.env);
+}
+
+/** The kernel's `check-config` target: its config against kernel/configs/required.yaml and Docker's check-config.sh. */
+export async function checkKernelConfigTarget(opts: KernelTargetOptions): Promise<void> {
+  const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
+  reportConfigCheck(await checkKernelConfig({ workspaceRoot: opts.workspaceRoot, env: opts.env, kernel, registry: opts.registry }));
 }
