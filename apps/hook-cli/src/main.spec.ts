@@ -58,15 +58,17 @@ describe('commands', () => {
     expect(arm.nxCalls[0].args).toEqual(['run', 'hook-default-arm64:build']);
   });
 
-  it('exports parameters and upstream defaults to the build environment', async () => {
+  it('exports parameters to the build environment, and leaves unset defaults unset (the same Nx hash as nx run)', async () => {
     const { ctx, nxCalls } = context();
     await main(['linuxkit', 'HOOK_VERSION=9.9.9', 'hook-latest-lts-amd64'], ctx);
     expect(nxCalls[0].args).toEqual(['run', 'hook-latest-lts-amd64:build']);
-    expect(nxCalls[0].env).toMatchObject({
-      HOOK_VERSION: '9.9.9',
-      HOOK_KERNEL_OCI_BASE: 'ghcr.io/tinkerbell/hook/kernel/hook-kernel',
-      HOOK_LK_CONTAINERS_OCI_BASE: 'ghcr.io/tinkerbell/hook/linuxkit/',
-    });
+    expect(nxCalls[0].env).toMatchObject({ HOOK_VERSION: '9.9.9' });
+    expect(nxCalls[0].env.HOOK_KERNEL_OCI_BASE).toBeUndefined();
+    expect(nxCalls[0].env.HOOK_LK_CONTAINERS_OCI_BASE).toBeUndefined();
+    const plain = context();
+    await main(['build', 'hook-latest-lts-amd64'], plain.ctx);
+    expect(plain.nxCalls[0].env.HOOK_VERSION).toBeUndefined();
+    expect(logLines.join('')).toContain('Using Hook version (HOOK_VERSION): 0.11.1');
   });
 
   it('maps every alias to its Nx target, the kernel through USE_KERNEL_ID', async () => {

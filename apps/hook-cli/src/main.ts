@@ -16,16 +16,12 @@ import {
   DEFAULT_LINUXKIT_VERSION,
   type Inventory,
 } from '@hook/inventory';
+import { DEFAULTS as LAYOUT_DEFAULTS, hookVersion, hostDockerArch } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 
-export const DEFAULTS = {
-  HOOK_VERSION: '0.11.1',
-  HOOK_KERNEL_OCI_BASE: 'ghcr.io/tinkerbell/hook/kernel/hook-kernel',
-  HOOK_LK_CONTAINERS_OCI_BASE: 'ghcr.io/tinkerbell/hook/linuxkit/',
-  CACHE_DIR: 'cache',
-  LINUXKIT_VERSION: DEFAULT_LINUXKIT_VERSION,
-} as const;
+/** Upstream's defaults (@hook/layout owns them; the libraries apply them to unset variables). */
+export const DEFAULTS = { ...LAYOUT_DEFAULTS, LINUXKIT_VERSION: DEFAULT_LINUXKIT_VERSION } as const;
 
 export interface CliContext {
   root: string;
@@ -45,11 +41,7 @@ export function nxBinary(root: string): string {
   return join(dirname(packageJson), bin);
 }
 
-export function hostDockerArch(nodeArch: string): 'amd64' | 'arm64' {
-  if (nodeArch === 'x64') return 'amd64';
-  if (nodeArch === 'arm64') return 'arm64';
-  throw new UserError(`Host architecture ${nodeArch} is not supported; Hook builds on amd64 or arm64 hosts`);
-}
+export { hostDockerArch };
 
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
@@ -114,8 +106,8 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
   }
   const flavor = findFlavor(inventory, flavorId);
   const kernel = kernelOf(inventory, flavor);
-  applyDefaults(ctx.env);
-  log.info(`Using Hook version (HOOK_VERSION): ${ctx.env.HOOK_VERSION}`);
+  logDefaults(ctx.env);
+  log.info(`Using Hook version (HOOK_VERSION): ${hookVersion(ctx.env)}`);
   switch (command.name) {
     case 'build':
       if (ctx.env.LINUXKIT_ISO === 'yes') {
@@ -147,9 +139,14 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
   }
 }
 
-function applyDefaults(env: NodeJS.ProcessEnv): void {
+/**
+ * Unset settings keep upstream's defaults, applied by the libraries (@hook/layout), not
+ * exported here: exported, they would enter the Nx hash and `./hook build` would miss the cache
+ * entries of `npx nx run <flavor>:build`.
+ */
+function logDefaults(env: NodeJS.ProcessEnv): void {
   for (const [key, value] of Object.entries(DEFAULTS)) {
-    if (!env[key]) env[key] = value;
+    if (!env[key]) log.debug(`${key} is not set: using the default '${value}'`);
   }
 }
 
@@ -163,7 +160,7 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
     const hint = suggest(bootableId, ids);
     throw new UserError(`Unknown bootable '${bootableId}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
   }
-  applyDefaults(ctx.env);
+  logDefaults(ctx.env);
   return ctx.runNx(['run', `${match.flavor.id}:bootable-media`, `--bootable=${bootableId}`], ctx.env);
 }
 

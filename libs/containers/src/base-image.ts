@@ -5,6 +5,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
+import { BASE_IMAGE_FILE, BASE_IMAGE_NAME } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import type { DockerEngine } from '@hook/docker';
 import { type ImageConfig, MediaType, OciLayout } from '@hook/oci';
@@ -16,9 +17,8 @@ import { inspectLocalImage, loadImage, tryPullImage } from './engine-images';
 import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput, writeOutputAtomically } from './output';
 import { type DockerArch, type ImageInputs, type ImageTag, computeImageInputs, imageContentHash, imageTag } from './tag';
 
-export const BASE_IMAGE_NAME = 'debian-base';
-/** The file that marks the base image's folder (the Nx plugin infers the project from it). */
-export const BASE_IMAGE_FILE = 'image.yaml';
+// The base's name and the file that marks its folder are facts of @hook/layout.
+export { BASE_IMAGE_FILE, BASE_IMAGE_NAME } from '@hook/layout';
 /**
  * Bumped whenever the bootstrap recipe in code changes what it produces (bootstrap.ts), so the
  * base tag moves with it.

@@ -4,54 +4,23 @@
  * when complete, so Nx caches whole outputs and the assembler reads them without a daemon.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { OciLayout, importDockerArchive, writeFileAtomic } from '@hook/oci';
+import { IMAGE_METADATA_FILE, imageDir, inWorkspace, readImageJson, writeImageJson, type DockerArch, type ImageMetadata } from '@hook/layout';
+import { OciLayout, importDockerArchive } from '@hook/oci';
 import { saveImage } from './engine-images';
-import type { DockerArch, ImageInputs } from './tag';
 
-/** How the image got into the engine this time. */
-export type ImageSource = 'local' | 'dist' | 'pulled' | 'built' | 'bootstrapped' | 'registry-base';
+export type { ImageMetadata, ImageSource } from '@hook/layout';
 
-export interface ImageMetadata {
-  /** The image folder's name, e.g. `dhcp`. */
-  name: string;
-  /** The content-addressed reference, e.g. `ghcr.io/tinkerbell/hook/linuxkit/dhcp:1a2b3c4d-amd64`. */
-  ref: string;
-  /** `<hash8>-<arch>` */
-  tag: string;
-  /** The full content hash the tag starts with. */
-  hash: string;
-  arch: DockerArch;
-  platform: string;
-  /** The manifest's digest in the OCI layout. */
-  digest: string;
-  /** The image ID (config digest), the same in the engine and in the layout. */
-  imageId: string;
-  /** Config plus layers, in bytes, as stored in the layout. */
-  size: number;
-  /** What went into the hash. */
-  inputs: ImageInputs;
-  /** Where the image came from when this output was written. */
-  source: ImageSource;
-  /** For a bootstrapped base: `package=version` of every installed package. */
-  packages?: string[];
-}
-
-export const METADATA_FILE = 'image.json';
+export const METADATA_FILE = IMAGE_METADATA_FILE;
 
 export function imageOutputDir(workspaceRoot: string, name: string, arch: DockerArch): string {
-  return join(workspaceRoot, 'dist', 'images', name, arch);
+  return inWorkspace(workspaceRoot, imageDir(name, arch));
 }
 
-export async function readImageMetadata(dir: string): Promise<ImageMetadata | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')) as ImageMetadata;
-  } catch {
-    return undefined;
-  }
-}
+/** The image.json in `dir`, if there is one. */
+export const readImageMetadata = readImageJson;
 
 /** The output already in dist/ for exactly this reference, if complete. */
 export async function existingOutput(dir: string, ref: string): Promise<ImageMetadata | undefined> {
@@ -77,7 +46,7 @@ export async function writeOutputAtomically(dir: string, fill: (layout: OciLayou
   try {
     const layout = await OciLayout.create(temp);
     const metadata = await fill(layout, temp);
-    await writeFileAtomic(join(temp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+    await writeImageJson(temp, metadata);
     await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
     return metadata;

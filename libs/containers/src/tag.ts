@@ -5,23 +5,11 @@
  * image's tag, a bundled app ...), so that a change anywhere the image depends on moves the tag.
  */
 import { createHash } from 'node:crypto';
-import { UserError } from '@hook/log';
+import { containersOciBase, hostDockerArch, parseDockerArch, type DockerArch, type ImageInputs } from '@hook/layout';
 import { hashDirectory } from './dir-hash';
 
-/** Upstream's default publishing location; a setting, overridden by HOOK_LK_CONTAINERS_OCI_BASE. */
-export const DEFAULT_LK_CONTAINERS_OCI_BASE = 'ghcr.io/tinkerbell/hook/linuxkit/';
-
-export type DockerArch = 'amd64' | 'arm64';
-export const DOCKER_ARCHES: readonly DockerArch[] = ['amd64', 'arm64'];
-
-export interface ImageInputs {
-  /** The folder, relative to the workspace root, e.g. `images/dhcp`. */
-  directory: string;
-  /** Upstream's directory hash of that folder (64 hex). */
-  directoryHash: string;
-  /** What the image takes from elsewhere: name -> a hash or a content-addressed reference. */
-  dependencies: Record<string, string>;
-}
+// The defaults, the architecture names and image.json's types live in @hook/layout (one home).
+export { DEFAULT_LK_CONTAINERS_OCI_BASE, DOCKER_ARCHES, containersOciBase, type DockerArch, type ImageInputs } from '@hook/layout';
 
 /**
  * The image's content hash: the directory hash itself when nothing else goes in (the same tag as
@@ -34,10 +22,6 @@ export function imageContentHash(inputs: Pick<ImageInputs, 'directoryHash' | 'de
   const hash = createHash('sha256').update(`${inputs.directoryHash}\n`);
   for (const name of names) hash.update(`${name}=${inputs.dependencies[name]}\n`);
   return hash.digest('hex');
-}
-
-export function containersOciBase(env: NodeJS.ProcessEnv): string {
-  return env.HOOK_LK_CONTAINERS_OCI_BASE || DEFAULT_LK_CONTAINERS_OCI_BASE;
 }
 
 export interface ImageTag {
@@ -64,13 +48,8 @@ export function templateVariableName(name: string): string {
   return `HOOK_CONTAINER_${name.replace(/^hook-/, '').toUpperCase().replace(/-/g, '_')}_IMAGE`;
 }
 
-export function parseArch(value: string | undefined): DockerArch {
-  if (value === 'amd64' || value === 'x86_64') return 'amd64';
-  if (value === 'arm64' || value === 'aarch64') return 'arm64';
-  throw new UserError(`unsupported architecture ${JSON.stringify(value)}: use amd64 or arm64 (DOCKER_ARCH)`);
-}
+/** `amd64`/`x86_64`/`arm64`/`aarch64` in Docker's terms (DOCKER_ARCH). */
+export const parseArch = parseDockerArch;
 
 /** The host's architecture in Docker terms. */
-export function hostArch(): DockerArch {
-  return parseArch(process.arch === 'x64' ? 'amd64' : process.arch);
-}
+export const hostArch = (): DockerArch => hostDockerArch();

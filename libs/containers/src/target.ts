@@ -5,10 +5,11 @@
  * EXPORT_LK_CONTAINERS=yes saves a .tar.gz. Every image also lands in dist/ as an OCI layout.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type DockerEngine, connectDocker } from '@hook/docker';
+import { imageKind, imageNames, requireImageJson } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import { OciLayout } from '@hook/oci';
 import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
@@ -34,14 +35,9 @@ export interface ContainerTargetOptions {
   engine?: DockerEngine;
 }
 
-/** The image folders with a Dockerfile (one Nx project each), sorted. */
+/** The image folders with a Dockerfile (the rule of @hook/layout), sorted. */
 export async function listImageFolders(workspaceRoot: string): Promise<string[]> {
-  const names = await readdir(join(workspaceRoot, 'images')).catch(() => [] as string[]);
-  const withDockerfile: string[] = [];
-  for (const name of names.sort()) {
-    if (await stat(join(workspaceRoot, 'images', name, 'Dockerfile')).catch(() => undefined)) withDockerfile.push(name);
-  }
-  return withDockerfile;
+  return imageNames(workspaceRoot, 'dockerfile');
 }
 
 /**
@@ -83,7 +79,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     return metadata;
   }
 
-  if (!(await stat(join(workspaceRoot, 'images', imageName, 'Dockerfile')).catch(() => undefined))) {
+  if (imageKind(workspaceRoot, imageName) !== 'dockerfile') {
     throw new UserError(`images/${imageName} has no Dockerfile; the image folders are: ${(await listImageFolders(workspaceRoot)).join(', ')}`);
   }
   const { base, inputs, tag } = await describeContainer(opts);
@@ -146,6 +142,21 @@ async function publishImage(engine: DockerEngine, metadata: ImageMetadata, env: 
     await mkdir(dir, { recursive: true });
     await exportImageTarGz(engine.docker, metadata.ref, join(dir, `${metadata.name}-${metadata.tag}.tar.gz`));
   }
+}
+
+/**
+ * An image another build runs FROM, as its own Nx target left it in dist/ (image.json and the
+ * OCI layout), loaded into the engine when the engine does not have it. A user error naming
+ * the target to run when it is not built.
+ */
+export async function imageFromDist(engine: DockerEngine, workspaceRoot: string, name: string, arch: DockerArch): Promise<ImageMetadata> {
+  const metadata = await requireImageJson(workspaceRoot, name, arch);
+  if (!(await inspectLocalImage(engine.docker, metadata.ref, arch))) {
+    log.info(`${name}: loading ${metadata.ref} into the Docker engine from dist/`);
+    const layout = await OciLayout.open(imageOutputDir(workspaceRoot, name, arch));
+    await loadImage(engine.docker, await dockerArchiveFromLayout(layout, metadata.ref, metadata.ref));
+  }
+  return metadata;
 }
 
 /** `hook linuxkit-containers`: the base image, then every image folder, for one architecture. */

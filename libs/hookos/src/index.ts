@@ -1,1 +1,2 @@
-export { buildFlavor, DEFAULT_HOOK_VERSION, type FlavorBuildOptions, type FlavorBuildResult, type FlavorFormat } from './build-flavor';
+export { buildFlavor, DEFAULT_HOOK_VERSION, type FlavorBuildOptions, type FlavorBuildResult } from './build-flavor';
+export { OUTPUT_FORMATS, writeOutputs, type FlavorFormat, type OutputContext, type OutputFile, type OutputWriter } from './outputs';

@@ -3,16 +3,12 @@
  * (kernel/<id>/kernel.yaml) may say. Keys keep upstream's names (bash/inventory.sh) so that
  * people who know Hook find them again.
  */
-export type Arch = 'x86_64' | 'aarch64';
-export type DockerArch = 'amd64' | 'arm64';
-export type KernelMethod = 'default' | 'armbian' | 'debian';
+import { ARCHES, type Arch, type KernelMethod } from '@hook/layout';
+// The architecture names and their mapping live in @hook/layout (one home); re-exported here
+// because every inventory user needs them.
+export { ARCHES, dockerArchOf, type Arch, type DockerArch, type KernelMethod } from '@hook/layout';
 
-export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
 export const KERNEL_METHODS: readonly KernelMethod[] = ['default', 'armbian', 'debian'];
-
-export function dockerArchOf(arch: Arch): DockerArch {
-  return arch === 'x86_64' ? 'amd64' : 'arm64';
-}
 
 /** Upstream's bootable handlers; each knows its boards (upstream's list_bootable_* functions). */
 export const BOOTABLE_HANDLERS = [

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { run } from '@hook/process';
 import { exists, tempDirBeside } from './files';
+import { dockerArchOf } from '@hook/layout';
 
 const LISTS_MAX_AGE_MS = 2 * 60 * 60 * 1000;
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -214,6 +215,5 @@ async function findDeb(dir: string, pkg: string, version: string): Promise<strin
   return name ? join(dir, name) : undefined;
 }
 
-export function debianArchOf(arch: 'x86_64' | 'aarch64'): string {
-  return arch === 'x86_64' ? 'amd64' : 'arm64';
-}
+/** Debian's architecture names are Docker's (amd64, arm64). */
+export const debianArchOf = dockerArchOf;

@@ -9,7 +9,10 @@
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BASE_IMAGE_NAME, buildContainerTarget } from '@hook/containers';
+import type { DockerEngine } from '@hook/docker';
 import { ensureDockerd, type TestDockerd } from '@hook/docker/testing';
+import { hostDockerArch } from '@hook/layout';
 import { UserError } from '@hook/log';
 import { runMake, type MakeContext } from './build';
 import { containerRunner, ensureBuilderImage } from './container-builder';
@@ -20,11 +23,15 @@ jest.setTimeout(45 * 60_000);
 
 const ID = 'test-tiny-amd64-container';
 
-/** A workspace with the kernel definitions, the tiny kernel under its own id, and the Debian base recipe. */
-async function workspace(): Promise<string> {
+/**
+ * A workspace with the kernel definitions, the tiny kernel under its own id, and the Debian base
+ * built into its dist/ first, as Nx runs debian-base:build-<host arch> before a source kernel.
+ */
+async function workspace(engine: DockerEngine): Promise<string> {
   const dir = await makeWorkspace([]);
   await cp(join(REPO_ROOT, 'kernel', 'test-tiny-amd64'), join(dir, 'kernel', ID), { recursive: true });
   await cp(join(REPO_ROOT, 'images', 'debian-base'), join(dir, 'images', 'debian-base'), { recursive: true });
+  await buildContainerTarget({ workspaceRoot: dir, imageName: BASE_IMAGE_NAME, arch: hostDockerArch(), env: { ...process.env }, engine });
   return dir;
 }
 
@@ -40,7 +47,7 @@ describe('tiny kernel built in the kernel builder container (integration: docker
   });
 
   it('builds with KERNEL_BUILDER=container, records the builder and boots to the serial marker', async () => {
-    root = await workspace();
+    root = await workspace(dockerd!.engine);
     const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian', SOURCE_DATE_EPOCH: '1700000000', KERNEL_BUILDER: 'container' };
     const metadata = await buildKernelTarget({ workspaceRoot: root, kernelId: ID, env });
 
@@ -62,7 +69,7 @@ describe('tiny kernel built in the kernel builder container (integration: docker
 
   it('a failing make in the container is a UserError ending with make\'s own last lines', async () => {
     const engine = dockerd!.engine;
-    const image = await ensureBuilderImage(engine, root ?? (root = await workspace()), { ...process.env });
+    const image = await ensureBuilderImage(engine, root ?? (root = await workspace(engine)), { ...process.env });
     const dir = await mkdtemp(join(tmpdir(), 'hook-kernel-failing-make-'));
     try {
       const ctx: MakeContext = { sourceDir: dir, objectDir: join(dir, 'o'), arch: 'x86_64', env: { CCACHE: 'no' }, ccacheDir: join(dir, 'c') };

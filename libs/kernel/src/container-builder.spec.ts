@@ -1,8 +1,12 @@
 /** Unit tests: the make command lines both builders run, the container settings, the builder choice. */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostDockerArch } from '@hook/layout';
 import { UserError } from '@hook/log';
 import type { DockerEngine } from '@hook/docker';
 import { makeCommand, type MakeContext } from './build';
-import { builderImageRef, chooseBuilder, containerSpec } from './container-builder';
+import { builderImageRef, chooseBuilder, containerSpec, ensureBuilderImage } from './container-builder';
 
 const ctx = (over: Partial<MakeContext> = {}): MakeContext => ({
   sourceDir: '/c/kernel/src/debian-6.12.117-1',
@@ -79,5 +83,23 @@ describe('builder choice', () => {
     await expect(chooseBuilder({ KERNEL_BUILDER: 'host' }, answers)).resolves.toEqual({ builder: 'host' });
     await expect(chooseBuilder({ KERNEL_BUILDER: 'container' }, silent)).rejects.toThrow(/start dockerd .*or use KERNEL_BUILDER=host/);
     await expect(chooseBuilder({ KERNEL_BUILDER: 'vm' }, answers)).rejects.toThrow(/^KERNEL_BUILDER=vm is unknown/);
+  });
+});
+
+describe('the kernel builder image and the Debian base', () => {
+  it('does not build the base itself: without its image.json in dist/ it names the Nx target to run', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hook-builder-'));
+    try {
+      await mkdir(join(root, 'kernel'));
+      await writeFile(join(root, 'kernel/Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
+      // An engine that must not be asked anything: the missing base is found before.
+      const engine = new Proxy({}, { get: () => { throw new Error('the engine was used'); } }) as DockerEngine;
+      const arch = hostDockerArch();
+      await expect(ensureBuilderImage(engine, root, {})).rejects.toThrow(
+        new UserError(`image debian-base is not built for ${arch} (no dist/images/debian-base/${arch}/image.json); run: npx nx run debian-base:build-${arch}`),
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

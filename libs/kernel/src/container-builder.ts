@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { arch as hostArch, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { buildContainerTarget, buildImage, inspectLocalImage, type DockerArch } from '@hook/containers';
+import { BASE_IMAGE_NAME, buildImage, imageFromDist, inspectLocalImage } from '@hook/containers';
+import { hostDockerArch } from '@hook/layout';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { UserError, log } from '@hook/log';
 import { MakeFailed, type MakeRunner } from './build';
@@ -19,9 +20,7 @@ export type KernelBuilder = 'host' | 'container';
 
 export const BUILDER_IMAGE_NAME = 'hook-kernel-builder';
 
-export function hostDockerArch(): DockerArch {
-  return hostArch() === 'arm64' ? 'arm64' : 'amd64';
-}
+export { hostDockerArch };
 
 /** `hook-kernel-builder:<first 12 hex of sha256(Dockerfile + base image ref)>`. */
 export function builderImageRef(dockerfile: string | Buffer, baseRef: string): string {
@@ -59,12 +58,17 @@ export async function chooseBuilder(env: NodeJS.ProcessEnv, connect = connectDoc
   }
 }
 
-/** The builder image in the engine: reused when its tag is there, else built from kernel/Dockerfile. */
-export async function ensureBuilderImage(engine: DockerEngine, workspaceRoot: string, env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * The builder image in the engine: reused when its tag is there, else built from
+ * kernel/Dockerfile FROM the Debian base. The base is not made here: it is the kernel target's
+ * Nx dependency (debian-base:build-<host arch>), whose image.json names the tag, so the base's
+ * tag is in the kernel's hash and a new base rebuilds the kernel.
+ */
+export async function ensureBuilderImage(engine: DockerEngine, workspaceRoot: string, _env: NodeJS.ProcessEnv): Promise<string> {
   const arch = hostDockerArch();
   const dockerfilePath = join(workspaceRoot, 'kernel', 'Dockerfile');
   const dockerfile = await readFile(dockerfilePath);
-  const base = await buildContainerTarget({ workspaceRoot, imageName: 'debian-base', arch, env, engine });
+  const base = await imageFromDist(engine, workspaceRoot, BASE_IMAGE_NAME, arch);
   const ref = builderImageRef(dockerfile, base.ref);
   if (await inspectLocalImage(engine.docker, ref)) {
     log.info(`kernel builder image ${ref} is in the Docker engine; reusing it`);

@@ -1,42 +1,14 @@
 /** The files of dist/kernels/<id>/ and their metadata (kernel.json), written atomically. */
-import { copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Arch, KernelMethod } from '@hook/inventory';
+import { KERNEL_FILES, writeKernelJson, type FileDigest, type KernelMetadata } from '@hook/layout';
 import { packTree } from './archive';
 import { publishDir, sha256File } from './files';
 import { kernelDistDir } from './paths';
 
-export interface FileDigest {
-  sha256: string;
-  size: number;
-}
-
-export interface KernelMetadata {
-  id: string;
-  method: KernelMethod;
-  arch: Arch;
-  /** `uname -r` of the kernel. */
-  release: string;
-  /** MAJOR.MINOR.POINT */
-  version: string;
-  /** The OCI tag, e.g. `6.12.117-0123abcd`. */
-  tag: string;
-  /** The full image reference the kernel is published as. */
-  image: string;
-  source: {
-    /** kernel.org, mirror, tarball, debian (source package), debian-package, armbian */
-    provider: string;
-    /** The exact version of what was used: `6.12.117`, Debian's `6.12.117-1`, an Armbian tag. */
-    version: string;
-    /** Package or artifact name when there is one. */
-    name?: string;
-  };
-  defconfig?: string;
-  /** Where a source kernel was compiled: on the host or in the kernel builder container. */
-  builder?: 'host' | 'container';
-  files: Record<string, FileDigest>;
-}
+// kernel.json's type, reader and writer are facts of @hook/layout.
+export type { FileDigest, KernelMetadata } from '@hook/layout';
 
 export interface KernelPayload {
   /** bzImage or Image. */
@@ -58,9 +30,9 @@ export async function writeKernelOutputs(
   mtime: number,
 ): Promise<KernelMetadata> {
   return publishDir(kernelDistDir(workspaceRoot, metadata.id), async (dir) => {
-    await copyFile(payload.image, join(dir, 'kernel'));
-    await packTree(payload.modulesRoot, join(dir, 'kernel.tar'), { mtime });
-    if (payload.systemMap) await copyFile(payload.systemMap, join(dir, 'System.map'));
+    await copyFile(payload.image, join(dir, KERNEL_FILES.image));
+    await packTree(payload.modulesRoot, join(dir, KERNEL_FILES.modules), { mtime });
+    if (payload.systemMap) await copyFile(payload.systemMap, join(dir, KERNEL_FILES.systemMap));
     let dtbs = payload.dtbsDir;
     let emptyDtbs: string | undefined;
     if (!dtbs) {
@@ -68,19 +40,19 @@ export async function writeKernelOutputs(
       dtbs = emptyDtbs;
     }
     try {
-      await packTree(dtbs, join(dir, 'dtbs.tar.gz'), { gzip: true, mtime });
+      await packTree(dtbs, join(dir, KERNEL_FILES.dtbs), { gzip: true, mtime });
     } finally {
       if (emptyDtbs) await rm(emptyDtbs, { recursive: true, force: true });
     }
     for (const [name, path] of Object.entries(payload.extras ?? {})) await copyFile(path, join(dir, name));
     const files: Record<string, FileDigest> = {};
-    for (const name of ['kernel', 'kernel.tar', 'System.map', 'dtbs.tar.gz', ...Object.keys(payload.extras ?? {})]) {
+    for (const name of [KERNEL_FILES.image, KERNEL_FILES.modules, KERNEL_FILES.systemMap, KERNEL_FILES.dtbs, ...Object.keys(payload.extras ?? {})]) {
       const path = join(dir, name);
       const info = await stat(path).catch(() => undefined);
       if (info) files[name] = { sha256: await sha256File(path), size: info.size };
     }
     const full: KernelMetadata = { ...metadata, files };
-    await writeFile(join(dir, 'kernel.json'), `${JSON.stringify(full, null, 2)}\n`);
+    await writeKernelJson(dir, full);
     return full;
   });
 }

@@ -1,8 +1,12 @@
 /** Where the kernel library keeps caches (downloads, unpacked sources, objects, ccache) and outputs. */
 import { join, resolve } from 'node:path';
+import { DEFAULT_CACHE_DIR, inWorkspace, kernelDir } from '@hook/layout';
+
+// The kernel image location's default is a fact of @hook/layout (one home for the defaults).
+export { DEFAULT_KERNEL_OCI_BASE, kernelOciBase } from '@hook/layout';
 
 export function cacheRoot(workspaceRoot: string, env: NodeJS.ProcessEnv): string {
-  return resolve(workspaceRoot, env.CACHE_DIR || 'cache');
+  return resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR);
 }
 
 export function kernelCacheDir(workspaceRoot: string, env: NodeJS.ProcessEnv, ...parts: string[]): string {
@@ -10,14 +14,7 @@ export function kernelCacheDir(workspaceRoot: string, env: NodeJS.ProcessEnv, ..
 }
 
 export function kernelDistDir(workspaceRoot: string, kernelId: string): string {
-  return join(workspaceRoot, 'dist', 'kernels', kernelId);
-}
-
-/** The upstream default location of published kernels; a setting (HOOK_KERNEL_OCI_BASE). */
-export const DEFAULT_KERNEL_OCI_BASE = 'ghcr.io/tinkerbell/hook/kernel/hook-kernel';
-
-export function kernelOciBase(env: NodeJS.ProcessEnv): string {
-  return env.HOOK_KERNEL_OCI_BASE || DEFAULT_KERNEL_OCI_BASE;
+  return inWorkspace(workspaceRoot, kernelDir(kernelId));
 }
 
 /** SOURCE_DATE_EPOCH when set (reproducible builds), else 0 for archive entries. */

@@ -16,6 +16,7 @@ import { packTree } from './archive';
 import { exists, publishDir, sha256File } from './files';
 import type { KernelMetadata } from './outputs';
 import { kernelDistDir, sourceDateEpoch } from './paths';
+import { dockerArchOf } from '@hook/layout';
 
 const IMAGE_FILES = ['kernel', 'kernel.tar', 'System.map', 'dtbs.tar.gz'];
 
@@ -37,7 +38,7 @@ export async function writeKernelImageLayout(workspaceRoot: string, metadata: Ke
     const config = await layout.writeJsonBlob(
       {
         created,
-        architecture: metadata.arch === 'x86_64' ? 'amd64' : 'arm64',
+        architecture: dockerArchOf(metadata.arch),
         os: 'linux',
         config: { Labels: { 'org.opencontainers.image.version': metadata.tag, 'io.hook.kernel.release': metadata.release } },
         rootfs: { type: 'layers', diff_ids: [diffId] },

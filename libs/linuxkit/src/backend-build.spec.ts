@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeHeader } from '@hook/initramfs';
-import { imageRefsOf, kernelFileNames, linuxkitInitrdEntries } from './linuxkit-backend';
+import { imageRefsOf, kernelFileNames, linuxkitInitrdEntries } from './backend-build';
 
 /** One newc record with its data, padded as the format wants. */
 function record(name: string, mode: number, data = ''): Buffer {

@@ -1,5 +1,6 @@
 /**
- * The `linuxkit` backend of the flavor build: the real `linuxkit build` (LINUXKIT_BIN, v1.8.2)
+ * The `linuxkit` backend of the flavor build (backend.ts: choosing it, the binary and its
+ * version; this file: the build itself): the real `linuxkit build` (LINUXKIT_BIN, v1.8.2)
  * assembles the root filesystem instead of the native assembler, fully offline:
  * 1. every image the rendered YAML names is copied from dist/ (same resolver chain as the native
  *    build) into a LinuxKit cache: an OCI layout with gzip layers (linuxkit rejects uncompressed
@@ -26,7 +27,11 @@ import { pack as tarPack } from 'tar-stream';
 import { log } from '@hook/log';
 import { MediaType, OciLayout, decompressStream, type Descriptor, type ImageConfig } from '@hook/oci';
 import { readNewcArchive, type FsEntry } from '@hook/initramfs';
-import { TreeGuard, linuxkitBuild, referenceExpand, renderTemplate, requireImage, validateConfig, type ImageResolver, type MobyConfig } from '@hook/linuxkit';
+import { renderTemplate } from '@hook/inventory';
+import { linuxkitBuild } from './backend';
+import { referenceExpand, validateConfig, type MobyConfig } from './config';
+import { requireImage, type ImageResolver } from './resolver';
+import { TreeGuard } from './tree-guard';
 
 export interface LinuxkitBackendOptions {
   templatePath: string;

@@ -19,3 +19,5 @@ export { writeTar } from './tar-output';
 export { TreeGuard } from './tree-guard';
 export { parseBackend, linuxkitBuild, linuxkitBuildArgs, linuxkitBinary, checkLinuxkitVersion } from './backend';
 export type { Backend, LinuxkitBuildOptions } from './backend';
+export { buildWithLinuxkit, linuxkitInitrdEntries, imageRefsOf, kernelFileNames } from './backend-build';
+export type { LinuxkitBackendOptions, LinuxkitOutput } from './backend-build';

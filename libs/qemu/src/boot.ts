@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostKernelArch } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import { run, type RunResult } from '@hook/process';
 import { type Accelerator, type MachineOptions, type QemuArch } from './command';
@@ -193,8 +194,7 @@ export async function probeKvm(arch: QemuArch): Promise<boolean> {
   }
 }
 
+/** The host in QEMU's terms (the architecture KVM can run), from @hook/layout. */
 export function hostArch(): QemuArch | undefined {
-  if (process.arch === 'x64') return 'x86_64';
-  if (process.arch === 'arm64') return 'aarch64';
-  return undefined;
+  return hostKernelArch();
 }

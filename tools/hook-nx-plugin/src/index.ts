@@ -1,17 +1,22 @@
-/** The Hook Nx plugin: inferred projects for flavors, kernels and container images. */
-import { createNodesFromFiles, type CreateNodesV2, type ProjectConfiguration } from '@nx/devkit';
+/**
+ * The Hook Nx plugin: inferred projects for flavors, kernels and container images
+ * (plugins/nodes.ts), and the edges between them read from their files (plugins/dependencies.ts).
+ */
+import { DependencyType, createNodesFromFiles, type CreateDependencies, type CreateNodesV2, type ProjectConfiguration } from '@nx/devkit';
+import { hostDockerArch } from '@hook/layout';
 import { PROJECT_FILES_GLOB, inferFromFile, type InferenceContext } from './plugins/nodes';
+import { inferDependencies } from './plugins/dependencies';
 
 export type HookPluginOptions = Record<string, never>;
 
-function hostDockerArch(): 'amd64' | 'arm64' {
-  return process.arch === 'arm64' ? 'arm64' : 'amd64';
+function inferenceContext(workspaceRoot: string): InferenceContext {
+  return { workspaceRoot, hostDockerArch: hostDockerArch(), cache: new Map() };
 }
 
 export const createNodesV2: CreateNodesV2<HookPluginOptions> = [
   PROJECT_FILES_GLOB,
   (files, options, context) => {
-    const inference: InferenceContext = { workspaceRoot: context.workspaceRoot, hostDockerArch: hostDockerArch(), cache: new Map() };
+    const inference = inferenceContext(context.workspaceRoot);
     return createNodesFromFiles(
       (file) => {
         const project = inferFromFile(file, inference);
@@ -28,3 +33,14 @@ export const createNodesV2: CreateNodesV2<HookPluginOptions> = [
 ];
 
 export const createNodes = createNodesV2;
+
+export const createDependencies: CreateDependencies<HookPluginOptions> = (_options, context) => {
+  const inference = inferenceContext(context.workspaceRoot);
+  const projects = Object.values(context.projects);
+  const names = new Set(projects.map((project) => project.name).filter((name): name is string => name !== undefined));
+  return inferDependencies(
+    projects.map((project) => project.root),
+    inference,
+    names,
+  ).map((edge) => (edge.sourceFile ? { ...edge, sourceFile: edge.sourceFile, type: DependencyType.static } : { source: edge.source, target: edge.target, type: DependencyType.implicit }));
+};

@@ -1,6 +1,8 @@
 /**
  * The real Nx on a clone of this repository: the project list, the graph edges and
- * `nx show projects --affected` after changing one image folder or one defconfig.
+ * `nx show projects --affected` after changing one image folder or one defconfig, the task
+ * hashes Nx computes before running (test/task-hash.js) after changing the Debian base recipe
+ * or a library, and what `nx show project` says about every target.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +17,10 @@ const env = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_
 const nx = async (args: string[]) => (await run(join(root, 'node_modules/.bin/nx'), args, { cwd: clone, env })).stdout;
 const git = (args: string[]) => run('git', args, { cwd: clone });
 
-async function commitChange(file: string) {
-  appendFileSync(join(clone, file), '\n# changed by a test\n');
+const hashOf = async (task: string) => (await run(process.execPath, [join(__dirname, '../../test/task-hash.js'), task], { cwd: clone, env })).stdout.trim();
+
+async function commitChange(file: string, line = '# changed by a test') {
+  appendFileSync(join(clone, file), `\n${line}\n`);
   await git(['commit', '-q', '-am', `change ${file}`]);
   return JSON.parse(await nx(['show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json'])) as string[];
 }
@@ -63,5 +67,43 @@ describe('the Nx graph of this repository (integration)', () => {
     expect(affected).toEqual(expect.arrayContaining(['hook-default-arm64', 'kernel-hook-default-arm64']));
     // Only arm64 kernels on that series and their flavors: nothing amd64, no image.
     expect(affected.filter((p) => !p.endsWith('-arm64'))).toEqual([]);
+  });
+
+  it('puts the Debian base recipe in the hash of a kernel compiled in the builder image, not of a prebuilt one', async () => {
+    const compiled = 'kernel-test-tiny-amd64:build';
+    const prebuilt = 'kernel-hook-debian-amd64:build';
+    const before = { compiled: await hashOf(compiled), prebuilt: await hashOf(prebuilt) };
+    const affected = await commitChange('images/debian-base/image.yaml');
+    expect(await hashOf(compiled)).not.toBe(before.compiled);
+    expect(await hashOf(prebuilt)).toBe(before.prebuilt);
+    expect(affected).toEqual(expect.arrayContaining(['debian-base', 'kernel-test-tiny-amd64', 'kernel-hook-default-amd64', 'hook-bootkit']));
+    expect(affected).not.toContain('kernel-hook-debian-amd64');
+    expect(affected).not.toContain('kernel-armbian-uefi-x86-edge');
+  });
+
+  it('re-runs flavor builds, not kernel or image builds, after a change to libs/iso', async () => {
+    const tasks = ['kernel-test-tiny-amd64:build', 'hook-bootkit:build-amd64', 'hook-debian-amd64:build'];
+    const before = await Promise.all(tasks.map(hashOf));
+    const affected = await commitChange('libs/iso/src/placeholder.ts', '// changed by a test');
+    const after = await Promise.all(tasks.map(hashOf));
+    expect(after[0]).toBe(before[0]);
+    expect(after[1]).toBe(before[1]);
+    expect(after[2]).not.toBe(before[2]);
+    expect(affected).toEqual(expect.arrayContaining(['iso', 'hookos', 'hook-debian-amd64', 'hook-default-amd64']));
+    expect(affected.filter((p) => p.startsWith('kernel-'))).toEqual([]);
+    expect(affected).not.toContain('hook-bootkit');
+  });
+
+  it('describes every target of a flavor and of an image (nx show project)', async () => {
+    for (const name of ['hook-default-amd64', 'hook-docker', 'kernel-hook-default-amd64', 'debian-base']) {
+      const project = JSON.parse(await nx(['show', 'project', name, '--json']));
+      expect(Object.keys(project.targets).length).toBeGreaterThan(1);
+      for (const [target, config] of Object.entries(project.targets as Record<string, { metadata?: { description?: string } }>)) {
+        expect([name, target, config.metadata?.description]).toEqual([name, target, expect.stringMatching(/^[A-Z].{20,}/)]);
+      }
+    }
+    const image = JSON.parse(await nx(['show', 'project', 'hook-docker', '--json']));
+    expect(image.tags).toEqual(expect.arrayContaining(['hook:image', 'arch:amd64', 'arch:arm64']));
+    expect(image.projectType).toBe('application');
   });
 });

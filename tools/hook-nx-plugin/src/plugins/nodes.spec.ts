@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SOURCE_KERNEL, makeWorkspace } from '@hook/inventory/testing';
 import { createNodesV2 } from '../index';
 import { inferFromFile, type InferenceContext } from './nodes';
+import { inferDependencies } from './dependencies';
 
 const TEMPLATE = [
   '# ${HOOK_CONTAINER_COMMENTED_IMAGE} is only mentioned in a comment',
@@ -40,7 +41,11 @@ describe('inferred projects', () => {
     const flavor = inferFromFile('flavors/k-amd64/flavor.yaml', ctx)!;
     expect(flavor.name).toBe('k-amd64');
     expect(flavor.root).toBe('flavors/k-amd64');
-    expect(flavor.implicitDependencies).toEqual(['kernel-k-amd64', 'hook-bootkit', 'hook-init']);
+    expect(inferDependencies(['flavors/k-amd64'], ctx)).toEqual([
+      { source: 'k-amd64', target: 'kernel-k-amd64', sourceFile: 'flavors/k-amd64/flavor.yaml' },
+      { source: 'k-amd64', target: 'hook-bootkit', sourceFile: 'flavors/k-amd64/flavor.yaml' },
+      { source: 'k-amd64', target: 'hook-init', sourceFile: 'flavors/k-amd64/flavor.yaml' },
+    ]);
     expect(flavor.tags).toEqual(['hook:flavor', 'arch:amd64', 'kernel-method:default', 'ci:standard']);
     expect(flavor.targets.build.dependsOn).toEqual([
       { target: 'build', projects: ['kernel-k-amd64'] },
@@ -73,7 +78,7 @@ describe('inferred projects', () => {
   it('follows USE_KERNEL_ID and the flavor template', () => {
     const { ctx } = fixture();
     const mini = inferFromFile('flavors/mini/flavor.yaml', ctx)!;
-    expect(mini.implicitDependencies).toEqual(['kernel-k-amd64', 'hook-init']);
+    expect(inferDependencies(['flavors/mini'], ctx).map((d) => d.target)).toEqual(['kernel-k-amd64', 'hook-init']);
     expect(mini.targets.build.inputs).toContain('{workspaceRoot}/linuxkit-templates/mini.template.yaml');
     expect(mini.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/vmlinuz-mini');
   });
@@ -84,20 +89,31 @@ describe('inferred projects', () => {
     expect(source.name).toBe('kernel-k-amd64');
     expect(source.targets.build.executor).toBe('@hook/nx-plugin:kernel-build');
     expect(source.targets.build.inputs).toEqual(
-      expect.arrayContaining(['hookTooling', '{workspaceRoot}/kernel/configs/generic-6.12.y-x86_64']),
+      expect.arrayContaining(['hookKernelTooling', '{workspaceRoot}/kernel/configs/generic-6.12.y-x86_64']),
     );
+    // Compiled in the kernel builder, FROM the base image: the base's build runs first, and its
+    // recipe and tag (image.json) are in the kernel's hash.
+    expect(source.targets.build.dependsOn).toEqual([{ target: 'build-amd64', projects: ['base'] }]);
+    expect(source.targets.build.inputs).toEqual(
+      expect.arrayContaining([{ input: 'default', projects: ['base'] }, { dependentTasksOutputFiles: '**/image.json', transitive: true }]),
+    );
+    expect(inferDependencies(['kernel/k-amd64'], ctx)).toEqual([{ source: 'kernel-k-amd64', target: 'base', sourceFile: 'kernel/k-amd64/kernel.yaml' }]);
     expect(source.targets.build.outputs).toEqual(['{workspaceRoot}/dist/kernels/k-amd64']);
     expect(Object.keys(source.targets).sort()).toEqual(['build', 'config', 'config-shell', 'publish', 'refresh-lock']);
     const armbian = inferFromFile('kernel/k-arm64/kernel.yaml', ctx)!;
     expect(armbian.targets.build.executor).toBe('@hook/nx-plugin:armbian-fetch');
     expect(armbian.targets.config).toBeUndefined();
+    expect(armbian.targets.build.dependsOn).toEqual([]);
+    expect(inferDependencies(['kernel/k-arm64'], ctx)).toEqual([]);
   });
 
   it('makes image projects with one build target per arch, depending on the base image', () => {
     const { ctx } = fixture();
     const image = inferFromFile('images/hook-bootkit/Dockerfile', ctx)!;
     expect(image.name).toBe('hook-bootkit');
-    expect(image.implicitDependencies).toEqual(['base']);
+    expect(inferDependencies(['images/hook-bootkit'], ctx)).toEqual([{ source: 'hook-bootkit', target: 'base', sourceFile: 'images/hook-bootkit/Dockerfile' }]);
+    expect(image.tags).toEqual(['hook:image', 'arch:amd64', 'arch:arm64']);
+    expect(image.projectType).toBe('application');
     expect(image.targets['build-arm64']).toMatchObject({
       executor: '@hook/nx-plugin:container-build',
       options: { image: 'hook-bootkit', arch: 'arm64' },
@@ -107,7 +123,42 @@ describe('inferred projects', () => {
     expect(image.targets.build.dependsOn).toEqual(['build-amd64']);
     const base = inferFromFile('images/base/image.yaml', ctx)!;
     expect(base.tags).toContain('hook:base-image');
-    expect(base.implicitDependencies).toEqual([]);
+    expect(inferDependencies(['images/base'], ctx)).toEqual([]);
+    expect(base.projectType).toBe('library');
+  });
+
+  it('links each project to the library its executor runs, when that library is a project', () => {
+    const { ctx } = fixture();
+    const libraries = new Set(['hookos', 'kernel', 'containers']);
+    const edges = inferDependencies(['flavors/mini', 'kernel/k-arm64', 'images/base', 'libs/iso'], ctx, libraries);
+    expect(edges.filter((e) => e.sourceFile === undefined)).toEqual([
+      { source: 'mini', target: 'hookos' },
+      { source: 'kernel-k-arm64', target: 'kernel' },
+      { source: 'base', target: 'containers' },
+    ]);
+  });
+
+  it('describes every project and every target', () => {
+    const { ctx } = fixture();
+    for (const file of ['flavors/k-amd64/flavor.yaml', 'flavors/k-arm64/flavor.yaml', 'kernel/k-amd64/kernel.yaml', 'kernel/k-arm64/kernel.yaml', 'images/hook-init/Dockerfile', 'images/base/image.yaml']) {
+      const project = inferFromFile(file, ctx)!;
+      expect(project.metadata.description).toMatch(/\w/);
+      for (const [name, target] of Object.entries(project.targets)) {
+        expect([file, name, target.metadata.description]).toEqual([file, name, expect.stringMatching(/^[A-Z].{20,}/)]);
+      }
+    }
+  });
+
+  it('reports a flavor whose kernel or template does not exist as one user error line', () => {
+    const { root, ctx } = fixture();
+    writeFileSync(join(root, 'flavors/mini/flavor.yaml'), 'ARCH: x86_64\nTAG: [dev]\nUSE_KERNEL_ID: nope\n');
+    expect(() => inferFromFile('flavors/mini/flavor.yaml', ctx)).toThrow(
+      expect.objectContaining({ name: 'UserError', message: expect.stringMatching(/^flavors\/mini\/flavor.yaml: its kernel kernel\/nope\/kernel.yaml does not exist; set USE_KERNEL_ID/) }),
+    );
+    writeFileSync(join(root, 'flavors/mini/flavor.yaml'), 'ARCH: x86_64\nTAG: [dev]\nUSE_KERNEL_ID: k-amd64\nTEMPLATE: nope\n');
+    expect(() => inferFromFile('flavors/mini/flavor.yaml', { ...ctx, cache: new Map() })).toThrow(
+      expect.objectContaining({ name: 'UserError', message: expect.stringMatching(/TEMPLATE 'nope' has no file linuxkit-templates\/nope.template.yaml/) }),
+    );
   });
 
   it('reports a template image that has no folder, naming the template', () => {

@@ -1,11 +1,25 @@
 /**
  * Project inference: one Nx project per flavor (flavors/<id>/flavor.yaml), per kernel
- * definition (kernel/<id>/kernel.yaml) and per container folder (images/<name>/Dockerfile or
- * images/<name>/image.yaml for a base image). Edges are real graph dependencies: a flavor
- * depends on its kernel and on every image its LinuxKit template names.
+ * definition (kernel/<id>/kernel.yaml) and per image folder (the rule of @hook/layout: a
+ * Dockerfile, or an image.yaml for a base image). Every target says what it does
+ * (metadata.description, shown by `nx show project`). The edges between projects come from
+ * the files (dependencies.ts); the targets' dependsOn and inputs follow them.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from '@hook/log';
+import {
+  BUILD_TARGET_FILES,
+  DOCKER_ARCHES,
+  ISO_TARGET_FILES,
+  hookosFiles,
+  imageDir,
+  imageNames,
+  kernelDir,
+  nxOutput,
+  type DockerArch,
+  type HookosFiles,
+} from '@hook/layout';
 import {
   defconfigPathOf,
   dockerArchOf,
@@ -16,14 +30,13 @@ import {
   parseFlavor,
   parseKernelDefinition,
   templatePathOf,
-  type DockerArch,
   type Flavor,
   type KernelDefinition,
 } from '@hook/inventory';
 
 export const PLUGIN = '@hook/nx-plugin';
 export const PROJECT_FILES_GLOB = '{flavors/*/flavor.yaml,kernel/*/kernel.yaml,images/*/Dockerfile,images/*/image.yaml}';
-export const DOCKER_ARCHES: readonly DockerArch[] = ['amd64', 'arm64'];
+export { DOCKER_ARCHES };
 
 /** The subset of Nx's ProjectConfiguration this plugin produces (kept Nx-free for tests). */
 export interface InferredProject {
@@ -31,9 +44,8 @@ export interface InferredProject {
   root: string;
   projectType: 'application' | 'library';
   tags: string[];
-  implicitDependencies: string[];
   targets: Record<string, InferredTarget>;
-  metadata?: Record<string, unknown>;
+  metadata: { description: string } & Record<string, unknown>;
 }
 
 export interface InferredTarget {
@@ -44,13 +56,23 @@ export interface InferredTarget {
   outputs?: string[];
   dependsOn?: unknown[];
   continuous?: boolean;
+  metadata: { description: string; technologies?: string[] };
 }
 
-const TOOLING = 'hookTooling';
+/**
+ * The named inputs (nx.json) holding the plugin and the libraries each kind of target runs:
+ * a change to a library only re-runs the targets that execute it (tooling-inputs.spec.ts
+ * checks these lists against the libraries' imports).
+ */
+export const TOOLING_INPUTS = {
+  kernel: 'hookKernelTooling',
+  image: 'hookImageTooling',
+  flavor: 'hookFlavorTooling',
+} as const;
 
 export interface InferenceContext {
   workspaceRoot: string;
-  /** Docker arch of the machine running Nx: what `<image>:build` builds. */
+  /** Docker arch of the machine running Nx: what `<image>:build` and the kernel builder use. */
   hostDockerArch: DockerArch;
   /** Shared between the files of one createNodes call. */
   cache?: Map<string, unknown>;
@@ -62,24 +84,17 @@ function cached<T>(ctx: InferenceContext, key: string, compute: () => T): T {
   return ctx.cache.get(key) as T;
 }
 
-/** Image folders of the workspace: `images/<name>` with a Dockerfile or an image.yaml. */
+/** Image folders of the workspace (the one rule, in @hook/layout). */
 export function imageFolders(ctx: InferenceContext): string[] {
-  return cached(ctx, 'images', () => {
-    const base = join(ctx.workspaceRoot, 'images');
-    if (!existsSync(base)) return [];
-    return readdirSync(base, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && (existsSync(join(base, d.name, 'Dockerfile')) || existsSync(join(base, d.name, 'image.yaml'))))
-      .map((d) => d.name)
-      .sort();
-  });
+  return cached(ctx, 'images', () => imageNames(ctx.workspaceRoot));
 }
 
 /** Base images (image.yaml, no Dockerfile of ours) every Dockerfile image builds FROM. */
-function baseImages(ctx: InferenceContext): string[] {
-  return imageFolders(ctx).filter((name) => existsSync(join(ctx.workspaceRoot, 'images', name, 'image.yaml')));
+export function baseImages(ctx: InferenceContext): string[] {
+  return cached(ctx, 'base-images', () => imageNames(ctx.workspaceRoot, 'base'));
 }
 
-function readKernel(ctx: InferenceContext, id: string): KernelDefinition | undefined {
+export function readKernel(ctx: InferenceContext, id: string): KernelDefinition | undefined {
   return cached(ctx, `kernel:${id}`, () => {
     const file = `kernel/${id}/kernel.yaml`;
     const path = join(ctx.workspaceRoot, file);
@@ -87,39 +102,65 @@ function readKernel(ctx: InferenceContext, id: string): KernelDefinition | undef
   });
 }
 
+/** A kernel compiled from source runs make in the kernel builder image, FROM the Debian base. */
+export function usesKernelBuilder(kernel: KernelDefinition): boolean {
+  return kernel.METHOD === 'default';
+}
+
+export interface FlavorFacts {
+  flavor: Flavor;
+  kernel: KernelDefinition;
+  templateFile: string;
+  images: string[];
+}
+
+/** The flavor's kernel and the images its template names, with user errors for broken links. */
+export function readFlavor(ctx: InferenceContext, id: string): FlavorFacts {
+  return cached(ctx, `flavor:${id}`, () => {
+    const file = `flavors/${id}/flavor.yaml`;
+    const flavor = parseFlavor(readFileSync(join(ctx.workspaceRoot, file), 'utf8'), id, file);
+    const kernelId = kernelIdOf(flavor);
+    const kernel = readKernel(ctx, kernelId);
+    if (!kernel) {
+      throw new UserError(`${file}: its kernel kernel/${kernelId}/kernel.yaml does not exist; set USE_KERNEL_ID to one of the folders of kernel/, or add that kernel`);
+    }
+    const templateFile = templatePathOf(flavor);
+    const templatePath = join(ctx.workspaceRoot, templateFile);
+    if (!existsSync(templatePath)) {
+      throw new UserError(`${file}: TEMPLATE '${flavor.TEMPLATE}' has no file ${templateFile}; use the name of a file linuxkit-templates/<name>.template.yaml`);
+    }
+    const images = cached(ctx, `template:${templateFile}`, () => imagesOfTemplate(readFileSync(templatePath, 'utf8'), templateFile, imageFolders(ctx)));
+    return { flavor, kernel, templateFile, images };
+  });
+}
+
 export function inferFromFile(file: string, ctx: InferenceContext): InferredProject | undefined {
   const parts = file.split('/');
   if (parts.length !== 3) return undefined;
   const [dir, id, name] = parts;
-  if (dir === 'flavors' && name === 'flavor.yaml') return flavorProject(ctx, id, file);
+  if (dir === 'flavors' && name === 'flavor.yaml') return flavorProject(ctx, id);
   if (dir === 'kernel' && name === 'kernel.yaml') return kernelProject(ctx, id);
-  if (dir === 'images' && (name === 'Dockerfile' || name === 'image.yaml')) return imageProject(ctx, id);
+  if (dir === 'images' && (name === 'Dockerfile' || name === 'image.yaml') && imageFolders(ctx).includes(id)) return imageProject(ctx, id);
   return undefined;
 }
 
-function flavorProject(ctx: InferenceContext, id: string, file: string): InferredProject {
-  const flavor: Flavor = parseFlavor(readFileSync(join(ctx.workspaceRoot, file), 'utf8'), id, file);
-  const kernelId = kernelIdOf(flavor);
-  const kernel = readKernel(ctx, kernelId);
-  if (!kernel) {
-    throw new Error(`${file}: its kernel kernel/${kernelId}/kernel.yaml does not exist`);
-  }
-  const templateFile = templatePathOf(flavor);
-  const templatePath = join(ctx.workspaceRoot, templateFile);
-  if (!existsSync(templatePath)) throw new Error(`${file}: TEMPLATE '${flavor.TEMPLATE}' has no file ${templateFile}`);
-  const images = cached(ctx, `template:${templateFile}`, () =>
-    imagesOfTemplate(readFileSync(templatePath, 'utf8'), templateFile, imageFolders(ctx)),
-  );
+function outputsOf(files: HookosFiles, names: readonly (keyof HookosFiles)[]): string[] {
+  return names.map((name) => nxOutput(files[name]));
+}
+
+function flavorProject(ctx: InferenceContext, id: string): InferredProject {
+  const { flavor, kernel, templateFile, images } = readFlavor(ctx, id);
   const outputId = outputIdOf(flavor, kernel);
   const arch = dockerArchOf(flavor.ARCH);
-  const kernelProject = kernelProjectName(kernelId);
+  const kernelProject = kernelProjectName(kernel.id);
+  const files = hookosFiles(outputId);
   const dependsOn = [
     { target: 'build', projects: [kernelProject] },
     ...(images.length > 0 ? [{ target: `build-${arch}`, projects: images }] : []),
   ];
   const inputs = [
     'default',
-    TOOLING,
+    TOOLING_INPUTS.flavor,
     `{workspaceRoot}/${templateFile}`,
     // The kernel and images are in the hash through their metadata (sha256 of every file).
     { dependentTasksOutputFiles: '**/*.json', transitive: true },
@@ -138,22 +179,19 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
       options: { flavor: id },
       cache: true,
       inputs,
-      outputs: [
-        `{workspaceRoot}/dist/hook/vmlinuz-${outputId}`,
-        `{workspaceRoot}/dist/hook/initramfs-${outputId}`,
-        `{workspaceRoot}/dist/hook/dtbs-${outputId}.tar.gz`,
-        `{workspaceRoot}/dist/hook/hook_rootfs_${outputId}.tar`,
-        `{workspaceRoot}/dist/hook/hook_rootfs_${outputId}.filelist`,
-        `{workspaceRoot}/dist/hook/size-report-${outputId}.md`,
-        `{workspaceRoot}/dist/hook_${outputId}.tar.gz`,
-      ],
+      outputs: outputsOf(files, BUILD_TARGET_FILES),
       dependsOn,
+      metadata: {
+        description: `Assembles HookOS from ${templateFile} with kernel ${kernel.id} and ${images.length} ${arch} images: ${files.vmlinuz}, ${files.initramfs} and ${files.releaseTarball}`,
+        technologies: ['linuxkit'],
+      },
     },
     'run-qemu': {
       executor: `${PLUGIN}:qemu-run`,
       options: { flavor: id },
       cache: false,
       dependsOn: ['build'],
+      metadata: { description: `Boots the built ${id} in QEMU (UEFI, 2 CPUs, 2 GB) with its serial console on this terminal; Ctrl-A X quits`, technologies: ['qemu'] },
     },
   };
   if (flavor.SUPPORTS_ISO) {
@@ -162,8 +200,9 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
       options: { flavor: id, format: 'iso-efi-initrd' },
       cache: true,
       inputs,
-      outputs: [`{workspaceRoot}/dist/hook/hook-${outputId}.iso`],
+      outputs: outputsOf(files, ISO_TARGET_FILES),
       dependsOn,
+      metadata: { description: `Writes the EFI ISO ${files.iso} (kernel, initramfs, GRUB)`, technologies: ['linuxkit'] },
     };
   }
   if (flavor.BOOTABLES.length > 0) {
@@ -172,6 +211,7 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
       options: { flavor: id },
       cache: false,
       dependsOn: ['build'],
+      metadata: { description: `Writes a bootable disk image for one of ${flavor.BOOTABLES.map((b) => b.ID).join(', ')} (--bootable=<id>; not implemented yet)` },
     };
   }
   return {
@@ -179,55 +219,82 @@ function flavorProject(ctx: InferenceContext, id: string, file: string): Inferre
     root: `flavors/${id}`,
     projectType: 'application',
     tags: ['hook:flavor', `arch:${arch}`, `kernel-method:${kernel.METHOD}`, ...flavor.TAG.map((t) => `ci:${t}`)],
-    implicitDependencies: [kernelProject, ...images],
     targets,
-    metadata: { description: flavor.DESCRIPTION, outputId, template: templateFile },
+    metadata: { description: flavor.DESCRIPTION ?? `HookOS flavor ${id} (${flavor.ARCH})`, outputId, template: templateFile, kernel: kernel.id, images },
   };
 }
 
 function kernelProject(ctx: InferenceContext, id: string): InferredProject {
   const kernel = readKernel(ctx, id);
-  if (!kernel) throw new Error(`kernel/${id}/kernel.yaml cannot be read`);
+  if (!kernel) throw new UserError(`kernel/${id}/kernel.yaml cannot be read`);
   const defconfig = defconfigPathOf(kernel);
-  const inputs: unknown[] = ['default', TOOLING, { json: '{workspaceRoot}/kernel/versions.lock.json', fields: ['series', 'armbian', 'debian'] }];
+  const inputs: unknown[] = ['default', TOOLING_INPUTS.kernel, { json: '{workspaceRoot}/kernel/versions.lock.json', fields: ['series', 'armbian', 'debian'] }];
+  const dependsOn: unknown[] = [];
+  const bases = usesKernelBuilder(kernel) ? baseImages(ctx) : [];
   if (defconfig) {
     inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
+  }
+  if (bases.length > 0) {
+    // The kernel builder image is FROM the Debian base: its recipe and its tag (image.json,
+    // written by debian-base:build-<host arch>) are in the hash, so a new toolchain rebuilds.
+    inputs.push({ input: 'default', projects: bases }, { dependentTasksOutputFiles: '**/image.json', transitive: true });
+    dependsOn.push({ target: `build-${ctx.hostDockerArch}`, projects: bases });
   }
   if (kernel.METHOD === 'armbian') inputs.push({ env: 'ARMBIAN_KERNEL_VERSION' }, { env: 'ARMBIAN_BASE_ORAS_REF' });
   if (kernel.METHOD === 'debian') inputs.push({ env: 'KERNEL_DEBIAN_SUITE' });
   inputs.push({ env: 'HOOK_KERNEL_OCI_BASE' }, { env: 'SOURCE_DATE_EPOCH' }, { env: 'KBUILD_BUILD_TIMESTAMP' });
+  const how =
+    kernel.METHOD === 'armbian'
+      ? `Fetches Armbian's ${kernel.ARMBIAN_KERNEL_ARTIFACT} kernel`
+      : kernel.METHOD === 'debian'
+        ? `Extracts Debian's ${kernel.DEBIAN_PACKAGE} (${kernel.DEBIAN_SUITE}) kernel`
+        : `Compiles Linux ${kernel.KERNEL_MAJOR}.${kernel.KERNEL_MINOR}.y with ${defconfig} (in the kernel builder image FROM the Debian base, or on the host)`;
+  const out = kernelDir(id);
   const targets: Record<string, InferredTarget> = {
     build: {
       executor: `${PLUGIN}:${kernel.METHOD === 'armbian' ? 'armbian-fetch' : 'kernel-build'}`,
       options: { kernel: id },
       cache: true,
       inputs,
-      outputs: [`{workspaceRoot}/dist/kernels/${id}`],
+      outputs: [nxOutput(out)],
+      dependsOn,
+      metadata: { description: `${how} into ${out} (kernel, kernel.tar of modules, dtbs.tar.gz, kernel.json)` },
     },
     'refresh-lock': {
       executor: `${PLUGIN}:kernel-lock`,
       options: { kernel: id },
       cache: false,
+      metadata: { description: `Resolves this kernel's version again and writes it to kernel/versions.lock.json` },
     },
     publish: {
       executor: `${PLUGIN}:kernel-publish`,
       options: { kernel: id },
       cache: false,
       dependsOn: ['build'],
+      metadata: { description: `Pushes ${out} as a kernel OCI image (DO_PUSH=yes) or exports it (EXPORT_KERNEL_IMAGE=yes)`, technologies: ['docker'] },
     },
   };
-  if (kernel.METHOD !== 'armbian') {
-    targets.config = { executor: `${PLUGIN}:kernel-config`, options: { kernel: id, mode: 'menuconfig' }, cache: false };
-    targets['config-shell'] = { executor: `${PLUGIN}:kernel-config`, options: { kernel: id, mode: 'shell' }, cache: false };
+  if (kernel.METHOD === 'default') {
+    targets.config = {
+      executor: `${PLUGIN}:kernel-config`,
+      options: { kernel: id, mode: 'menuconfig' },
+      cache: false,
+      metadata: { description: `Runs menuconfig on ${defconfig}, then savedefconfig back into it (needs a terminal)` },
+    };
+    targets['config-shell'] = {
+      executor: `${PLUGIN}:kernel-config`,
+      options: { kernel: id, mode: 'shell' },
+      cache: false,
+      metadata: { description: 'Opens a shell in the kernel build environment, in the configured source tree (needs a terminal)' },
+    };
   }
   return {
     name: kernelProjectName(id),
     root: `kernel/${id}`,
     projectType: 'library',
     tags: ['hook:kernel', `arch:${dockerArchOf(kernel.ARCH)}`, `kernel-method:${kernel.METHOD}`],
-    implicitDependencies: [],
     targets,
-    metadata: { description: kernel.DESCRIPTION, defconfig },
+    metadata: { description: kernel.DESCRIPTION ?? `Kernel ${id} (${kernel.METHOD}, ${kernel.ARCH})`, defconfig },
   };
 }
 
@@ -236,13 +303,14 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
   const dependencies = isBase ? [] : baseImages(ctx);
   const targets: Record<string, InferredTarget> = {};
   for (const arch of DOCKER_ARCHES) {
+    const out = imageDir(name, arch);
     targets[`build-${arch}`] = {
       executor: `${PLUGIN}:container-build`,
       options: { image: name, arch },
       cache: true,
       inputs: [
         'default',
-        TOOLING,
+        TOOLING_INPUTS.image,
         { dependentTasksOutputFiles: '**/image.json', transitive: true },
         { env: 'HOOK_LK_CONTAINERS_OCI_BASE' },
         { env: 'HOOK_DEBIAN_BASE_IMAGE' },
@@ -253,17 +321,31 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
         { env: 'EXPORT_LK_CONTAINERS' },
         { env: 'EXPORT_LK_CONTAINERS_DIR' },
       ],
-      outputs: [`{workspaceRoot}/dist/images/${name}/${arch}`],
+      outputs: [nxOutput(out)],
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],
+      metadata: {
+        description: isBase
+          ? `Makes the Debian base for ${arch} (engine, published tag, registry image, or debootstrap from the host's mirror) into ${out} as an OCI layout with image.json`
+          : `Builds (or reuses, or pulls) images/${name} for ${arch} FROM ${dependencies.join(', ')} into ${out} as an OCI layout with image.json`,
+        technologies: ['docker'],
+      },
     };
   }
-  targets.build = { executor: 'nx:noop', dependsOn: [`build-${ctx.hostDockerArch}`] };
+  targets.build = {
+    executor: 'nx:noop',
+    dependsOn: [`build-${ctx.hostDockerArch}`],
+    metadata: { description: `Builds the image for this machine's architecture (build-${ctx.hostDockerArch})` },
+  };
   return {
     name,
     root: `images/${name}`,
-    projectType: 'library',
-    tags: ['hook:image', ...(isBase ? ['hook:base-image'] : [])],
-    implicitDependencies: dependencies,
+    // A Dockerfile image is a deliverable (HookOS runs it, DO_PUSH publishes it); the base is
+    // what other images are built from.
+    projectType: isBase ? 'library' : 'application',
+    tags: ['hook:image', ...DOCKER_ARCHES.map((arch) => `arch:${arch}`), ...(isBase ? ['hook:base-image'] : [])],
     targets,
+    metadata: {
+      description: isBase ? `The Debian base every image and the kernel builder start FROM (images/${name}/image.yaml)` : `LinuxKit container image images/${name}, for amd64 and arm64`,
+    },
   };
 }

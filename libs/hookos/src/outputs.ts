@@ -1,0 +1,136 @@
+/**
+ * The flavor build's output formats, as a table: for each format, the files of dist/ it writes
+ * (@hook/layout names them) and how each is made from the assembled kernel and initramfs. A
+ * writer returns false when its file does not apply (no device trees on x86_64, no rootfs tar
+ * unless OUTPUT_TARBALL_FILELIST=yes); only the files of the chosen format are kept.
+ */
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import type { FsEntry } from '@hook/initramfs';
+import { buildEfiIso } from '@hook/iso';
+import { KERNEL_FILES, type Arch, type HookosFiles } from '@hook/layout';
+import { writeTar } from '@hook/linuxkit';
+
+export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
+export type OutputFile = keyof HookosFiles;
+
+/** What the writers get: the assembled build, staged, and where their own files go. */
+export interface OutputContext {
+  /** The staging path of one of the flavor's files (renamed into dist/ when the build succeeds). */
+  staged(file: OutputFile): string;
+  /** dist/hook names for this OUTPUT_ID (the dtbs tarball's folder is named after its file). */
+  files: HookosFiles;
+  arch: Arch;
+  /** dist/kernels/<id> of the flavor's kernel. */
+  kernelDir: string;
+  /** The kernel command line from the LinuxKit YAML. */
+  cmdline: string;
+  /** The root filesystem again (for the rootfs tar). */
+  rootfs: () => AsyncIterable<FsEntry>;
+  sourceDateEpoch: number;
+  env: NodeJS.ProcessEnv;
+}
+
+export type OutputWriter = (ctx: OutputContext) => Promise<boolean>;
+
+/** vmlinuz, initramfs and the size report are staged by the build itself, before any writer runs. */
+const assembled: OutputWriter = async () => true;
+
+export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers: Partial<Record<OutputFile, OutputWriter>> }> = {
+  'kernel+initrd': {
+    description: "kernel, initramfs and upstream's release tarball (the build target)",
+    // In order: the release tarball takes the dtbs tarball when there is one.
+    writers: {
+      vmlinuz: assembled,
+      initramfs: assembled,
+      sizeReport: assembled,
+      dtbs: writeDtbs,
+      releaseTarball: writeReleaseTarball,
+      rootfsTar: async (ctx) => ctx.env.OUTPUT_TARBALL_FILELIST === 'yes' && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
+      rootfsFileList: async (ctx) => ctx.env.OUTPUT_TARBALL_FILELIST === 'yes' && (await writeFileList(ctx.staged('rootfsTar'), ctx.staged('rootfsFileList')), true),
+    },
+  },
+  'iso-efi-initrd': {
+    description: 'the EFI ISO (the iso target); vmlinuz and initramfs stay the build target\'s',
+    writers: {
+      iso: async (ctx) => {
+        await buildEfiIso({
+          arch: ctx.arch,
+          kernelPath: ctx.staged('vmlinuz'),
+          initrdPath: ctx.staged('initramfs'),
+          cmdline: ctx.cmdline,
+          output: ctx.staged('iso'),
+          sourceDateEpoch: ctx.sourceDateEpoch,
+        });
+        return true;
+      },
+    },
+  },
+};
+
+/** Writes the format's files into staging; returns the ones written, in the table's order. */
+export async function writeOutputs(format: FlavorFormat, ctx: OutputContext): Promise<OutputFile[]> {
+  const written: OutputFile[] = [];
+  for (const [file, writer] of Object.entries(OUTPUT_FORMATS[format].writers) as [OutputFile, OutputWriter][]) {
+    if (await writer(ctx)) written.push(file);
+  }
+  return written;
+}
+
+/** Upstream ships dtbs with every entry under `dtbs-<OUTPUT_ID>/`; x86 kernels have none. */
+async function writeDtbs(ctx: OutputContext): Promise<boolean> {
+  const source = join(ctx.kernelDir, KERNEL_FILES.dtbs);
+  if (!existsSync(source)) return false;
+  const prefix = basename(ctx.files.dtbs).replace(/\.tar\.gz$/, '');
+  const pack = tarPack();
+  const extract = tarExtract();
+  let count = 0;
+  extract.on('entry', (header, stream, next) => {
+    const name = header.name.replace(/^\.?\/?/, '');
+    if (name === '') {
+      stream.resume();
+      stream.on('end', next);
+      return;
+    }
+    count++;
+    stream.pipe(pack.entry({ ...header, name: `${prefix}/${name}`, mtime: new Date(ctx.sourceDateEpoch * 1000) }, next));
+  });
+  extract.on('finish', () => pack.finalize());
+  const writing = pipeline(pack, createGzip({ level: 9 }), createWriteStream(ctx.staged('dtbs')));
+  await pipeline(createReadStream(source), createGunzip(), extract);
+  await writing;
+  if (count === 0) await rm(ctx.staged('dtbs'), { force: true });
+  return count > 0;
+}
+
+/** `hook_<OUTPUT_ID>.tar.gz`: vmlinuz, initramfs (and dtbs) at the tarball's root, fixed owners and mtimes. */
+async function writeReleaseTarball(ctx: OutputContext): Promise<boolean> {
+  const files = [ctx.staged('vmlinuz'), ctx.staged('initramfs')];
+  if (existsSync(ctx.staged('dtbs'))) files.push(ctx.staged('dtbs'));
+  const pack = tarPack();
+  const writing = pipeline(pack, createGzip({ level: 9 }), createWriteStream(ctx.staged('releaseTarball')));
+  for (const file of files) {
+    const size = (await stat(file)).size;
+    const entry = pack.entry({ name: basename(file), size, mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: new Date(ctx.sourceDateEpoch * 1000) });
+    await pipeline(createReadStream(file), entry);
+  }
+  pack.finalize();
+  await writing;
+  return true;
+}
+
+async function writeFileList(tarFile: string, output: string): Promise<void> {
+  const names: string[] = [];
+  const extract = tarExtract();
+  extract.on('entry', (header, stream, next) => {
+    names.push(`${header.type} ${header.mode?.toString(8)} ${header.uid}:${header.gid} ${header.size ?? 0} ${header.name}`);
+    stream.resume();
+    stream.on('end', next);
+  });
+  await pipeline(createReadStream(tarFile), extract);
+  await writeFile(output, `${names.join('\n')}\n`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Where every target writes under dist/, with upstream's file names. Paths are relative to the
+ * workspace root with `/` separators: the Nx plugin prefixes them with `{workspaceRoot}/` for a
+ * target's outputs, the libraries join them onto the workspace root (`inWorkspace`).
+ */
+import { join } from 'node:path';
+import type { DockerArch } from './arch';
+
+export const DIST_DIR = 'dist';
+
+/** `dist/kernels/<kernel id>/`: what a kernel target writes (KERNEL_FILES). */
+export function kernelDir(kernelId: string): string {
+  return `${DIST_DIR}/kernels/${kernelId}`;
+}
+
+/** The files of a kernel's directory. */
+export const KERNEL_FILES = {
+  /** bzImage or Image. */
+  image: 'kernel',
+  /** lib/modules/<release>/..., as LinuxKit's kernel images carry them. */
+  modules: 'kernel.tar',
+  systemMap: 'System.map',
+  /** Device trees (an empty archive on x86_64). */
+  dtbs: 'dtbs.tar.gz',
+  /** KernelMetadata (kernel-json.ts). */
+  metadata: 'kernel.json',
+} as const;
+
+/** `dist/images/<name>/<arch>/`: an image's OCI layout plus image.json (image-json.ts). */
+export function imageDir(name: string, arch: DockerArch): string {
+  return `${DIST_DIR}/images/${name}/${arch}`;
+}
+
+/** `dist/hook/`: HookOS, named as upstream names it. */
+export const HOOKOS_DIR = `${DIST_DIR}/hook`;
+
+/** Every file a flavor's targets can write, for one OUTPUT_ID. */
+export interface HookosFiles {
+  vmlinuz: string;
+  initramfs: string;
+  /** arm64 only (kernels with device trees). */
+  dtbs: string;
+  /** The release tarball: vmlinuz, initramfs and dtbs at its root. */
+  releaseTarball: string;
+  /** The initramfs's size report (markdown). */
+  sizeReport: string;
+  /** OUTPUT_TARBALL_FILELIST=yes: the root filesystem as a tar, and its file list. */
+  rootfsTar: string;
+  rootfsFileList: string;
+  /** The EFI ISO (the `iso` target). */
+  iso: string;
+}
+
+export function hookosFiles(outputId: string): HookosFiles {
+  return {
+    vmlinuz: `${HOOKOS_DIR}/vmlinuz-${outputId}`,
+    initramfs: `${HOOKOS_DIR}/initramfs-${outputId}`,
+    dtbs: `${HOOKOS_DIR}/dtbs-${outputId}.tar.gz`,
+    releaseTarball: `${DIST_DIR}/hook_${outputId}.tar.gz`,
+    sizeReport: `${HOOKOS_DIR}/size-report-${outputId}.md`,
+    rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
+    rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
+    iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
+  };
+}
+
+/** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
+export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'releaseTarball'];
+export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso'];
+
+/** A dist/ path (as above) on this machine. */
+export function inWorkspace(workspaceRoot: string, relative: string): string {
+  return join(workspaceRoot, ...relative.split('/'));
+}
+
+/** A dist/ path as an Nx target output. */
+export function nxOutput(relative: string): string {
+  return `{workspaceRoot}/${relative}`;
+}
