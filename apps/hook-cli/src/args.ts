@@ -54,6 +54,7 @@ export type CommandName =
   | 'lint'
   | 'list'
   | 'kernel-lock'
+  | 'kernel-check'
   | 'help';
 
 export interface CommandSpec {
@@ -67,6 +68,7 @@ export interface CommandSpec {
 export const COMMANDS: CommandSpec[] = [
   { name: 'build', aliases: ['build', 'linuxkit'], takesFlavor: true, summary: 'build HookOS for a flavor: dist/hook/vmlinuz-*, initramfs-*, dist/hook_*.tar.gz' },
   { name: 'kernel', aliases: ['kernel', 'kernel-build', 'build-kernel'], takesFlavor: true, summary: "build (or fetch) the flavor's kernel into dist/kernels/<kernel-id>" },
+  { name: 'kernel-check', aliases: ['kernel-check', 'check-kernel-config'], takesFlavor: true, summary: "check the flavor kernel's config against kernel/configs/required.yaml (no compile)" },
   { name: 'config', aliases: ['config', 'kernel-config', 'config-kernel'], takesFlavor: true, summary: 'menuconfig for the flavor kernel, saved back to kernel/configs (needs a terminal)' },
   { name: 'config-shell', aliases: ['kernel-config-shell', 'config-shell-kernel'], takesFlavor: true, summary: 'a shell in the kernel build environment' },
   { name: 'run-qemu', aliases: ['build-run-qemu', 'run-qemu', 'qemu-run', 'run', 'qemu'], takesFlavor: true, summary: 'build, then boot the flavor in QEMU' },

@@ -81,6 +81,8 @@ describe('commands', () => {
       [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],
       [['build', 'hook-default-arm64', 'LINUXKIT_ISO=yes'], ['run', 'hook-default-arm64:iso']],
       [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-media', '--bootable=grub-amd64']],
+      [['kernel-check', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:check-config']],
+      [['check-kernel-config', 'hook-debian-arm64'], ['run', 'kernel-hook-debian-arm64:check-config']],
     ];
     for (const [argv, expected] of cases) {
       const { ctx, nxCalls } = context();

@@ -122,6 +122,8 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       const publish = ctx.env.DO_PUSH === 'yes' || ctx.env.EXPORT_KERNEL_IMAGE === 'yes';
       return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:${publish ? 'publish' : 'build'}`], ctx.env);
     }
+    case 'kernel-check':
+      return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:check-config`], ctx.env);
     case 'config':
     case 'config-shell': {
       if (kernel.METHOD === 'armbian') {

@@ -99,9 +99,11 @@ describe('inferred projects', () => {
     );
     expect(inferDependencies(['kernel/k-amd64'], ctx)).toEqual([{ source: 'kernel-k-amd64', target: 'base', sourceFile: 'kernel/k-amd64/kernel.yaml' }]);
     expect(source.targets.build.outputs).toEqual(['{workspaceRoot}/dist/kernels/k-amd64']);
-    expect(Object.keys(source.targets).sort()).toEqual(['build', 'config', 'config-shell', 'publish', 'refresh-lock']);
+    expect(Object.keys(source.targets).sort()).toEqual(['build', 'check-config', 'config', 'config-shell', 'publish', 'refresh-lock']);
+    expect(source.targets['check-config']).toMatchObject({ executor: '@hook/nx-plugin:kernel-check', options: { kernel: 'k-amd64' }, cache: false });
     const armbian = inferFromFile('kernel/k-arm64/kernel.yaml', ctx)!;
     expect(armbian.targets.build.executor).toBe('@hook/nx-plugin:armbian-fetch');
+    expect(armbian.targets['check-config'].executor).toBe('@hook/nx-plugin:kernel-check');
     expect(armbian.targets.config).toBeUndefined();
     expect(armbian.targets.build.dependsOn).toEqual([]);
     expect(inferDependencies(['kernel/k-arm64'], ctx)).toEqual([]);

@@ -266,6 +266,12 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
       cache: false,
       metadata: { description: `Resolves this kernel's version again and writes it to kernel/versions.lock.json` },
     },
+    'check-config': {
+      executor: `${PLUGIN}:kernel-check`,
+      options: { kernel: id },
+      cache: false,
+      metadata: { description: `Checks this kernel's config against kernel/configs/required.yaml and Docker's check-config.sh, without compiling` },
+    },
     publish: {
       executor: `${PLUGIN}:kernel-publish`,
       options: { kernel: id },
