@@ -14,6 +14,7 @@ import { pushArtifact } from '@hook/oci';
 import { startRegistry, type TestRegistry } from '@hook/testing';
 import { checkAllKernelConfigs, checkKernelConfig, completeDefconfig, reportConfigCheck } from './config-check';
 import { runDockerCheckConfig } from './docker-check-config';
+import { readRequiredList } from './kconfig';
 import { findKernel } from './target';
 import { REPO_ROOT, SHARED_CACHE, makeWorkspace, removeWorkspace } from '../test/helpers';
 
@@ -90,6 +91,12 @@ describe('kernel config check (integration: make olddefconfig on Debian linux-so
       const full = await runDockerCheckConfig(complete, env);
       expect(full.necessary).toEqual(expect.arrayContaining(['NAMESPACES', 'CGROUPS', 'VETH', 'BRIDGE', 'IP_NF_NAT', 'POSIX_MQUEUE']));
       expect(full.missing).toEqual([]);
+      // Every option the installed script calls necessary is in the list, so each failure line has its reason.
+      const empty = join(dir, 'empty.config');
+      await writeFile(empty, '');
+      const all = (await runDockerCheckConfig(empty, env)).necessary;
+      const listed = new Set((await readRequiredList(REPO_ROOT)).options.map((o) => o.option));
+      expect(all.filter((option) => !listed.has(option))).toEqual([]);
       const withoutVeth = join(dir, 'no-veth.config');
       await writeFile(withoutVeth, (await readFile(complete, 'utf8')).replace(/^CONFIG_VETH=.*$/m, '# CONFIG_VETH is not set'));
       expect((await runDockerCheckConfig(withoutVeth, env)).missing).toEqual(['VETH']);

@@ -417,5 +417,5 @@ export function reportConfigCheck(report: ConfigCheckReport): void {
       `kernel config check: ${report.failures.length} required option${report.failures.length === 1 ? '' : 's'} missing (listed above); add ${report.failures.length === 1 ? 'it' : 'them'} to the config, or see kernel/configs/README.md`,
     );
   }
-  log.notice(`kernel config check: ${report.checked.length} config${report.checked.length === 1 ? '' : 's'} have every required option`);
+  log.notice(`kernel config check: ${report.checked.length === 1 ? 'the config has' : `all ${report.checked.length} configs have`} every required option`);
 }

@@ -77,7 +77,7 @@ export function parseRequiredList(text: string): RequiredList {
     const unknown = Object.keys(entry).find((key) => !ENTRY_FIELDS.includes(key));
     if (unknown) throw new UserError(`${where}: unknown field '${unknown}'; fields are ${ENTRY_FIELDS.join(', ')}`);
     const { option, need, arch, prebuilt, reason } = entry;
-    if (typeof option !== 'string' || !/^[A-Z0-9_]+$/.test(option)) throw new UserError(`${where}: option must be a Kconfig symbol without CONFIG_, e.g. SERIAL_8250_CONSOLE`);
+    if (typeof option !== 'string' || !/^[A-Z0-9_]+$/.test(option) || option.startsWith('CONFIG_')) throw new UserError(`${where}: option must be a Kconfig symbol without CONFIG_, e.g. SERIAL_8250_CONSOLE`);
     if (need !== 'builtin' && need !== 'module-ok') throw new UserError(`${where}: need must be builtin (=y) or module-ok (=y or =m)`);
     if (arch !== undefined && arch !== 'x86_64' && arch !== 'aarch64') throw new UserError(`${where}: arch must be x86_64 or aarch64 (or left out for every architecture)`);
     if (prebuilt !== undefined && prebuilt !== 'note') throw new UserError(`${where}: prebuilt can only be 'note'`);
