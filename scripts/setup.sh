@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages, and why:
-#   docker.io             the Docker engine that builds the container images (and docker-cli on trixie)
+#   docker.io             the Docker engine that builds the container images (and docker-cli on trixie);
+#                         its contrib/check-config.sh for the kernel config check
 #   docker-registry       a real OCI registry on loopback for the registry/Armbian tests
 #   apache2-utils         htpasswd, for the registry auth tests
 #   qemu-system-x86/-arm, ovmf, qemu-efi-aarch64   booting kernels, initramfs and ISOs

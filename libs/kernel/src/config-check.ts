@@ -11,14 +11,15 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { UserError, log } from '@hook/log';
+import { run } from '@hook/process';
 import { loadInventory, type Arch, type KernelDefinition } from '@hook/inventory';
 import { AptSuite, debianArchOf } from './apt';
 import { armbianArtifactDir, fetchArmbianArtifact, findImageDeb, latestArmbianTag } from './armbian';
-import { runMake, type MakeContext } from './build';
+import { makeVariables, runMake, type MakeContext } from './build';
 import { extractDebData } from './deb';
 import { resolveKernelPackage } from './debian-package';
 import { runDockerCheckConfig } from './docker-check-config';
-import { exists, publishFile, sha256File } from './files';
+import { exists, publishFile, sha256File, sha256Text } from './files';
 import { formatKconfig, parseKconfig, readRequiredList, skipRuleFor, type KconfigValues, type RequiredList } from './kconfig';
 import { readLock, type SeriesLock } from './lock';
 import { cacheRoot, kernelCacheDir } from './paths';
@@ -134,20 +135,42 @@ class Kconfigurator {
       ccacheDir: join(cacheRoot(this.workspaceRoot, this.env), 'ccache'),
     };
     await mkdir(ctx.objectDir, { recursive: true });
+    // olddefconfig is a function of the defconfig, the source tree and the compiler Kconfig
+    // probes: its result is kept under that key, so an unchanged config costs no make run.
+    const cc = `${makeVariables(ctx).CROSS_COMPILE ?? ''}gcc`;
+    const compiler = await this.compilerVersion(cc);
+    const key = sha256Text(await readFile(defconfig), '\0', basename(tree.dir), '\0', arch, '\0', compiler).slice(0, 24);
+    const result = join(ctx.objectDir, 'results', `${key}.config`);
+    if (await exists(result)) {
+      await copyFile(result, out);
+      return parseKconfig(await readFile(out, 'utf8'));
+    }
     await copyFile(defconfig, out);
-    const run = () => this.limited(() => runMake(ctx, ['olddefconfig'], `make olddefconfig (${basename(defconfig)})`, [`KCONFIG_CONFIG=${out}`], true));
+    const make = () => this.limited(() => runMake(ctx, ['olddefconfig'], `make olddefconfig (${basename(defconfig)})`, [`KCONFIG_CONFIG=${out}`], true));
     // The first run in an object dir builds the conf tool: let it finish before parallel ones.
     const primeKey = ctx.objectDir;
     const prime = this.primed.get(primeKey);
     if (prime) {
       await prime.catch(() => undefined);
-      await run();
+      await make();
     } else {
-      const first = run().then(() => undefined);
+      const first = make().then(() => undefined);
       this.primed.set(primeKey, first);
       await first;
     }
+    await publishFile(result, (temp) => copyFile(out, temp));
     return parseKconfig(await readFile(out, 'utf8'));
+  }
+
+  private readonly compilers = new Map<string, Promise<string>>();
+
+  private compilerVersion(cc: string): Promise<string> {
+    let version = this.compilers.get(cc);
+    if (!version) {
+      version = run(cc, ['--version']).then((result) => result.stdout.split('\n')[0]);
+      this.compilers.set(cc, version);
+    }
+    return version;
   }
 
   private async limited<T>(step: () => Promise<T>): Promise<T> {
