@@ -378,7 +378,16 @@ export async function checkAllKernelConfigs(options: ConfigCheckOptions): Promis
       if (kernel.METHOD === 'debian') configs.push(debianConfig(workspaceRoot, env, kernel));
       if (kernel.METHOD === 'armbian') configs.push(armbianConfig(workspaceRoot, env, kernel, false, scratch, report));
     }
-    await evaluateAll(await Promise.all(configs), list, env, report);
+    // Let every lookup finish (none left running unobserved), then report the first failure.
+    const settled = await Promise.allSettled(configs);
+    const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    await evaluateAll(
+      settled.map((outcome) => (outcome as PromiseFulfilledResult<CheckedConfig | undefined>).value),
+      list,
+      env,
+      report,
+    );
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
