@@ -43,6 +43,56 @@ export interface HookDocker {
 
 export const TEST_DOCKERD_ARGS = '--bridge=none --iptables=false --ip6tables=false';
 
+/** Linux capability names by number (capability.h), for the runc wrapper below. */
+const CAPABILITY_NAMES = [
+  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE',
+  'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE',
+  'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
+  'CHECKPOINT_RESTORE',
+];
+
+/** The capabilities the kernel has but this process's bounding set lacks (some VMs drop some). */
+export async function capabilitiesMissingHere(): Promise<string[]> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  const bounding = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(status)?.[1] ?? '0'}`);
+  const last = Number.parseInt((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '40')).trim(), 10);
+  const missing: string[] = [];
+  for (let bit = 0; bit <= Math.min(last, CAPABILITY_NAMES.length - 1); bit++) {
+    if (((bounding >> BigInt(bit)) & 1n) === 0n) missing.push(`CAP_${CAPABILITY_NAMES[bit]}`);
+  }
+  return missing;
+}
+
+/**
+ * A privileged container gets every capability the kernel knows, and runc fails ("unable to
+ * apply caps") where the machine's bounding set lacks one, as on some VMs. There the test
+ * engine runs containers through this wrapper, which leaves those capabilities out of the
+ * bundle's config.json and then runs runc. Everything else (privileged, devices, mounts) is as
+ * requested. HookOS itself has the full set.
+ */
+async function runtimeWorkaround(dir: string): Promise<string> {
+  const missing = await capabilitiesMissingHere();
+  if (missing.length === 0) return '';
+  const runc = (await run('sh', ['-c', 'command -v runc'])).stdout.trim();
+  const edits = missing.flatMap((cap) => [`-e 's/"${cap}",//g'`, `-e 's/,"${cap}"//g'`, `-e 's/\\["${cap}"\\]/[]/g'`]).join(' ');
+  const wrapper = join(dir, 'runc-without-missing-caps');
+  await writeFile(
+    wrapper,
+    [
+      '#!/bin/sh',
+      '# Test engine only: drop the capabilities this machine cannot grant, then run runc.',
+      'bundle=""; previous=""',
+      'for arg in "$@"; do [ "$previous" = --bundle ] || [ "$previous" = -b ] && bundle=$arg; previous=$arg; done',
+      `[ -n "$bundle" ] && [ -f "$bundle/config.json" ] && sed -i ${edits} "$bundle/config.json"`,
+      `exec ${runc} "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return ` --add-runtime hook-test-runc=${wrapper} --default-runtime hook-test-runc`;
+}
+
 export async function startHookDocker(options: HookDockerOptions): Promise<HookDocker> {
   const dir = await mkdtemp(join(tmpdir(), 'hook-docker-'));
   const busybox = await busyboxPath();
@@ -72,7 +122,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
       HOOK_DOCKER_PIDFILE: paths.pidfile,
       HOOK_WORKER_DIR: paths.workerDir,
       HOOK_REBOOT_COMMAND: options.rebootCommand ?? `touch ${paths.rebootMarker}`,
-      HOOK_DOCKERD_ARGS: TEST_DOCKERD_ARGS,
+      HOOK_DOCKERD_ARGS: TEST_DOCKERD_ARGS + (await runtimeWorkaround(dir)),
     };
     const service = await startScript(HOOK_DOCKER_SCRIPT, [], env);
     const dockerHost = `unix://${paths.socket}`;
