@@ -41,7 +41,6 @@ const IMAGES: Record<string, Record<string, unknown>> = {
     ...label({ binds: ['/etc/getty.shadow:/etc/shadow', '/run:/run'], env: ['FROM_LABEL=1'], net: 'host', pid: 'host', capabilities: ['CAP_SYS_ADMIN'] }),
   },
   DOCKER: { Cmd: ['/usr/bin/hook-docker'], Env: ['PATH=/usr/sbin:/usr/bin'] },
-  BOOTKIT: { Cmd: ['/usr/bin/hook-bootkit'] },
 };
 
 beforeAll(async () => {
