@@ -210,4 +210,18 @@ describe('bootkit against a real dockerd and registry (integration)', () => {
     expect((await inspect('tink-worker')).Config.Image).toBe(embedded);
     expect((await stat(join(hookDocker!.workerDir, 'standin-was-here'))).isFile()).toBe(true);
   }, 120_000);
+
+  it('end to end: the worker starts a child container that creates /worker/reboot, and hook-docker reboots', async () => {
+    const image = '127.0.0.1:1/hook-test/standin-reboot:1';
+    await buildStandInWorker({ ref: image, dockerHost: hookDocker!.dockerHost, rebootChild: true });
+    await rm(hookDocker!.rebootMarker, { force: true });
+    await rm(join(hookDocker!.workerDir, 'reboot'), { force: true });
+    const result = await bootkitOnce(`tink_worker_image=${image}`);
+    expect(result.exitCode).toBe(0);
+    await hookDocker!.service.waitFor((l) => l.msg === `found ${hookDocker!.workerDir}/reboot: rebooting the machine`, 30_000, 'the reboot');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !(await stat(hookDocker!.rebootMarker).catch(() => undefined))) await new Promise((r) => setTimeout(r, 100));
+    expect((await stat(hookDocker!.rebootMarker)).isFile()).toBe(true);
+    expect((await hookDocker!.docker(['logs', 'tink-worker'])).stdout).toContain('STANDIN child started');
+  }, 120_000);
 });

@@ -12,10 +12,15 @@
  *   STANDIN ready                 then it sleeps, as a worker would keep running
  * and it writes its environment to /worker/standin.env. Built with exitCode, it prints
  * `STANDIN exiting N` and exits at once instead.
+ *
+ * Built with rebootChild, the image also holds the build host's docker CLI (with the libraries
+ * ldd names) and, after `STANDIN ready`, does what a workflow's last action does: it runs a child
+ * container through /var/run/docker.sock, with its own /worker mount's source bound on /worker,
+ * that creates /worker/reboot (`STANDIN child started` / `STANDIN child failed: ...`).
  */
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '@hook/process';
 
 export const WORKER_ENV_NAMES = [
@@ -41,9 +46,11 @@ export interface StandInOptions {
   console?: boolean;
   /** Exit at once with this code instead of running. */
   exitCode?: number;
+  /** Then start a child container that creates /worker/reboot (needs the docker CLI in the image). */
+  rebootChild?: boolean;
 }
 
-export function standInScript(options: Pick<StandInOptions, 'console' | 'exitCode'>): string {
+export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 'exitCode' | 'rebootChild'>): string {
   const lines = [
     '#!/bin/sh',
     '# The stand-in Tinkerbell worker (libs/worker): reports what a worker sees, then waits.',
@@ -66,9 +73,33 @@ export function standInScript(options: Pick<StandInOptions, 'console' | 'exitCod
     'report "mount /run $(ls /run | tr \'\\n\' \' \')"',
     'env >/worker/standin.env 2>/dev/null',
     'report ready',
-    'exec sleep 2147483647',
   );
+  if (options.rebootChild) {
+    lines.push(
+      '# The source of our /worker as dockerd sees it, as a workflow action would bind it.',
+      'worker=$(docker inspect --format \'{{range .Mounts}}{{if eq .Destination "/worker"}}{{.Source}}{{end}}{{end}}\' tink-worker 2>&1)',
+      `if output=$(docker run --rm --network none -v "$worker:/worker" --entrypoint /bin/touch ${options.ref} /worker/reboot 2>&1); then`,
+      '  report "child started"',
+      'else',
+      '  report "child failed: $(echo "$worker $output" | tr \'\\n\' \' \')"',
+      'fi',
+    );
+  }
+  lines.push('exec sleep 2147483647');
   return `${lines.join('\n')}\n`;
+}
+
+/** Copies an ELF program to root/target, and the shared libraries ldd names to the same paths. */
+async function copyWithLibraries(program: string, root: string, target: string): Promise<void> {
+  await copyFile(program, join(root, target));
+  const ldd = await run('ldd', [program], { allowFailure: true });
+  if (ldd.exitCode !== 0) return; // statically linked
+  for (const line of ldd.stdout.split('\n')) {
+    const library = /=>\s*(\/\S+)/.exec(line)?.[1] ?? /^\s*(\/\S+)/.exec(line)?.[1];
+    if (!library) continue;
+    await mkdir(dirname(join(root, library)), { recursive: true });
+    await copyFile(library, join(root, library));
+  }
 }
 
 export async function buildStandInWorker(options: StandInOptions): Promise<void> {
@@ -87,6 +118,7 @@ export async function buildStandInWorker(options: StandInOptions): Promise<void>
     }
     for (const empty of ['worker', 'run', 'tmp', 'proc', 'sys', 'dev', 'etc']) await mkdir(join(root, empty), { recursive: true });
     await writeFile(join(root, 'standin.sh'), standInScript(options), { mode: 0o755 });
+    if (options.rebootChild) await copyWithLibraries((await run('sh', ['-c', 'command -v docker'])).stdout.trim(), root, '/bin/docker');
     const hostArgs = options.dockerHost ? ['--host', options.dockerHost] : [];
     await run('sh', [
       '-c',
