@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, buildEfiIso, findPlaceholder, patchCmdline } from '@hook/iso';
-import { bootAndWait, debianTestKernel, writeTinyInitramfs } from '@hook/qemu';
+import { bootAndWait } from '@hook/qemu';
+import { debianTestKernel, writeTinyInitramfs } from '@hook/qemu/testing';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
-import { bootAndWait, debianTestKernel, writeTinyInitramfs, CMDLINE_PREFIX } from '@hook/qemu';
+import { bootAndWait } from '@hook/qemu';
+import { CMDLINE_PREFIX, debianTestKernel, writeTinyInitramfs } from '@hook/qemu/testing';
 import { buildEfiIso } from './build';
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, findPlaceholder, patchCmdline } from './placeholder';
 

@@ -1,9 +1,9 @@
 /** Test helpers: small real OCI images (multi-layer tars built with tar-stream) in a real layout. */
-import { gzipSync } from 'node:zlib';
-import { MediaType, OciLayout, sha256Digest, tarBuffer, type ImageConfig, type TarItem } from '@hook/oci';
+import type { ImageConfig, OciLayout } from '@hook/oci';
+import { buildTestImage, type TarItem } from '@hook/oci/testing';
 import type { FsEntry } from '@hook/initramfs';
 
-export { tarBuffer, type TarItem } from '@hook/oci';
+export { tarBuffer, type TarItem } from '@hook/oci/testing';
 
 export interface ImageSpec {
   layers: TarItem[][];
@@ -15,24 +15,7 @@ export interface ImageSpec {
 
 /** Writes an image into the layout under `ref` (uncompressed layers unless `compression: 'gzip'`). */
 export async function addImage(layout: OciLayout, ref: string, spec: ImageSpec): Promise<void> {
-  const layerDescs = [];
-  const diffIds = [];
-  for (const items of spec.layers) {
-    const tar = await tarBuffer(items);
-    const gzip = spec.compression === 'gzip';
-    layerDescs.push(await layout.writeBlob(gzip ? gzipSync(tar) : tar, gzip ? MediaType.ociLayerGzip : MediaType.ociLayer));
-    diffIds.push(sha256Digest(tar));
-  }
-  const config: ImageConfig = {
-    architecture: spec.architecture ?? 'amd64',
-    os: 'linux',
-    config: spec.config ?? {},
-    rootfs: { type: 'layers', diff_ids: diffIds },
-  };
-  const configDesc = await layout.writeJsonBlob(config, MediaType.ociConfig);
-  const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: layerDescs };
-  const manifestDesc = await layout.writeJsonBlob(manifest, MediaType.ociManifest);
-  await layout.addManifest(manifestDesc, ref);
+  await buildTestImage(layout, { layers: spec.layers, architecture: spec.architecture, config: spec.config ?? {}, compression: spec.compression ?? 'none', ref });
 }
 
 /** Collects entries (reading file contents) and applies last-wins, as an unpack would. */

@@ -8,7 +8,7 @@ import { UserError } from '@hook/log';
 import { importDockerArchive, readDockerArchive } from './docker-archive';
 import { sha256Digest } from './digest';
 import { OciLayout, openLayerStream } from './layout';
-import { buildTestImage, tarOf } from './test-image';
+import { buildTestImage, tarOf } from './testing/test-image';
 import { CONTAINERD_NAME_ANNOTATION, MediaType, REF_NAME_ANNOTATION } from './types';
 
 async function collect(stream: Readable): Promise<Buffer> {

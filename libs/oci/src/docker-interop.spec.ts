@@ -1,15 +1,17 @@
-// Needs Debian packages docker-registry and docker.io (a running Docker daemon); skipped with a
-// message when no daemon answers. Checks our formats against the real Docker.
+// Needs Debian packages docker-registry and docker.io: like the other engine tests it uses the
+// running Docker engine or starts Debian's dockerd (ensureDockerd), and fails when neither works.
+// Checks our formats against the real Docker.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { run } from '@hook/process';
+import { type TestDockerd, ensureDockerd } from '@hook/docker/testing';
 import { type TestRegistry, startRegistry } from '@hook/testing';
 import { readDockerArchive } from './docker-archive';
 import { OciLayout, openLayerStream } from './layout';
 import { RegistryClient } from './registry';
-import { buildTestImage } from './test-image';
+import { buildTestImage } from './testing/test-image';
 import { pullImageToLayout, pushLayoutImage } from './transfer';
 import { MediaType } from './types';
 
@@ -21,22 +23,13 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function dockerAnswers(): Promise<boolean> {
-  const result = await run('docker', ['info', '--format', '{{.ServerVersion}}'], { allowFailure: true, timeoutMs: 10_000 }).catch(() => undefined);
-  return result?.exitCode === 0;
-}
-
 describe('Docker interoperability (integration: real Docker daemon and registry)', () => {
   let registry: TestRegistry | undefined;
   let dir: string | undefined;
-  let available = false;
+  let dockerd: TestDockerd | undefined;
   const tags: string[] = [];
   beforeAll(async () => {
-    available = await dockerAnswers();
-    if (!available) {
-      console.warn('skipping Docker interoperability: no Docker daemon answers (apt-get install docker.io and start dockerd)');
-      return;
-    }
+    dockerd = await ensureDockerd();
     registry = await startRegistry();
     dir = await mkdtemp(join(tmpdir(), 'oci-docker-'));
   }, 60_000);
@@ -44,10 +37,10 @@ describe('Docker interoperability (integration: real Docker daemon and registry)
     if (tags.length) await run('docker', ['rmi', ...tags], { allowFailure: true });
     await registry?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+    await dockerd?.stop();
   });
 
   it('docker pulls what we push; we read what docker saves; we pull what docker pushes', async () => {
-    if (!available) return;
     const client = new RegistryClient({ env: {} });
     const layout = await OciLayout.create(join(dir!, 'src'));
     const image = await buildTestImage(layout, { files: { 'hello.txt': `docker check ${process.pid}\n` } });

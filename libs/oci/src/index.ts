@@ -2,7 +2,6 @@ export * from './types';
 export * from './digest';
 export * from './platform';
 export * from './layout';
-export * from './test-image';
 export * from './reference';
 export * from './credentials';
 export * from './registry';

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { DigestMismatchError, MediaType, OciLayout, openLayerStream, sha256Digest } from './index';
-import { buildTestImage, tarOf } from './test-image';
+import { buildTestImage, tarOf } from './testing/test-image';
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];

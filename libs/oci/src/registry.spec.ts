@@ -9,7 +9,7 @@ import { DigestMismatchError } from './digest';
 import { OciLayout, openLayerStream } from './layout';
 import { parseImageReference, parseNormalizedNamed } from './reference';
 import { RegistryClient, bufferSource } from './registry';
-import { buildTestImage, tarOf } from './test-image';
+import { buildTestImage, tarOf } from './testing/test-image';
 import { listTags, pullArtifact, pullImageToLayout, pushArtifact, pushLayoutImage } from './transfer';
 import { MediaType } from './types';
 

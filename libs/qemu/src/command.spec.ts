@@ -48,8 +48,9 @@ describe('qemuCommandLine', () => {
   it('adds the scratch disk and the interactive console', () => {
     const line = argv({ arch: 'x86_64', kernel: '/k', disk: { sizeGb: 10 } }, { serial: 'stdio', disk: '/tmp/x/disk.raw' });
     expect(line).toContain('-drive index=0,media=disk,format=raw,file=/tmp/x/disk.raw');
-    expect(line).toContain('-nographic');
-    expect(line).not.toContain('-serial');
+    // The console on the terminal needs a serial port: -nodefaults gives none, -nographic adds none.
+    expect(line).toContain('-serial mon:stdio');
+    expect(line).not.toContain('-nographic');
   });
 
   it('rejects machines that cannot work', () => {

@@ -37,7 +37,7 @@ export interface MachineFiles {
   uefiVars?: string;
   /** Scratch disk image (disk only). */
   disk?: string;
-  /** Serial console: a log file, or the terminal (`-nographic`, Ctrl-A X quits). */
+  /** Serial console: a log file, or the terminal (`-serial mon:stdio`, Ctrl-A X quits). */
   serial: { file: string } | 'stdio';
   /** QEMU writes its process id here (so a run can be stopped). */
   pidFile?: string;
@@ -144,7 +144,9 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
     args.push('-device', `virtio-net-pci,netdev=net0${options.mac ? `,mac=${options.mac}` : ''}`);
   }
   if (files.serial === 'stdio') {
-    args.push('-nographic');
+    // -nodefaults leaves the machine without a serial port (-nographic alone then shows nothing):
+    // the console on this terminal, multiplexed with QEMU's monitor (Ctrl-A C; Ctrl-A X quits).
+    args.push('-display', 'none', '-serial', 'mon:stdio');
   } else {
     args.push('-display', 'none', '-monitor', 'none', '-serial', `file:${files.serial.file}`);
   }

@@ -8,8 +8,6 @@ export {
 export type { Accelerator, HostForward, MachineFiles, MachineOptions, QemuArch, QemuCommand } from './command';
 export { prepareMachine } from './machine';
 export { bootAndWait, chooseAccelerator, probeKvm, hostArch } from './boot';
+export { runFlavor, runInteractive, type FlavorRunOptions } from './interactive';
 export type { BootOptions, BootResult } from './boot';
-// Test fixtures other libraries' integration tests share (a real kernel, a tiny initramfs).
-export { debianTestKernel, testCacheDir } from './testing/debian-kernel';
-export { writeTinyInitramfs, CMDLINE_PREFIX, STATIC_BUSYBOX } from './testing/tiny-initramfs';
-export type { TinyInitramfsOptions } from './testing/tiny-initramfs';
+// Test fixtures (a real kernel, a tiny initramfs) are in @hook/qemu/testing.

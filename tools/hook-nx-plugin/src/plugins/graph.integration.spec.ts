@@ -40,7 +40,7 @@ describe('the Nx graph of this repository (integration)', () => {
   it('lists every flavor, kernel and image project', async () => {
     const projects = JSON.parse(await nx(['show', 'projects', '--json'])) as string[];
     expect(projects).toEqual(
-      expect.arrayContaining(['hook-default-amd64', 'peg-default-amd64', 'armbian-genio-edge', 'kernel-hook-default-amd64', 'kernel-armbian-uefi-x86-edge', 'hook-bootkit', 'debian-base']),
+      expect.arrayContaining(['hook-default-amd64', 'peg-default-amd64', 'armbian-genio-edge', 'kernel-hook-default-amd64', 'kernel-armbian-uefi-x86-edge', 'hook-docker', 'debian-base']),
     );
     expect(projects).not.toContain('kernel-peg-default-amd64');
   });
@@ -49,14 +49,17 @@ describe('the Nx graph of this repository (integration)', () => {
     await nx(['graph', `--file=${join(clone, 'graph.json')}`]);
     const graph = JSON.parse(readFileSync(join(clone, 'graph.json'), 'utf8')).graph;
     const targets = (p: string) => graph.dependencies[p].map((d: { target: string }) => d.target).sort();
-    expect(targets('peg-default-amd64')).toEqual(['ca-certificates', 'dhcp', 'getty', 'hook-init', 'hook-runc', 'kernel-hook-default-amd64', 'sshd']);
-    expect(targets('hook-default-arm64')).toEqual(expect.arrayContaining(['kernel-hook-default-arm64', 'hook-bootkit', 'hook-docker']));
+    // Its kernel and images (read from flavor.yaml and the template), and the library its build runs.
+    expect(targets('peg-default-amd64')).toEqual(['ca-certificates', 'dhcp', 'getty', 'hook-init', 'hook-runc', 'hookos', 'kernel-hook-default-amd64', 'sshd']);
+    const edge = (source: string, target: string) => graph.dependencies[source].find((d: { target: string }) => d.target === target)?.type;
+    expect([edge('peg-default-amd64', 'sshd'), edge('peg-default-amd64', 'hookos'), edge('kernel-hook-default-amd64', 'debian-base')]).toEqual(['static', 'implicit', 'static']);
+    expect(targets('hook-default-arm64')).toEqual(expect.arrayContaining(['kernel-hook-default-arm64', 'hook-docker']));
   });
 
   it('follows a change in one image folder to that image and the flavors using it, nothing else', async () => {
     expect((await commitChange('images/sshd/Dockerfile')).sort()).toEqual(['peg-default-amd64', 'sshd']);
-    const bootkit = await commitChange('images/hook-bootkit/Dockerfile');
-    expect(bootkit).toContain('hook-bootkit');
+    const bootkit = await commitChange('images/hook-docker/Dockerfile');
+    expect(bootkit).toContain('hook-docker');
     expect(bootkit).toContain('hook-default-amd64');
     expect(bootkit).not.toContain('peg-default-amd64');
     expect(bootkit.filter((p) => !p.startsWith('hook-') && !p.startsWith('armbian-'))).toEqual([]);

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { buildKernelTarget } from '@hook/kernel';
 import { runStep } from '../run';
-import type { KernelBuildSchema } from '../kernel-build/schema';
+import type { KernelBuildSchema } from './schema';
 
 /** An Armbian kernel: the ORAS artifact of .debs, extracted and trimmed. */
 export default async function armbianFetchExecutor(options: KernelBuildSchema, context: ExecutorContext) {

@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { notImplemented } from '../run';
+import type { BootableMediaSchema } from './schema';
 
-export default async function bootableMediaExecutor(_options: Record<string, unknown>, context: ExecutorContext) {
+export default async function bootableMediaExecutor(_options: BootableMediaSchema, context: ExecutorContext) {
   return notImplemented('bootable media', context);
 }

@@ -2,10 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { buildContainerTarget } from '@hook/containers';
 import { runStep } from '../run';
 
-export interface ContainerBuildSchema {
-  image: string;
-  arch: 'amd64' | 'arm64';
-}
+import type { ContainerBuildSchema } from './schema';
 
 /** Reuses, pulls or builds one image for one arch into dist/images/<name>/<arch>. */
 export default async function containerBuildExecutor(options: ContainerBuildSchema, context: ExecutorContext) {

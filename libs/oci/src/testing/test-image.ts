@@ -1,9 +1,12 @@
-/** Builds tiny real images for tests (a tar layer, a config, a manifest) with tar-stream. */
+/**
+ * Test fixture (import from @hook/oci/testing, never from production code): the one builder of
+ * tiny real images for tests (tar layers, a config, a manifest) with tar-stream.
+ */
 import { gzipSync } from 'node:zlib';
 import { pack, type Headers } from 'tar-stream';
-import { sha256Digest } from './digest';
-import type { OciLayout } from './layout';
-import { type Descriptor, type ImageConfig, type ImageManifest, MediaType } from './types';
+import { sha256Digest } from '../digest';
+import type { OciLayout } from '../layout';
+import { type Descriptor, type ImageConfig, type ImageManifest, MediaType } from '../types';
 
 /** One tar member for test archives; files by default, with LinuxKit-relevant header fields. */
 export interface TarItem {
@@ -56,11 +59,18 @@ export function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
 }
 
 export interface TestImageOptions {
-  files: Record<string, string | Buffer>;
+  /** One layer with these files (mode 0644, mtime 0) ... */
+  files?: Record<string, string | Buffer>;
+  /** ... or these layers, in order, each a list of tar members. */
+  layers?: TarItem[][];
   architecture?: string;
   variant?: string;
+  /** The image config's `config`; default PATH and Cmd /bin/sh. */
+  config?: ImageConfig['config'];
   /** Layer compression; gzip by default. */
   compression?: 'gzip' | 'none';
+  /** List the manifest in index.json under this name; by default it is not listed (the caller decides). */
+  ref?: string;
 }
 
 export interface TestImage {
@@ -71,20 +81,22 @@ export interface TestImage {
   layerTars: Buffer[];
 }
 
-/** Writes a one-layer image into a layout (not listed in index.json: the caller decides). */
+/** Writes an image into a layout: its layers, config and manifest. */
 export async function buildTestImage(layout: OciLayout, options: TestImageOptions): Promise<TestImage> {
-  const tar = await tarOf(options.files);
+  const layerTars = options.layers ? await Promise.all(options.layers.map((items) => tarBuffer(items))) : [await tarOf(options.files ?? {})];
   const gzip = options.compression !== 'none';
-  const layer = await layout.writeBlob(gzip ? gzipSync(tar) : tar, gzip ? MediaType.ociLayerGzip : MediaType.ociLayer);
+  const layers: Descriptor[] = [];
+  for (const tar of layerTars) layers.push(await layout.writeBlob(gzip ? gzipSync(tar) : tar, gzip ? MediaType.ociLayerGzip : MediaType.ociLayer));
   const config: ImageConfig = {
     architecture: options.architecture ?? 'amd64',
     os: 'linux',
     ...(options.variant ? { variant: options.variant } : {}),
-    config: { Env: ['PATH=/usr/bin:/bin'], Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: [sha256Digest(tar)] },
+    config: options.config ?? { Env: ['PATH=/usr/bin:/bin'], Cmd: ['/bin/sh'] },
+    rootfs: { type: 'layers', diff_ids: layerTars.map((tar) => sha256Digest(tar)) },
   };
   const configDesc = await layout.writeJsonBlob(config, MediaType.ociConfig);
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [layer] };
+  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers };
   const manifestDescriptor = await layout.writeJsonBlob(manifest, MediaType.ociManifest);
-  return { manifestDescriptor, manifest, config, layerTars: [tar] };
+  if (options.ref) await layout.addManifest(manifestDescriptor, options.ref);
+  return { manifestDescriptor, manifest, config, layerTars };
 }

@@ -1,0 +1,8 @@
+/**
+ * Test fixtures other libraries' integration tests and the benchmarks share (import from
+ * @hook/qemu/testing, never from production code): a real Debian kernel and a tiny busybox
+ * initramfs that prints the kernel command line and a marker.
+ */
+export { debianTestKernel, testCacheDir } from './debian-kernel';
+export { writeTinyInitramfs, CMDLINE_PREFIX, STATIC_BUSYBOX } from './tiny-initramfs';
+export type { TinyInitramfsOptions } from './tiny-initramfs';

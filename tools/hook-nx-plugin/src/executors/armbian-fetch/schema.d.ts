@@ -1,0 +1,4 @@
+export interface KernelBuildSchema {
+  /** Kernel id (folder under kernel/). */
+  kernel: string;
+}

@@ -1,0 +1,4 @@
+export interface KernelCheckSchema {
+  /** Kernel id (folder under kernel/). */
+  kernel: string;
+}

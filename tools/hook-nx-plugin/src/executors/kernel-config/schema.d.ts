@@ -1,0 +1,5 @@
+export interface KernelConfigSchema {
+  /** Kernel id (folder under kernel/). */
+  kernel: string;
+  mode: 'menuconfig' | 'shell';
+}

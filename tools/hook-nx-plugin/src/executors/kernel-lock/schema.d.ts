@@ -1,0 +1,4 @@
+export interface KernelLockSchema {
+  /** Kernel id (folder under kernel/). */
+  kernel: string;
+}

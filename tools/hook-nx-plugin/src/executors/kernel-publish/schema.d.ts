@@ -1,0 +1,4 @@
+export interface KernelPublishSchema {
+  /** Kernel id (folder under kernel/). */
+  kernel: string;
+}

@@ -1,0 +1,10 @@
+import type { FlavorFormat } from '@hook/hookos';
+import type { Backend } from '@hook/linuxkit';
+
+export interface LinuxkitBuildSchema {
+  /** Flavor id (folder under flavors/). */
+  flavor: string;
+  format?: FlavorFormat;
+  /** native (default) or linuxkit; HOOK_LINUXKIT_BACKEND wins over it. */
+  backend?: Backend;
+}

@@ -1,0 +1,4 @@
+export interface QemuRunSchema {
+  /** Flavor id (folder under flavors/). */
+  flavor: string;
+}
