@@ -7,3 +7,4 @@ export * from './base-image';
 export * from './bootstrap';
 export * from './engine-images';
 export * from './target';
+export * from './embedded-images';

@@ -16,6 +16,7 @@ import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-imag
 import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
+import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
 import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput } from './output';
 import { type DockerArch, computeImageInputs, imageContentHash, imageTag } from './tag';
 
@@ -113,6 +114,8 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     try {
       await cp(join(workspaceRoot, 'images', imageName), contextDir, { recursive: true });
       for (const file of SHARED_CONTEXT_FILES) await copyFile(file, join(contextDir, basename(file)));
+      // hook-embedded carries a Docker storage directory with the images its images.txt lists.
+      if (imageName === EMBEDDED_IMAGES_FOLDER) await prepareEmbeddedContext(contextDir, arch, env);
       await buildImage(docker, engine.arch, {
         contextDir,
         ref: tag.ref,

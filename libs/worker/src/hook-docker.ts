@@ -17,6 +17,8 @@ export interface HookDockerOptions {
   rebootCommand?: string;
   /** How long to wait for the engine to answer; default 60 s. */
   startTimeoutMs?: number;
+  /** dockerd's data-root; default <dir>/data (an existing storage, e.g. embedded images). */
+  dataRoot?: string;
 }
 
 export interface HookDocker {
@@ -117,7 +119,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
       HOOK_CMDLINE: join(dir, 'cmdline'),
       HOOK_DOCKER_CONFIG: paths.configPath,
       HOOK_DOCKER_SOCKET: paths.socket,
-      HOOK_DOCKER_DATA_ROOT: join(dir, 'data'),
+      HOOK_DOCKER_DATA_ROOT: options.dataRoot ?? join(dir, 'data'),
       HOOK_DOCKER_EXEC_ROOT: join(dir, 'exec'),
       HOOK_DOCKER_PIDFILE: paths.pidfile,
       HOOK_WORKER_DIR: paths.workerDir,
