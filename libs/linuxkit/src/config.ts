@@ -6,7 +6,6 @@
 import { dirname } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { UserError } from '@hook/log';
-import { mobySchema } from './schema';
 import { formatPath, validateValue, type Problem, type ValuePath } from './validate';
 
 export interface IdMapping {
@@ -175,7 +174,7 @@ export function validateConfig(text: string, fileName = 'linuxkit.yaml', baseDir
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError(`${shown}:1: the top level must be a mapping (kernel:, init:, onboot:, services:, files: ...)`);
   }
-  const problems = validateValue(value, mobySchema);
+  const problems = validateValue(value, 'moby');
   if (problems.length > 0) throw problemsError(problems, (p) => where(p.path, p.atKey));
   const config = value as MobyConfig;
   checkNames(config, (path) => where(path));

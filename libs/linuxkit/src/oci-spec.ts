@@ -9,7 +9,6 @@
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '@hook/log';
 import type { DeviceYaml, IdMapping, ImageConfigYaml, ImageYaml, InterfaceYaml, MountYaml, RuntimeYaml } from './config';
-import { definitions } from './schema';
 import { formatPath, validateValue } from './validate';
 
 /** The 41 capabilities LinuxKit knows, in numeric order (moby/sys/capability ListKnown). */
@@ -60,7 +59,7 @@ export function parseLabel(text: string, imageRef: string): ImageConfigYaml {
     throw new UserError(`image ${imageRef}: the ${LABEL_NAME} label must be a JSON object`);
   }
   const record = value as Record<string, unknown>;
-  const problems = validateValue({ name: 'dummyname', image: 'dummyimage', ...record }, definitions.image!);
+  const problems = validateValue({ name: 'dummyname', image: 'dummyimage', ...record }, 'image');
   if (problems.length > 0) {
     const p = problems[0]!;
     throw new UserError(`image ${imageRef}: the ${LABEL_NAME} label is invalid: ${formatPath(p.path)}: ${p.message}; rebuild the image with a valid label`);

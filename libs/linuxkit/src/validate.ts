@@ -1,9 +1,13 @@
-import { suggest } from '@hook/log';
 /**
- * A small validator for the JSON-schema subset in schema.ts. It reports every problem with the
- * path of the offending value (`services[3].capabilites`), so callers can point at the YAML line.
+ * Checks values against the LinuxKit schema (moby.schema.json) with ajv, and turns ajv's errors
+ * into problems with the path of the offending value (`services[3].capabilites`), so callers
+ * can point at the YAML line. Messages say what is wanted and what was found, and an unknown
+ * key gets a "did you mean" from the keys the schema allows there. Problems come in document
+ * order, so the first one reported is the first in the file.
  */
-import { type SchemaNode, definitions } from './schema';
+import Ajv, { type ErrorObject } from 'ajv';
+import { suggest } from '@hook/log';
+import { mobySchema, type SchemaName } from './schema';
 
 export type ValuePath = Array<string | number>;
 
@@ -14,21 +18,29 @@ export interface Problem {
   atKey?: boolean;
 }
 
-export function validateValue(value: unknown, schema: SchemaNode, path: ValuePath = []): Problem[] {
-  const problems: Problem[] = [];
-  check(value, schema, path, problems);
-  return problems;
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+ajv.addSchema(mobySchema);
+
+function validatorFor(name: SchemaName) {
+  const ref = name === 'moby' ? mobySchema.$id! : `${mobySchema.$id}#/definitions/${name}`;
+  const validate = ajv.getSchema(ref);
+  if (!validate) throw new Error(`schema: unknown definition ${name}`);
+  return validate;
 }
 
-function resolve(schema: SchemaNode): SchemaNode {
-  let current = schema;
-  for (let depth = 0; current.$ref && depth < 10; depth++) {
-    const target = definitions[current.$ref];
-    if (!target) throw new Error(`schema: unknown definition ${current.$ref}`);
-    current = target;
-  }
-  return current;
+export function validateValue(value: unknown, schema: SchemaName): Problem[] {
+  const validate = validatorFor(schema);
+  if (validate(value)) return [];
+  return toProblems(validate.errors ?? [], value);
 }
+
+const WANTED: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string (quote it)',
+  integer: 'an integer',
+  boolean: 'true or false',
+};
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -40,70 +52,77 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
-const WANTED: Record<string, string> = {
-  object: 'a mapping',
-  array: 'a list',
-  string: 'a string (quote it)',
-  integer: 'an integer',
-  boolean: 'true or false',
-};
-
-function matchesType(value: unknown, type: NonNullable<SchemaNode['type']>): boolean {
-  switch (type) {
-    case 'object':
-      return value !== null && typeof value === 'object' && !Array.isArray(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string':
-      return typeof value === 'string';
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'boolean':
-      return typeof value === 'boolean';
+/** `/services/3/name` -> ['services', 3, 'name'] (indexes of lists as numbers). */
+function pathOf(instancePath: string, root: unknown): ValuePath {
+  const path: ValuePath = [];
+  let current = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key: string | number = Array.isArray(current) ? Number(part) : part;
+    path.push(key);
+    current = current !== null && typeof current === 'object' ? (current as Record<string | number, unknown>)[key] : undefined;
   }
+  return path;
 }
 
-function check(value: unknown, rawSchema: SchemaNode, path: ValuePath, problems: Problem[]): void {
-  const schema = resolve(rawSchema);
-  if (schema.anyOf) {
-    const ok = schema.anyOf.some((option) => validateValue(value, option, path).length === 0);
-    if (!ok) {
-      const kinds = schema.anyOf.map((o) => resolve(o).type).filter(Boolean);
-      problems.push({ path, message: `must be ${kinds.join(' or ')}, not ${typeName(value)}` });
-    }
-    return;
-  }
-  if (schema.enum && !(typeof value === 'string' && schema.enum.includes(value))) {
-    problems.push({ path, message: `must be one of ${schema.enum.join(', ')}, not ${JSON.stringify(value)}` });
-    return;
-  }
-  if (schema.type && !matchesType(value, schema.type)) {
-    problems.push({ path, message: `must be ${WANTED[schema.type]}, not ${typeName(value)}` });
-    return;
-  }
-  if (Array.isArray(value) && schema.items) {
-    value.forEach((item, i) => check(item, schema.items!, [...path, i], problems));
-    return;
-  }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const record = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) {
-      if (!(key in record)) problems.push({ path, message: `missing required key '${key}'` });
-    }
-    const known = schema.properties ?? {};
-    for (const [key, item] of Object.entries(record)) {
-      if (known[key]) {
-        check(item, known[key], [...path, key], problems);
-      } else if (schema.additionalProperties === false) {
-        const hint = suggest(key, Object.keys(known));
+function toProblems(errors: ErrorObject[], root: unknown): Problem[] {
+  // An anyOf reports why each of its options failed too: one line for the anyOf says it all.
+  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  const inAnyOf = (e: ErrorObject) => anyOfs.some((a) => a !== e && e.instancePath === a.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`));
+  const problems: Array<Problem & { required?: boolean }> = [];
+  for (const error of errors) {
+    if (inAnyOf(error)) continue;
+    const path = pathOf(error.instancePath, root);
+    const params = error.params as Record<string, unknown>;
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const key = String(params.additionalProperty);
+        const allowed = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
+        const hint = suggest(key, allowed);
         problems.push({ path: [...path, key], atKey: true, message: `unknown key${hint ? ` (did you mean ${hint}?)` : ''}` });
-      } else if (schema.additionalProperties) {
-        check(item, schema.additionalProperties, [...path, key], problems);
+        break;
       }
+      case 'required':
+        problems.push({ path, required: true, message: `missing required key '${String(params.missingProperty)}'` });
+        break;
+      case 'type':
+        problems.push({ path, message: `must be ${WANTED[String(params.type)] ?? String(params.type)}, not ${typeName(error.data)}` });
+        break;
+      case 'enum':
+        problems.push({ path, message: `must be one of ${(params.allowedValues as string[]).join(', ')}, not ${JSON.stringify(error.data)}` });
+        break;
+      case 'anyOf': {
+        const kinds = (error.schema as Array<{ type?: string }>).map((option) => option.type).filter(Boolean);
+        problems.push({ path, message: `must be ${kinds.join(' or ')}, not ${typeName(error.data)}` });
+        break;
+      }
+      default:
+        problems.push({ path, message: error.message ?? error.keyword });
     }
   }
+  return inDocumentOrder(problems, root).map(({ required: _required, ...problem }) => problem);
 }
 
+/** Sorts by where the value is in the document: keys in their order, a mapping's missing keys first. */
+function inDocumentOrder<T extends Problem & { required?: boolean }>(problems: T[], root: unknown): T[] {
+  const position = (problem: T): number[] => {
+    const indexes: number[] = [];
+    let current = root;
+    for (const key of problem.path) {
+      const index = Array.isArray(current) ? Number(key) : Object.keys((current ?? {}) as object).indexOf(String(key));
+      indexes.push(index);
+      current = current !== null && typeof current === 'object' ? (current as Record<string | number, unknown>)[key] : undefined;
+    }
+    // At one path, a missing key is reported before the values inside the mapping.
+    return problem.required ? [...indexes, -1] : indexes;
+  };
+  const keyed = problems.map((problem, order) => ({ problem, at: position(problem), order }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < Math.min(a.at.length, b.at.length); i++) if (a.at[i] !== b.at[i]) return a.at[i]! - b.at[i]!;
+    return a.at.length - b.at.length || a.order - b.order;
+  });
+  return keyed.map((k) => k.problem);
+}
 
 /** `services[3].capabilites` */
 export function formatPath(path: ValuePath): string {

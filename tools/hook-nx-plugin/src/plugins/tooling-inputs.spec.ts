@@ -45,7 +45,7 @@ function librariesInNamedInput(name: string): string[] {
   const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8'));
   return (nxJson.namedInputs[name] as unknown[])
     .filter((i): i is string => typeof i === 'string')
-    .map((i) => /^\{workspaceRoot\}\/libs\/([a-z-]+)\/src\/\*\*\/\*\.ts$/.exec(i)?.[1])
+    .map((i) => /^\{workspaceRoot\}\/libs\/([a-z-]+)\/src\/\*\*\/\*$/.exec(i)?.[1])
     .filter((lib): lib is string => lib !== undefined)
     .sort();
 }
@@ -57,6 +57,12 @@ describe('the tooling inputs of cached targets', () => {
     ['flavor', TOOLING_INPUTS.flavor, ['linuxkit-build']],
   ])('%s targets hash exactly the libraries their executors run', (_kind, input, executors) => {
     expect(librariesInNamedInput(input)).toEqual(librariesOf(executors));
+  });
+
+  it('hashes every file of those libraries (the LinuxKit schema is JSON, the image build copies assets/)', () => {
+    const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8'));
+    expect(nxJson.namedInputs[TOOLING_INPUTS.flavor]).toContain('{workspaceRoot}/libs/linuxkit/src/**/*');
+    expect(nxJson.namedInputs[TOOLING_INPUTS.image]).toContain('{workspaceRoot}/libs/containers/assets/**/*');
   });
 
   it('keeps the ISO library out of kernel and image builds', () => {
