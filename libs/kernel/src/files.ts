@@ -1,20 +1,15 @@
 /** File helpers: hashing, atomic directory publication, temp dirs. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256Hex, sha256OfFile } from '@hook/oci';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Hex sha256 of a file (@hook/oci's one helper). */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await sha256OfFile(path)).sha256;
 }
 
-export function sha256Text(...parts: (string | Buffer)[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return hash.digest('hex');
-}
+/** Hex sha256 of strings or bytes in order (@hook/oci). */
+export const sha256Text = sha256Hex;
 
 export async function exists(path: string): Promise<boolean> {
   return stat(path).then(

@@ -3,13 +3,13 @@
  * list tags, and push/pull ORAS-style artifacts (files as layers of a manifest with an
  * artifactType and the empty config).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Progress, UserError, formatBytes, log } from '@hook/log';
-import { isDigest } from './digest';
+import { isDigest, sha256OfFile } from './digest';
 import { type OciLayout, type ResolvedImage } from './layout';
 import { type ImageReference, parseNormalizedNamed } from './reference';
 import { type BlobSource, RegistryClient, bufferSource, toReference } from './registry';
@@ -121,11 +121,9 @@ export type ArtifactFile = string | { path: string; mediaType?: string; title?: 
 
 /** Hashes a file without reading it into memory, and describes it as an upload source. */
 async function fileSource(path: string): Promise<BlobSource> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  const { size } = await stat(path);
+  const { sha256, size } = await sha256OfFile(path);
   return {
-    digest: `sha256:${hash.digest('hex')}`,
+    digest: `sha256:${sha256}`,
     size,
     open: (start, end) => (end <= start ? Buffer.alloc(0) : createReadStream(path, { start, end: end - 1 })),
   };
