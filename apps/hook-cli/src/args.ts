@@ -55,6 +55,7 @@ export type CommandName =
   | 'list'
   | 'kernel-lock'
   | 'kernel-check'
+  | 'graph'
   | 'help';
 
 export interface CommandSpec {
@@ -78,6 +79,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'lint', aliases: ['lint', 'shellcheck', 'shellfmt'], takesFlavor: false, summary: 'type-check every project (nx run-many -t lint)' },
   { name: 'list', aliases: ['list', 'ls'], takesFlavor: false, summary: 'the inventory as a table (--json for JSON)' },
   { name: 'kernel-lock', aliases: ['kernel-lock', 'refresh-kernel-lock'], takesFlavor: false, summary: 'resolve kernel point releases again and rewrite kernel/versions.lock.json' },
+  { name: 'graph', aliases: ['graph', 'nx-graph'], takesFlavor: false, summary: 'the project graph: opens it in a browser (nx graph), or writes it: hook graph <file.json|file.html>' },
   { name: 'help', aliases: ['help'], takesFlavor: false, summary: 'this help' },
 ];
 

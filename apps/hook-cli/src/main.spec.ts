@@ -79,6 +79,8 @@ describe('commands', () => {
       [['qemu', 'hook-default-amd64'], ['run', 'hook-default-amd64:run-qemu']],
       [['run', 'hook-debian-amd64'], ['run', 'hook-debian-amd64:run-qemu']],
       [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],
+      [['graph'], ['graph']],
+      [['graph', 'out/graph.html'], ['graph', '--file=out/graph.html']],
       [['build', 'hook-default-arm64', 'LINUXKIT_ISO=yes'], ['run', 'hook-default-arm64:iso']],
       [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-media', '--bootable=grub-amd64']],
       [['kernel-check', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:check-config']],

@@ -92,6 +92,8 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
       return ctx.runNx(['run-many', '-t', 'refresh-lock', '--projects=tag:hook:kernel', '--parallel=1'], ctx.env);
     case 'bootable-media':
       return bootableMedia(ctx, args.positional[1]);
+    case 'graph':
+      return graph(ctx, args.positional[1]);
     default:
       return flavorCommand(ctx, command, args.positional[1]);
   }
@@ -164,6 +166,13 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
   }
   logDefaults(ctx.env);
   return ctx.runNx(['run', `${match.flavor.id}:bootable-media`, `--bootable=${bootableId}`], ctx.env);
+}
+
+/** `nx graph`: served and opened in a browser, or written to a .json or .html file. */
+async function graph(ctx: CliContext, file: string | undefined): Promise<number> {
+  if (file === undefined) return ctx.runNx(['graph'], ctx.env);
+  if (!/\.(json|html)$/.test(file)) throw new UserError(`hook graph writes a .json or .html file, not '${file}'; e.g. hook graph graph.html`);
+  return ctx.runNx(['graph', `--file=${file}`], ctx.env);
 }
 
 async function lint(ctx: CliContext, word: string): Promise<number> {
