@@ -4,10 +4,24 @@
  * pull's X-Registry-Auth and the container create body. bootkit.integration.spec.ts proves the
  * same behaviour against a real dockerd and real registries.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BOOTKIT_SCRIPT, type FakeEngine, WORKER_ENV_NAMES, busyboxPath, runScript, startFakeEngine } from './index';
+import { arch, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { run } from '@hook/process';
+import { BOOTKIT_SCRIPT, type FakeEngine, WORKER_ENV_NAMES, busyboxPath, parseLog, runScript, startFakeEngine } from './index';
+
+/**
+ * The hook-docker image from dist/ (npx nx run hook-docker:build-amd64), when the Docker engine
+ * has it: the credential table then also runs with the docker CLI HookOS ships (Debian's), not
+ * only the build host's.
+ */
+function builtImage(): string | undefined {
+  const metadata = resolve(__dirname, `../../../dist/images/hook-docker/${arch() === 'arm64' ? 'arm64' : 'amd64'}/image.json`);
+  if (!existsSync(metadata)) return undefined;
+  return (JSON.parse(readFileSync(metadata, 'utf8')) as { ref: string }).ref;
+}
+let imageRef: string | undefined;
 
 let engine: FakeEngine;
 let dir: string;
@@ -17,6 +31,8 @@ beforeAll(async () => {
   engine = await startFakeEngine();
   dir = await mkdtemp(join(tmpdir(), 'hook-bootkit-cmdline-'));
   busybox = await busyboxPath();
+  const ref = builtImage();
+  if (ref && (await run('docker', ['image', 'inspect', ref], { allowFailure: true })).exitCode === 0) imageRef = ref;
 });
 
 afterAll(async () => {
@@ -25,21 +41,33 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** One `bootkit once` round with this command line (written as given, no newline added). */
-async function bootkitOnce(cmdline: string | undefined) {
+/**
+ * One `bootkit once` round with this command line (written as given, no newline added): the
+ * script from the repository with busybox sh and the host's docker CLI, or (inImage) the
+ * script and docker CLI of the built hook-docker image, in a container of the host's engine.
+ */
+async function bootkitOnce(cmdline: string | undefined, inImage = false) {
   engine.reset();
   const cmdlinePath = join(dir, 'cmdline');
   await rm(cmdlinePath, { force: true });
   if (cmdline !== undefined) await writeFile(cmdlinePath, cmdline);
-  const result = await runScript(BOOTKIT_SCRIPT, ['once'], {
-    ...process.env,
-    PATH: busybox.path,
-    TMPDIR: dir,
-    HOOK_CMDLINE: cmdlinePath,
-    HOOK_DOCKER_SOCKET: engine.socket,
-    HOOK_BOOTKIT_CHECK_SECONDS: '0',
-    HOOK_BOOTKIT_BACKOFF_MAX_ELAPSED_MS: '0',
-  });
+  const settings = { HOOK_BOOTKIT_CHECK_SECONDS: '0', HOOK_BOOTKIT_BACKOFF_MAX_ELAPSED_MS: '0' };
+  const result = inImage
+    ? await (async () => {
+        const args = ['run', '--rm', '--network', 'none', '-v', `${engine.socket}:/var/run/docker.sock`, '-v', `${cmdlinePath}:/cmdline:ro`, '-e', 'HOOK_CMDLINE=/cmdline'];
+        for (const [name, value] of Object.entries(settings)) args.push('-e', `${name}=${value}`);
+        const ran = await run('docker', [...args, '--entrypoint', '/usr/bin/bootkit', imageRef!, 'once'], { allowFailure: true, timeoutMs: 60_000 });
+        const output = `${ran.stdout}\n${ran.stderr}`.trim();
+        return { exitCode: ran.exitCode, lines: parseLog(output), output };
+      })()
+    : await runScript(BOOTKIT_SCRIPT, ['once'], {
+        ...process.env,
+        PATH: busybox.path,
+        TMPDIR: dir,
+        HOOK_CMDLINE: cmdlinePath,
+        HOOK_DOCKER_SOCKET: engine.socket,
+        ...settings,
+      });
   const create = engine.creates[0];
   const env = (create?.body.Env as string[] | undefined) ?? [];
   return {
@@ -196,17 +224,31 @@ const CREDENTIAL_CASES: Array<[string, string, string, Outcome]> = [
   ['registry with a scheme, image on another host', 'evil.example.com/image:tag', 'https://registry.example.com', 'none'],
 ];
 
-describe('bootkit: registry credentials go only to the configured registry (docker CLI rule)', () => {
+async function expectCredentials(image: string, registry: string, outcome: Outcome, inImage: boolean) {
+  const run = await bootkitOnce(`tink_worker_image=${image} docker_registry=${registry} registry_username=user registry_password=secret`, inImage);
+  if (outcome === 'refused') {
+    expect(run.pulled).toEqual([]);
+    expect(run.errors[0]).toMatch(/invalid reference format/);
+    return;
+  }
+  expect(run.pulled).toHaveLength(1);
+  if (outcome === 'credentials') expect(run.auth).toMatchObject({ username: 'user', password: 'secret' });
+  else expect(JSON.stringify(run.auth)).not.toMatch(/user|secret/);
+}
+
+describe('bootkit in the built hook-docker image (its own docker CLI): the credential table', () => {
   it.each(CREDENTIAL_CASES)('%s: image %s, docker_registry %s -> %s', async (_name, image, registry, outcome) => {
-    const run = await bootkitOnce(`tink_worker_image=${image} docker_registry=${registry} registry_username=user registry_password=secret`);
-    if (outcome === 'refused') {
-      expect(run.pulled).toEqual([]);
-      expect(run.errors[0]).toMatch(/invalid reference format/);
+    if (!imageRef) {
+      console.warn('the hook-docker image is not built (npx nx run hook-docker:build-amd64): skipped');
       return;
     }
-    expect(run.pulled).toHaveLength(1);
-    if (outcome === 'credentials') expect(run.auth).toMatchObject({ username: 'user', password: 'secret' });
-    else expect(JSON.stringify(run.auth)).not.toMatch(/user|secret/);
+    await expectCredentials(image, registry, outcome, true);
+  });
+});
+
+describe('bootkit: registry credentials go only to the configured registry (docker CLI rule)', () => {
+  it.each(CREDENTIAL_CASES)('%s: image %s, docker_registry %s -> %s', async (_name, image, registry, outcome) => {
+    await expectCredentials(image, registry, outcome, false);
   });
 
   it('sends nothing when no username or password is set', async () => {
