@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 #   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev   building kernels on the host
 #   gcc-aarch64-linux-gnu (on amd64 hosts)   cross-building arm64 kernels
 #   debootstrap           bootstrapping the Debian base image without any registry
+#   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -26,6 +27,7 @@ packages=(
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap
+  dnsmasq-base iproute2
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)

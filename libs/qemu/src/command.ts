@@ -37,8 +37,12 @@ export interface MachineFiles {
   uefiVars?: string;
   /** Scratch disk image (disk only). */
   disk?: string;
-  /** Serial console: a log file, or the terminal (`-serial mon:stdio`, Ctrl-A X quits). */
-  serial: { file: string } | 'stdio';
+  /**
+   * Serial console: a log file, the terminal (`-serial mon:stdio`, Ctrl-A X quits), or a unix socket
+   * that QEMU waits on before it starts the guest (a test harness reads and types there, with
+   * the human monitor on `monitorSocket`).
+   */
+  serial: { file: string } | { socket: string; monitorSocket: string } | 'stdio';
   /** QEMU writes its process id here (so a run can be stopped). */
   pidFile?: string;
 }
@@ -147,6 +151,9 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
     // -nodefaults leaves the machine without a serial port (-nographic alone then shows nothing):
     // the console on this terminal, multiplexed with QEMU's monitor (Ctrl-A C; Ctrl-A X quits).
     args.push('-display', 'none', '-serial', 'mon:stdio');
+  } else if ('socket' in files.serial) {
+    args.push('-display', 'none', '-chardev', `socket,id=serial0,path=${files.serial.socket},server=on,wait=on`, '-serial', 'chardev:serial0');
+    args.push('-monitor', `unix:${files.serial.monitorSocket},server=on,wait=off`);
   } else {
     args.push('-display', 'none', '-monitor', 'none', '-serial', `file:${files.serial.file}`);
   }

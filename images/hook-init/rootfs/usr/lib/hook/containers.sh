@@ -1,0 +1,165 @@
+# Runs LinuxKit bundles (/containers/{onboot,services}/<name>: config.json, runtime.json, the
+# image in lower/ or rootfs/) with runc, as LinuxKit's init does. Sourced by rc.init and
+# rc.shutdown; needs lib.sh, jq and runc.
+
+RUNC_ROOT=/run/runc
+SEP=$(printf '\037')
+
+# mount_entry DEST TYPE SOURCE OPTIONS(comma-separated): one runtime.json mount. Propagation
+# flags are separate mount calls; bind flags make a bind mount; a bare remount changes nothing.
+mount_entry() {
+  _dest=$1 _type=$2 _src=$3 _flags= _data= _bind= _prop= _remount=
+  _oldifs=$IFS; IFS=,
+  for _opt in $4; do
+    case $_opt in
+      bind) _bind=--bind ;;
+      rbind) _bind=--rbind ;;
+      shared | rshared | private | rprivate | slave | rslave | unbindable | runbindable) _prop="$_prop $_opt" ;;
+      remount) _remount=1 ;;
+      upperdir=* | workdir=*) mkdir -p "${_opt#*=}"; _data="$_data,$_opt" ;;
+      *) _data="$_data,$_opt" ;;
+    esac
+  done
+  IFS=$_oldifs
+  _data=${_data#,}
+  [ -e "$_dest" ] || mkdir -p "$_dest" || return 1
+  if [ -n "$_bind" ]; then
+    mount $_bind "$_src" "$_dest" || return 1
+    [ -z "$_data" ] || mount -o "remount,bind,$_data" "$_dest" || return 1
+  elif [ -n "$_remount" ]; then
+    [ -z "$_data" ] || mount -o "remount,$_data" "$_dest" || return 1
+  else
+    mount -t "${_type:-$_src}" ${_data:+-o "$_data"} "$_src" "$_dest" || return 1
+  fi
+  for _p in $_prop; do mount --make-"$_p" "$_dest" || return 1; done
+}
+
+# prepare_bundle DIR: runtime.json's mkdir, cgroups and mounts (the rootfs overlay among them).
+prepare_bundle() {
+  _rt=$1/runtime.json
+  [ -f "$_rt" ] || return 0
+  for _dir in $(jq -r '(.mkdir // [])[]' "$_rt"); do mkdir -p "$_dir" || return 1; done
+  for _cg in $(jq -r '(.cgroups // [])[]' "$_rt"); do mkdir -p "/sys/fs/cgroup/$_cg" || return 1; done
+  jq -r --arg sep "$SEP" '(.mounts // [])[] | [.destination, (.type // ""), (.source // ""), ((.options // []) | join(","))] | join($sep)' "$_rt" >/run/hook/mounts.$$ || return 1
+  while IFS=$SEP read -r _d _t _s _o; do
+    mount_entry "$_d" "$_t" "$_s" "$_o" || { rm -f /run/hook/mounts.$$; echo "cannot mount $_d"; return 1; }
+  done </run/hook/mounts.$$
+  rm -f /run/hook/mounts.$$
+}
+
+# needs_setup DIR: true when runtime.json wants interfaces or namespace bind mounts, which
+# must be set up between runc create and runc start.
+needs_setup() {
+  [ -f "$1/runtime.json" ] && jq -e '((.interfaces // []) | length > 0) or ([(.bindNS // {})[] | select(. != "")] | length > 0)' "$1/runtime.json" >/dev/null
+}
+
+# setup_namespaces DIR PID: LinuxKit's interfaces (create, or move, into the container's
+# network namespace) and bindNS (bind the namespace files to the paths given).
+setup_namespaces() {
+  _rt=$1/runtime.json _pid=$2
+  jq -r --arg sep "$SEP" '(.interfaces // [])[] | [.name, (.add // ""), (.peer // ""), ((.createInRoot // false) | tostring)] | join($sep)' "$_rt" >/run/hook/ifaces.$$
+  while IFS=$SEP read -r _name _add _peer _inroot; do
+    if [ -z "$_add" ]; then
+      ip link set "$_name" netns "$_pid" || return 1
+    elif [ "$_inroot" = true ]; then
+      ip link add name "$_name" type "$_add" ${_peer:+peer name "$_peer"} && ip link set "$_name" netns "$_pid" || return 1
+    else
+      nsenter -t "$_pid" -n ip link add name "$_name" type "$_add" ${_peer:+peer name "$_peer"} || return 1
+    fi
+  done </run/hook/ifaces.$$
+  rm -f /run/hook/ifaces.$$
+  for _ns in cgroup ipc mnt net pid user uts; do
+    _path=$(jq -r --arg ns "$_ns" '(.bindNS // {})[$ns] // ""' "$_rt")
+    [ -n "$_path" ] || continue
+    mkdir -p "$(dirname "$_path")" && touch "$_path" && mount --bind "/proc/$_pid/ns/$_ns" "$_path" || return 1
+  done
+}
+
+# last_line FILE: the last non-empty line of a log, to say why something failed.
+last_line() {
+  grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1
+}
+
+# run_container DIR ID LOG: runs the bundle in the foreground and returns the container's exit
+# status; with interfaces/bindNS, create -> set up -> start, then wait for it to stop.
+run_container() {
+  _dir=$1 _id=$2 _log=$3
+  if needs_setup "$_dir"; then
+    runc --root "$RUNC_ROOT" create --bundle "$_dir" --pid-file "/run/hook/$_id.pid" "$_id" </dev/null >>"$_log" 2>&1 || return $?
+    if ! setup_namespaces "$_dir" "$(cat "/run/hook/$_id.pid")" >>"$_log" 2>&1; then
+      runc --root "$RUNC_ROOT" delete -f "$_id" >/dev/null 2>&1
+      return 1
+    fi
+    runc --root "$RUNC_ROOT" start "$_id" >>"$_log" 2>&1 || return $?
+    # runc cannot hand over the exit status of a container it did not run in the foreground.
+    while [ "$(runc --root "$RUNC_ROOT" state "$_id" 2>/dev/null | jq -r .status)" = running ]; do sleep 0.2; done
+    runc --root "$RUNC_ROOT" delete -f "$_id" >/dev/null 2>&1
+    return 0
+  fi
+  runc --root "$RUNC_ROOT" run --bundle "$_dir" "$_id" </dev/null >>"$_log" 2>&1
+}
+
+# run_onboot: each /containers/onboot/NNN-name in order, waiting for each to exit.
+run_onboot() {
+  for _dir in /containers/onboot/*; do
+    [ -f "$_dir/config.json" ] || continue
+    _id=${_dir##*/} _log=/var/log/${_dir##*/}.log
+    _start=$(cut -d' ' -f1 /proc/uptime)
+    if ! _why=$(prepare_bundle "$_dir" 2>&1); then
+      say "onboot $_id: failed: $(echo "$_why" | tail -n 1)"
+      continue
+    fi
+    say "onboot $_id: started"
+    run_container "$_dir" "$_id" "$_log"
+    _status=$?
+    _took=$(awk -v a="$_start" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
+    if [ "$_status" -eq 0 ]; then
+      say "onboot $_id: exited with status 0 (${_took} s)"
+    else
+      say "onboot $_id: exited with status $_status (${_took} s): $(last_line "$_log")"
+    fi
+    # Its root is not needed any more: free the tmpfs upper layer.
+    umount "$_dir/rootfs" 2>/dev/null; umount "$_dir/tmp" 2>/dev/null
+  done
+}
+
+# start_services: each /containers/services/<name>, in the background, supervised by a shell
+# that reports its exit on the console (services are not restarted, as under LinuxKit).
+start_services() {
+  for _dir in /containers/services/*; do
+    [ -f "$_dir/config.json" ] || continue
+    _id=${_dir##*/}
+    if ! _why=$(prepare_bundle "$_dir" 2>&1); then
+      say "service $_id: failed: $(echo "$_why" | tail -n 1)"
+      continue
+    fi
+    (
+      run_container "$_dir" "$_id" "/var/log/$_id.log"
+      _status=$?
+      [ -e /run/hook/stopping ] || say "service $_id: exited with status $_status: $(last_line "/var/log/$_id.log")"
+    ) &
+    say "service $_id: started"
+  done
+}
+
+# stop_services: SIGTERM to every running service, SIGKILL to what is left after 10 s.
+stop_services() {
+  touch /run/hook/stopping
+  _ids=$(runc --root "$RUNC_ROOT" list -q 2>/dev/null)
+  [ -n "$_ids" ] || return 0
+  say "stopping services: $(echo $_ids)"
+  for _id in $_ids; do runc --root "$RUNC_ROOT" kill "$_id" TERM >/dev/null 2>&1; done
+  _tries=0
+  while [ "$_tries" -lt 50 ]; do
+    _running=$(runc --root "$RUNC_ROOT" list -f json 2>/dev/null | jq -r '(. // [])[] | select(.status == "running") | .id')
+    [ -n "$_running" ] || break
+    sleep 0.2
+    _tries=$((_tries + 1))
+  done
+  for _id in $_running; do
+    say "service $_id: did not stop within 10 s: killing it"
+    runc --root "$RUNC_ROOT" kill "$_id" KILL >/dev/null 2>&1
+  done
+  for _id in $_ids; do runc --root "$RUNC_ROOT" delete -f "$_id" >/dev/null 2>&1; done
+  say "services stopped"
+}

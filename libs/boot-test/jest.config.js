@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'boot-test',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,162 @@
+/**
+ * Boots a built HookOS flavor in QEMU and checks what an operator would look at: the init's
+ * console lines (every onboot container exits 0, every service starts and keeps running), the
+ * network line, and a root shell on the serial getty.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
+import { GuestSession, type QemuArch, type SessionOptions } from '@hook/qemu';
+
+/** The MAC address of the test machine's NIC (hw_addr=, ipam= use it). */
+export const TEST_MAC = '52:54:00:12:34:56';
+/** The virtio disk's serial number: /dev/disk/by-id/virtio-<serial>. */
+export const TEST_DISK_SERIAL = 'hook-test-disk';
+
+export const ALL_SERVICES_STARTED = 'hook: init: all services started';
+const SETTLE_MS = 8000;
+const PROMPT = /HookOS \S+:\S*# /;
+
+export type GuestNetwork =
+  /**
+   * QEMU's user network (DHCP 10.0.2.15, router 10.0.2.2, DNS 10.0.2.3) with QEMU inside a
+   * network namespace that has only loopback, so nothing the guest sends leaves this machine.
+   * (restrict=on would do that too, but then QEMU's DHCP offers no router and no DNS.)
+   */
+  | { kind: 'user'; netns: string; guestForwards?: string[] }
+  /** A tap device in a network namespace the test made (QEMU runs inside it). */
+  | { kind: 'tap'; netns: string; tap: string };
+
+export interface HookBootOptions {
+  workspaceRoot: string;
+  flavorId: string;
+  /** Appended to console=<serial>. */
+  cmdline?: string;
+  network: GuestNetwork;
+  /** Name of the console log under dist/boot-test/. */
+  name: string;
+  /** Boot this initramfs instead of the flavor's (e.g. with a fixture appended). */
+  initrd?: string;
+  memoryMb?: number;
+}
+
+export interface FlavorBootFiles {
+  arch: QemuArch;
+  kernel: string;
+  initrd: string;
+  kernelRelease?: string;
+}
+
+/** The flavor's built vmlinuz and initramfs in dist/hook. */
+export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles {
+  const inventory = loadInventory(workspaceRoot);
+  const flavor = findFlavor(inventory, flavorId);
+  const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
+  const dist = join(workspaceRoot, 'dist', 'hook');
+  return { arch: flavor.ARCH, kernel: join(dist, `vmlinuz-${outputId}`), initrd: join(dist, `initramfs-${outputId}`) };
+}
+
+export function serialConsoleOf(arch: QemuArch): string {
+  return arch === 'aarch64' ? 'ttyAMA0' : 'ttyS0';
+}
+
+/** Starts QEMU (TCG here) with a virtio disk and NIC; -no-reboot, so a reboot ends QEMU. */
+export async function bootHookOs(options: HookBootOptions): Promise<GuestSession> {
+  const files = flavorBootFiles(options.workspaceRoot, options.flavorId);
+  const network = options.network;
+  const logDir = join(options.workspaceRoot, 'dist', 'boot-test');
+  mkdirSync(logDir, { recursive: true });
+  const extraArgs = ['-no-reboot'];
+  const sessionOptions: SessionOptions = {
+    arch: files.arch,
+    kernel: files.kernel,
+    initrd: options.initrd ?? files.initrd,
+    append: `console=${serialConsoleOf(files.arch)} ${options.cmdline ?? ''}`.trim(),
+    memoryMb: options.memoryMb ?? 2048,
+    cpus: 2,
+    logFile: join(logDir, `${options.name}.serial.log`),
+    extraArgs,
+  };
+  const disk = join(logDir, `${options.name}.disk.raw`);
+  extraArgs.push('-drive', `if=none,id=disk0,format=raw,file=${disk}`, '-device', `virtio-blk-pci,drive=disk0,serial=${TEST_DISK_SERIAL}`);
+  await createSparseFile(disk, 256);
+  if (network.kind === 'user') {
+    const forwards = (network.guestForwards ?? []).map((f) => `,guestfwd=${f}`).join('');
+    extraArgs.push('-netdev', `user,id=net0${forwards}`);
+  } else {
+    extraArgs.push('-netdev', `tap,id=net0,ifname=${network.tap},script=no,downscript=no`);
+  }
+  sessionOptions.wrapper = ['ip', 'netns', 'exec', network.netns];
+  extraArgs.push('-device', `virtio-net-pci,netdev=net0,mac=${TEST_MAC}`);
+  return GuestSession.start(sessionOptions);
+}
+
+async function createSparseFile(path: string, sizeMb: number): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  const handle = await open(path, 'w');
+  await handle.truncate(sizeMb * 1024 * 1024).finally(() => handle.close());
+}
+
+/** What the init printed about its containers, from the console text. */
+export interface ContainerReport {
+  onbootExits: Map<string, number>;
+  servicesStarted: string[];
+  /** Lines that mean something went wrong: a failed container, a service that exited. */
+  problems: string[];
+}
+
+export function containerReport(consoleText: string): ContainerReport {
+  const onbootExits = new Map<string, number>();
+  const servicesStarted: string[] = [];
+  const problems: string[] = [];
+  for (const line of consoleText.split('\n')) {
+    const hook = /hook: (.*)$/.exec(line)?.[1];
+    if (!hook) continue;
+    let match: RegExpExecArray | null;
+    if ((match = /^onboot (\S+): exited with status (\d+)/.exec(hook))) {
+      onbootExits.set(match[1], Number(match[2]));
+      if (match[2] !== '0') problems.push(line.trim());
+    } else if ((match = /^service (\S+): started$/.exec(hook))) {
+      servicesStarted.push(match[1]);
+    } else if (/^(onboot|service) \S+: (failed|exited)/.test(hook)) {
+      problems.push(line.trim());
+    }
+  }
+  return { onbootExits, servicesStarted, problems };
+}
+
+/**
+ * Waits for "all services started" and checks the init's lines: every onboot container exited
+ * 0, the expected services started, none exited or failed. Throws with the console's tail.
+ */
+export async function expectHealthyBoot(session: GuestSession, expected: { onboot: string[]; services: string[] }, timeoutMs = 240000): Promise<ContainerReport> {
+  await session.waitFor(ALL_SERVICES_STARTED, timeoutMs);
+  // A service that cannot run exits within moments of its start: give it time to show.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return expectNoProblems(session, expected);
+}
+
+export function expectNoProblems(session: GuestSession, expected: { onboot: string[]; services: string[] }): ContainerReport {
+  const report = containerReport(session.output);
+  const missing = [
+    ...expected.onboot.filter((name) => report.onbootExits.get(name) !== 0).map((name) => `onboot ${name} did not exit 0`),
+    ...expected.services.filter((name) => !report.servicesStarted.includes(name)).map((name) => `service ${name} did not start`),
+  ];
+  const problems = [...report.problems, ...missing];
+  if (problems.length > 0) throw new Error(`HookOS did not come up cleanly:\n  ${problems.join('\n  ')}\n${session.tail(200)}`);
+  return report;
+}
+
+/** Waits for the root shell of the serial getty (INSECURE=true logs root in) and makes it script-friendly. */
+export async function loginOnConsole(session: GuestSession, timeoutMs = 120000): Promise<void> {
+  await session.waitFor(PROMPT, timeoutMs);
+  // Kernel messages would interleave with command output; line editing echoes escape codes.
+  await session.shell('dmesg -n 1; set +o emacs 2>/dev/null; true', 30000);
+}
+
+/** Runs a command at the console shell; throws (with the output) when it fails. */
+export async function guestCommand(session: GuestSession, command: string, timeoutMs = 30000): Promise<string> {
+  const { output, status } = await session.shell(command, timeoutMs);
+  if (status !== 0) throw new Error(`'${command}' exited with status ${status} in the guest:\n${output}`);
+  return output;
+}

@@ -1,0 +1,2 @@
+export * from './hookos';
+export * from './netns';
