@@ -79,13 +79,13 @@ describe('the Nx graph of this repository (integration)', () => {
     const affected = await commitChange('images/debian-base/image.yaml');
     expect(await hashOf(compiled)).not.toBe(before.compiled);
     expect(await hashOf(prebuilt)).toBe(before.prebuilt);
-    expect(affected).toEqual(expect.arrayContaining(['debian-base', 'kernel-test-tiny-amd64', 'kernel-hook-default-amd64', 'hook-bootkit']));
+    expect(affected).toEqual(expect.arrayContaining(['debian-base', 'kernel-test-tiny-amd64', 'kernel-hook-default-amd64', 'hook-docker']));
     expect(affected).not.toContain('kernel-hook-debian-amd64');
     expect(affected).not.toContain('kernel-armbian-uefi-x86-edge');
   });
 
   it('re-runs flavor builds, not kernel or image builds, after a change to libs/iso', async () => {
-    const tasks = ['kernel-test-tiny-amd64:build', 'hook-bootkit:build-amd64', 'hook-debian-amd64:build'];
+    const tasks = ['kernel-test-tiny-amd64:build', 'hook-docker:build-amd64', 'hook-debian-amd64:build'];
     const before = await Promise.all(tasks.map(hashOf));
     const affected = await commitChange('libs/iso/src/placeholder.ts', '// changed by a test');
     const after = await Promise.all(tasks.map(hashOf));
@@ -94,7 +94,7 @@ describe('the Nx graph of this repository (integration)', () => {
     expect(after[2]).not.toBe(before[2]);
     expect(affected).toEqual(expect.arrayContaining(['iso', 'hookos', 'hook-debian-amd64', 'hook-default-amd64']));
     expect(affected.filter((p) => p.startsWith('kernel-'))).toEqual([]);
-    expect(affected).not.toContain('hook-bootkit');
+    expect(affected).not.toContain('hook-docker');
   });
 
   it('describes every target of a flavor and of an image (nx show project)', async () => {
