@@ -9,18 +9,7 @@ import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { bootAndWait, chooseAccelerator, probeKvm } from './boot';
-import { CMDLINE_PREFIX, writeTinyInitramfs } from './testing/tiny-initramfs';
-import { debianTestKernel } from './testing/debian-kernel';
-
-function isRunning(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { CMDLINE_PREFIX, debianTestKernel, isRunning, writeTinyInitramfs } from './testing';
 
 describe('bootAndWait (integration: QEMU TCG, Debian kernel)', () => {
   let work: string;

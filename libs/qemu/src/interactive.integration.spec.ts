@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeWorkspace } from '@hook/inventory/testing';
 import { spawnFilter, shellQuote } from '@hook/process';
-import { CMDLINE_PREFIX, writeTinyInitramfs } from './testing/tiny-initramfs';
-import { debianTestKernel } from './testing/debian-kernel';
+import { CMDLINE_PREFIX, debianTestKernel, isRunning, writeTinyInitramfs } from './testing';
 
 jest.setTimeout(300_000);
 
@@ -76,15 +75,6 @@ async function startRun(name: string) {
     }
   };
   return { temp, pidFile, child, exit, waitFor, output: () => output };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('hook run (integration: QEMU TCG + UEFI on a pseudo-terminal)', () => {

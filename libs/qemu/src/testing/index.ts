@@ -6,3 +6,14 @@
 export { debianTestKernel, testCacheDir } from './debian-kernel';
 export { writeTinyInitramfs, CMDLINE_PREFIX, STATIC_BUSYBOX } from './tiny-initramfs';
 export type { TinyInitramfsOptions } from './tiny-initramfs';
+
+/** True while a process with this id exists (a test checks that QEMU is gone). */
+export function isRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
