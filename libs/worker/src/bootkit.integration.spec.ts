@@ -222,6 +222,10 @@ describe('bootkit against a real dockerd and registry (integration)', () => {
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && !(await stat(hookDocker!.rebootMarker).catch(() => undefined))) await new Promise((r) => setTimeout(r, 100));
     expect((await stat(hookDocker!.rebootMarker)).isFile()).toBe(true);
-    expect((await hookDocker!.docker(['logs', 'tink-worker'])).stdout).toContain('STANDIN child started');
+    const logs = (await hookDocker!.docker(['logs', 'tink-worker'])).stdout;
+    expect(logs).toMatch(/^STANDIN container \/tink-worker privileged=true network=host restart=(no)?$/m);
+    const mounts = /^STANDIN container mounts (.*)$/m.exec(logs)![1].trim().split(' ').sort();
+    expect(mounts).toEqual([`${hookDocker!.workerDir}:/worker`, `${hookDocker!.socket}:/var/run/docker.sock`, '/dev:/dev', `${join(dir, 'host-run')}:/run`].sort());
+    expect(logs).toContain('STANDIN child started');
   }, 120_000);
 });

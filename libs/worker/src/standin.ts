@@ -16,7 +16,10 @@
  * Built with rebootChild, the image also holds the build host's docker CLI (with the libraries
  * ldd names) and, after `STANDIN ready`, does what a workflow's last action does: it runs a child
  * container through /var/run/docker.sock, with its own /worker mount's source bound on /worker,
- * that creates /worker/reboot (`STANDIN child started` / `STANDIN child failed: ...`).
+ * that creates /worker/reboot (`STANDIN child started` / `STANDIN child failed: ...`). Before
+ * that it reports what the engine says about tink-worker:
+ *   STANDIN container /tink-worker privileged=true network=host restart=no
+ *   STANDIN container mounts SOURCE:/worker SOURCE:/var/run/docker.sock /dev:/dev SOURCE:/run
  */
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,6 +51,8 @@ export interface StandInOptions {
   exitCode?: number;
   /** Then start a child container that creates /worker/reboot (needs the docker CLI in the image). */
   rebootChild?: boolean;
+  /** The docker CLI to put in the image for rebootChild; default: `docker` on PATH. */
+  dockerCli?: string;
 }
 
 export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 'exitCode' | 'rebootChild'>): string {
@@ -77,6 +82,9 @@ export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 
   if (options.rebootChild) {
     lines.push(
       '# The source of our /worker as dockerd sees it, as a workflow action would bind it.',
+      '# What the engine says about the container we run in.',
+      'report "container $(docker inspect --format \'{{.Name}} privileged={{.HostConfig.Privileged}} network={{.HostConfig.NetworkMode}} restart={{.HostConfig.RestartPolicy.Name}}\' tink-worker 2>&1)"',
+      'report "container mounts $(docker inspect --format \'{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}\' tink-worker 2>&1)"',
       'worker=$(docker inspect --format \'{{range .Mounts}}{{if eq .Destination "/worker"}}{{.Source}}{{end}}{{end}}\' tink-worker 2>&1)',
       `if output=$(docker run --rm --network none -v "$worker:/worker" --entrypoint /bin/touch ${options.ref} /worker/reboot 2>&1); then`,
       '  report "child started"',
@@ -118,7 +126,7 @@ export async function buildStandInWorker(options: StandInOptions): Promise<void>
     }
     for (const empty of ['worker', 'run', 'tmp', 'proc', 'sys', 'dev', 'etc']) await mkdir(join(root, empty), { recursive: true });
     await writeFile(join(root, 'standin.sh'), standInScript(options), { mode: 0o755 });
-    if (options.rebootChild) await copyWithLibraries((await run('sh', ['-c', 'command -v docker'])).stdout.trim(), root, '/bin/docker');
+    if (options.rebootChild) await copyWithLibraries(options.dockerCli ?? (await run('sh', ['-c', 'command -v docker'])).stdout.trim(), root, '/bin/docker');
     const hostArgs = options.dockerHost ? ['--host', options.dockerHost] : [];
     await run('sh', [
       '-c',
