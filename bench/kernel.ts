@@ -41,7 +41,15 @@ async function main() {
     // A private, empty ccache: the cold build is cold, and every build uses the same compiler
     // command line (kbuild recompiles everything when CC changes).
     const ccache = join(root, 'ccache');
-    const env = { ...process.env, CACHE_DIR: cache, KERNEL_CCACHE_DIR: ccache, KERNEL_SOURCE: process.env.KERNEL_SOURCE || 'debian' };
+    // The host's toolchain (the packages above): the builder container needs the Debian base in
+    // dist/, which only the Nx graph makes (debian-base:build-<arch>), not this temp workspace.
+    const env = {
+      ...process.env,
+      CACHE_DIR: cache,
+      KERNEL_CCACHE_DIR: ccache,
+      KERNEL_SOURCE: process.env.KERNEL_SOURCE || 'debian',
+      KERNEL_BUILDER: process.env.KERNEL_BUILDER || 'host',
+    };
     const build = (extra: NodeJS.ProcessEnv = {}) => buildKernelTarget({ workspaceRoot: root, kernelId: 'bench-tiny-amd64', env: { ...env, ...extra } });
 
     // The source tree comes from the cache (any kernel build or test unpacks it once; when it is
