@@ -288,6 +288,10 @@ async function firstFailure(steps: Promise<unknown>[]): Promise<void> {
   }
 }
 
+/**
+ * The written archive's size and sha256. The same as @hook/oci's sha256OfFile, kept here so the
+ * initramfs writer does not depend on the registry library (it depends on log and process only).
+ */
 async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
