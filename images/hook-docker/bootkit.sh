@@ -114,23 +114,36 @@ one_line() {
   printf '%s' "$1" | tr '\n' ' ' | sed 's/  */ /g; s/ $//'
 }
 
+# is_present IMAGE: the engine has the image (embedded, or pulled in an earlier round).
+is_present() {
+  docker image inspect "$1" >/dev/null 2>&1
+}
+
+# pull_image IMAGE: as upstream, every attempt first checks whether the image is there; if it
+# is, a failed pull is fine. dockerd may not answer yet on the first attempts (hook-docker starts
+# at the same time), so the check is made on every attempt, not once.
 pull_image() {
   image=$1
-  if docker image inspect "$image" >/dev/null 2>&1; then
-    if output=$(timeout "$present_pull_seconds" docker pull "$image" 2>&1); then
-      hook_log info "pulled the worker image (it was already there)" image "$image"
-    else
-      hook_log warn "the worker image is already there; using it, as the pull failed" image "$image" error "$(one_line "$output")"
-    fi
-    return 0
-  fi
   started=$(now_ms)
   interval=$backoff_initial_ms
   attempt=1
   while :; do
+    if is_present "$image"; then
+      # One bounded pull: an air-gapped machine should not wait for the registry.
+      if output=$(timeout "$present_pull_seconds" docker pull "$image" 2>&1); then
+        hook_log info "pulled the worker image (it was already there)" image "$image"
+      else
+        hook_log warn "the worker image is already there; using it, as the pull failed" image "$image" error "$(one_line "$output")"
+      fi
+      return 0
+    fi
     hook_log info "pulling the worker image" image "$image" attempt "$attempt"
     if output=$(docker pull "$image" 2>&1); then
       hook_log info "pulled the worker image" image "$image" output "$(one_line "$output")"
+      return 0
+    fi
+    if is_present "$image"; then
+      hook_log warn "the worker image is already there; using it, as the pull failed" image "$image" error "$(one_line "$output")"
       return 0
     fi
     elapsed=$(($(now_ms) - started))

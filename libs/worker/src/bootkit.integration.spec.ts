@@ -4,7 +4,7 @@
  * logs every Authorization header it gets. Needs root, docker.io, docker-registry,
  * apache2-utils and busybox-static.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestRegistry, startRegistry } from '@hook/testing';
@@ -209,6 +209,19 @@ describe('bootkit against a real dockerd and registry (integration)', () => {
     expect(result.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'the worker image is already there; using it, as the pull failed', image: embedded }));
     expect((await inspect('tink-worker')).Config.Image).toBe(embedded);
     expect((await stat(join(hookDocker!.workerDir, 'standin-was-here'))).isFile()).toBe(true);
+  }, 120_000);
+
+  it('an embedded image is used even when dockerd answers only after the first attempts (they start together)', async () => {
+    const embedded = '127.0.0.1:1/embedded/standin-late:1';
+    await buildStandInWorker({ ref: embedded, dockerHost: hookDocker!.dockerHost });
+    const lateSocket = join(dir, 'late.sock');
+    await rm(lateSocket, { force: true });
+    const bootkit = await startBootkit(`tink_worker_image=${embedded}`, { HOOK_DOCKER_SOCKET: lateSocket });
+    await bootkit.waitFor((l) => l.msg === 'pulling the worker image failed; retrying' && /Cannot connect to the Docker daemon/.test(l.error), 30_000, 'a pull without dockerd');
+    await symlink(hookDocker!.socket, lateSocket);
+    expect(await bootkit.exited).toBe(0);
+    expect(bootkit.lines()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'the worker image is already there; using it, as the pull failed', image: embedded }));
+    expect((await inspect('tink-worker')).Config.Image).toBe(embedded);
   }, 120_000);
 
   it('end to end: the worker starts a child container that creates /worker/reboot, and hook-docker reboots', async () => {
