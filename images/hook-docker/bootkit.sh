@@ -10,8 +10,8 @@
 #      registry, matched by Docker's own reference normalisation ("docker.io" is the CLI's Docker
 #      Hub key). See images/README.md for where this differs from upstream's rule;
 #   4. pulls with exponential backoff (500 ms, x1.5, +-50 % jitter, at most 60 s apart, giving up
-#      after 15 min); an image already there (embedded) gets one bounded pull, and a failed one
-#      is fine;
+#      after 15 min); each attempt first checks whether the image is there (embedded): then one
+#      bounded pull is tried and a failed one is fine;
 #   5. force-removes an old tink-worker container, creates tink-worker (the image's own
 #      entrypoint, the 11 environment variables, /worker, /var/run/docker.sock, /dev and
 #      /host_root/run -> /run bind-mounted, privileged, host network, no restart policy),
