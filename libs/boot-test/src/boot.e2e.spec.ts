@@ -4,16 +4,17 @@
  * Each boot runs QEMU inside a network namespace of its own, so nothing leaves this machine.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, shellQuote } from '@hook/process';
 import type { GuestSession } from '@hook/qemu';
-import { createNetns, startVlanDhcp, type TestNetns } from './netns';
+import { DNSMASQ_READY, withBrokenNtpd, withDnsmasqServer } from './fixtures';
+import { createBridgedTaps, createNetns, type TestNetns } from './netns';
 import { TEST_DISK_SERIAL, TEST_MAC, bootHookOs, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
+const SERVER_MAC = '52:54:00:77:00:01';
 const EXPECTED = {
   onboot: ['000-udev', '001-dhcp-once', '002-ntp-once'],
   services: ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'],
@@ -105,30 +106,49 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
   });
 
   it('puts the machine on vlan_id= with hw_addr=, leased by a DHCP server that serves only that VLAN', async () => {
-    const dhcp = await startVlanDhcp(42);
+    // This host's kernel has no 802.1Q: Debian's dnsmasq serves VLAN 42 from a second HookOS
+    // guest (ipam= puts it on the VLAN), both guests on taps of one bridge in a test namespace.
+    const work = await mkdtemp(join(tmpdir(), 'hook-vlan-'));
+    const taps = await createBridgedTaps(2);
+    let server: GuestSession | undefined;
     try {
+      const serverInitrd = join(work, 'initramfs-dhcp-server');
+      await withDnsmasqServer(flavorBootFiles(WORKSPACE, FLAVOR).initrd, serverInitrd, 'eth0.42');
+      server = await bootHookOs({
+        workspaceRoot: WORKSPACE,
+        flavorId: FLAVOR,
+        name: 'vlan-dhcp-server',
+        initrd: serverInitrd,
+        mac: SERVER_MAC,
+        cmdline: `ipam=${SERVER_MAC.replace(/:/g, '-')}:42:192.168.77.1:255.255.255.0:::192.168.77.1::`,
+        network: { kind: 'tap', netns: taps.netns.name, tap: taps.taps[1] },
+      });
+      await server.waitFor(DNSMASQ_READY, BOOT_TIMEOUT_MS);
       session = await bootHookOs({
         workspaceRoot: WORKSPACE,
         flavorId: FLAVOR,
         name: 'vlan',
         cmdline: `vlan_id=42 hw_addr=${TEST_MAC}`,
-        network: { kind: 'tap', netns: dhcp.netns.name, tap: dhcp.tap },
+        network: { kind: 'tap', netns: taps.netns.name, tap: taps.taps[0] },
       });
       await expectHealthyBoot(session, EXPECTED, BOOT_TIMEOUT_MS);
       expect(session.output).toContain('hook: vlan: eth0.42 (VLAN 42 on eth0)');
       expect(session.output).toMatch(/hook: network: eth0\.42 192\.168\.77\.\d+\/24; nameservers: 192\.168\.77\.1/);
-      expect(await dhcp.log()).toMatch(new RegExp(`DHCPACK\\(hooktap0\\.42\\) 192\\.168\\.77\\.\\d+ ${TEST_MAC}`));
+      expect(server.output).toMatch(new RegExp(`DHCPACK\\(eth0\\.42\\) 192\\.168\\.77\\.\\d+ ${TEST_MAC}`));
     } finally {
       await session?.close();
       session = undefined;
-      await dhcp.dispose();
+      await server?.close();
+      await taps.netns.dispose();
+      await rm(work, { recursive: true, force: true });
     }
   });
 
   it('fails, printing the serial console, when a service breaks (a fixture breaks ntpd on purpose)', async () => {
     const work = await mkdtemp(join(tmpdir(), 'hook-broken-'));
     try {
-      const initrd = await withBrokenNtpd(flavorBootFiles(WORKSPACE, FLAVOR).initrd, work);
+      const initrd = join(work, 'initramfs-broken');
+      await withBrokenNtpd(flavorBootFiles(WORKSPACE, FLAVOR).initrd, initrd);
       const guest = await boot('broken-service', '', initrd);
       const failure = expectHealthyBoot(guest, EXPECTED, BOOT_TIMEOUT_MS);
       await expect(failure).rejects.toThrow(/service ntpd: exited with status 3: broken on purpose/);
@@ -138,24 +158,3 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     }
   });
 });
-
-/**
- * The flavor's initramfs with a second archive appended (the kernel unpacks both; later files
- * win) that replaces ntpd's command with one that fails.
- */
-async function withBrokenNtpd(initrd: string, work: string): Promise<string> {
-  const configPath = 'containers/services/ntpd/config.json';
-  const original = (await run('sh', ['-c', `zstd -dc ${shellQuote(initrd)} | cpio -i --quiet --to-stdout ${configPath}`])).stdout;
-  const config = JSON.parse(original) as { process: { args: string[] } };
-  config.process.args = ['/bin/sh', '-c', 'echo broken on purpose; exit 3'];
-  const tree = join(work, 'tree');
-  await mkdir(join(tree, 'containers/services/ntpd'), { recursive: true });
-  await writeFile(join(tree, configPath), JSON.stringify(config));
-  const output = join(work, 'initramfs-broken');
-  await run('sh', [
-    '-c',
-    // The appended archive must start on a 4-byte boundary: pad the zstd stream with zeros.
-    `cp ${shellQuote(initrd)} ${shellQuote(output)} && size=$(stat -c %s ${shellQuote(output)}) && head -c $(( (4 - size % 4) % 4 )) /dev/zero >> ${shellQuote(output)} && cd ${shellQuote(tree)} && echo ${configPath} | cpio -o -H newc --quiet >> ${shellQuote(output)}`,
-  ]);
-  return output;
-}

@@ -1,2 +1,3 @@
 export * from './hookos';
 export * from './netns';
+export * from './fixtures';

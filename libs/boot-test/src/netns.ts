@@ -4,10 +4,6 @@
  * server on a VLAN). Every namespace is removed by its dispose(), whatever ran inside.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '@hook/process';
 
 export interface TestNetns {
@@ -40,59 +36,32 @@ export async function createNetns(prefix = 'hooktest'): Promise<TestNetns> {
   };
 }
 
-export interface VlanDhcp {
+export interface BridgedTaps {
   netns: TestNetns;
-  /** The tap device QEMU attaches to (-netdev tap,ifname=...). */
-  tap: string;
-  vlanId: number;
-  /** The server's address on the VLAN; leases come from the same /24. */
-  serverAddress: string;
-  /** dnsmasq's log so far (leases it handed out). */
-  log(): Promise<string>;
-  dispose(): Promise<void>;
+  /** Tap devices on one bridge in the namespace: frames pass between them as sent, VLAN tags included. */
+  taps: string[];
 }
 
 /**
- * A tap device in a fresh namespace with a VLAN interface on it and Debian's dnsmasq serving
- * DHCP on that VLAN only: a guest gets an address only if it tags its frames with vlanId.
+ * Tap devices joined by a bridge in a fresh namespace, for guests that talk to each other and
+ * nothing else (this host's kernel has no 802.1Q, so a VLAN's DHCP server runs in a guest).
  */
-export async function startVlanDhcp(vlanId: number): Promise<VlanDhcp> {
-  const netns = await createNetns('hookvlan');
-  const work = await mkdtemp(join(tmpdir(), 'hook-vlan-dhcp-'));
-  const tap = 'hooktap0';
-  const vlan = `${tap}.${vlanId}`;
-  const serverAddress = '192.168.77.1';
-  let dnsmasq: Promise<RunResult> | undefined;
-  const logFile = join(work, 'dnsmasq.log');
-  const dispose = async () => {
-    await netns.dispose();
-    await dnsmasq?.catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
-  };
+export async function createBridgedTaps(count: number): Promise<BridgedTaps> {
+  const netns = await createNetns('hookbr');
   try {
-    await netns.exec('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-    await netns.exec('ip', ['link', 'set', tap, 'up']);
-    await netns.exec('ip', ['link', 'add', 'link', tap, 'name', vlan, 'type', 'vlan', 'id', String(vlanId)]);
-    await netns.exec('ip', ['addr', 'add', `${serverAddress}/24`, 'dev', vlan]);
-    await netns.exec('ip', ['link', 'set', vlan, 'up']);
-    dnsmasq = run(
-      'ip',
-      ['netns', 'exec', netns.name, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', `--interface=${vlan}`, '--bind-interfaces',
-        '--port=0', '--dhcp-range=192.168.77.50,192.168.77.99,255.255.255.0,1h', `--dhcp-option=option:router,${serverAddress}`,
-        `--dhcp-option=option:dns-server,${serverAddress}`, `--dhcp-leasefile=${join(work, 'leases')}`, `--log-facility=${logFile}`, '--log-dhcp'],
-      { allowFailure: true, timeoutMs: 20 * 60 * 1000 },
-    );
-    await sleep(300);
-    return {
-      netns,
-      tap,
-      vlanId,
-      serverAddress,
-      log: () => readFile(logFile, 'utf8').catch(() => ''),
-      dispose,
-    };
+    await netns.exec('ip', ['link', 'add', 'hookbr0', 'type', 'bridge']);
+    await netns.exec('ip', ['link', 'set', 'hookbr0', 'up']);
+    const taps: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const tap = `hooktap${i}`;
+      await netns.exec('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+      await netns.exec('ip', ['link', 'set', tap, 'master', 'hookbr0']);
+      await netns.exec('ip', ['link', 'set', tap, 'up']);
+      taps.push(tap);
+    }
+    return { netns, taps };
   } catch (error) {
-    await dispose();
+    await netns.dispose();
     throw error;
   }
 }

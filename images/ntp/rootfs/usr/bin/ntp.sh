@@ -6,8 +6,9 @@
 mode=${1:-daemon}
 servers=$(cat /run/hook/ntp-servers 2>/dev/null)
 conf=/tmp/ntpd.conf
-# ntpd chroots its network process to the home of its user.
-mkdir -p /var/run/openntpd
+# ntpd chroots its network process to the home of its user; it keeps its drift and control
+# socket under /var/lib/openntpd.
+mkdir -p /var/run/openntpd /var/lib/openntpd/db /var/lib/openntpd/run
 if [ -n "$servers" ]; then
   for server in $servers; do echo "server $server"; done >"$conf"
 else
