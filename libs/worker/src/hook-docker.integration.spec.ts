@@ -142,3 +142,25 @@ describe('hook-docker: the service, with its own dockerd (integration)', () => {
     expect(hookDocker!.service.lines().at(-1)).toMatchObject({ msg: 'stopped' });
   }, 60_000);
 });
+
+describe('a test dockerd never touches the host engine\'s docker0 (integration)', () => {
+  // A dockerd with --bridge=none deletes docker0 at start; every other docker build on the machine
+  // (CI runs test projects in parallel) would then fail with "could not find bridge docker0".
+  const linkExists = async (name: string) => (await stat(`/sys/class/net/${name}`).catch(() => undefined)) !== undefined;
+
+  it('uses a bridge of its own, keeps docker0, and removes its bridge when it stops', async () => {
+    const docker0Before = await linkExists('docker0');
+    const hookDocker = await startHookDocker({ cmdline: 'console=ttyS0' });
+    try {
+      expect(hookDocker.bridge).not.toBe('docker0');
+      expect(await linkExists(hookDocker.bridge)).toBe(true);
+      const bridgeOption = (await hookDocker.docker(['network', 'inspect', 'bridge', '--format', '{{index .Options "com.docker.network.bridge.name"}}'])).stdout.trim();
+      expect(bridgeOption).toBe(hookDocker.bridge);
+      expect(await linkExists('docker0')).toBe(docker0Before);
+    } finally {
+      await hookDocker.stop();
+    }
+    expect(await linkExists('docker0')).toBe(docker0Before);
+    expect(await linkExists(hookDocker.bridge)).toBe(false);
+  }, 120_000);
+});

@@ -1,9 +1,10 @@
 /**
  * images/hook-docker/hook-docker.sh run on a build host with a Docker engine of its own: its own
- * socket, data-root, exec-root and pidfile under a temp directory, no bridge and no iptables
- * rules, so it lives next to the host's engine without touching it. Everything it starts,
- * stop() stops; mounts a killed dockerd leaves behind are unmounted.
+ * socket, data-root, exec-root and pidfile under a temp directory, a bridge of its own and no
+ * iptables rules, so it lives next to the host's engine without touching it. Everything it
+ * starts, stop() stops (the bridge too); mounts a killed dockerd leaves behind are unmounted.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface HookDockerOptions {
 
 export interface HookDocker {
   dir: string;
+  /** The bridge of this engine's default network (not docker0). */
+  bridge: string;
   socket: string;
   /** `unix://<socket>`, for DOCKER_HOST. */
   dockerHost: string;
@@ -43,7 +46,40 @@ export interface HookDocker {
   stop(): Promise<void>;
 }
 
-export const TEST_DOCKERD_ARGS = '--bridge=none --iptables=false --ip6tables=false';
+export const TEST_DOCKERD_ARGS = '--iptables=false --ip6tables=false';
+
+export interface OwnBridge {
+  name: string;
+  /** The bridge's address with its prefix, e.g. 10.231.17.1/24. */
+  address: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A bridge for one test dockerd. Never --bridge=none: a dockerd with the bridge disabled deletes
+ * the host's docker0 at start (moby's removeDefaultBridgeInterface), and every other build on
+ * the machine then fails with "could not find bridge docker0". The /24 is one in 10.231.0.0/16
+ * that no interface here uses.
+ */
+export async function createOwnBridge(): Promise<OwnBridge> {
+  const name = `hkt${randomBytes(5).toString('hex')}`;
+  const inUse = (await run('ip', ['-4', '-o', 'addr', 'show'])).stdout;
+  const free = Array.from({ length: 254 }, (_, i) => i + 1).filter((n) => !inUse.includes(` 10.231.${n}.`));
+  if (free.length === 0) throw new Error('no free /24 in 10.231.0.0/16 for a test dockerd bridge');
+  const address = `10.231.${free[randomBytes(1)[0] % free.length]}.1/24`;
+  await run('ip', ['link', 'add', name, 'type', 'bridge']);
+  const remove = async () => {
+    await run('ip', ['link', 'delete', name], { allowFailure: true });
+  };
+  try {
+    await run('ip', ['addr', 'add', address, 'dev', name]);
+    await run('ip', ['link', 'set', name, 'up']);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { name, address, remove };
+}
 
 /** Linux capability names by number (capability.h), for the runc wrapper below. */
 const CAPABILITY_NAMES = [
@@ -98,6 +134,11 @@ async function runtimeWorkaround(dir: string): Promise<string> {
 export async function startHookDocker(options: HookDockerOptions): Promise<HookDocker> {
   const dir = await mkdtemp(join(tmpdir(), 'hook-docker-'));
   const busybox = await busyboxPath();
+  const bridge = await createOwnBridge().catch(async (error) => {
+    await rm(dir, { recursive: true, force: true });
+    await busybox.remove();
+    throw error;
+  });
   const paths = {
     socket: join(dir, 'docker.sock'),
     pidfile: join(dir, 'docker.pid'),
@@ -109,6 +150,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
     await busybox.remove();
+    await bridge.remove();
   };
   try {
     await mkdir(paths.workerDir);
@@ -124,7 +166,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
       HOOK_DOCKER_PIDFILE: paths.pidfile,
       HOOK_WORKER_DIR: paths.workerDir,
       HOOK_REBOOT_COMMAND: options.rebootCommand ?? `touch ${paths.rebootMarker}`,
-      HOOK_DOCKERD_ARGS: TEST_DOCKERD_ARGS + (await runtimeWorkaround(dir)),
+      HOOK_DOCKERD_ARGS: `--bridge=${bridge.name} ${TEST_DOCKERD_ARGS}${await runtimeWorkaround(dir)}`,
     };
     const service = await startScript(HOOK_DOCKER_SCRIPT, [], env);
     const dockerHost = `unix://${paths.socket}`;
@@ -147,6 +189,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
     let stopped = false;
     const instance: HookDocker = {
       dir,
+      bridge: bridge.name,
       ...paths,
       dockerHost,
       path: busybox.path,
