@@ -75,6 +75,7 @@ const PROC = { destination: '/proc', type: 'proc', source: 'proc', options: ['no
 const SYS = { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev'] };
 const CGROUP = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] };
 const DEV_TMPFS = { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] };
+const NTP_CAPS_SORTED = ['CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SYS_CHROOT', 'CAP_SYS_NICE', 'CAP_SYS_TIME'];
 const ALL_DEVICES = { devices: [{ allow: true, type: 'b', access: 'rwm' }, { allow: true, type: 'c', access: 'rwm' }] };
 
 function text(path: string): string {
@@ -104,6 +105,8 @@ describe('hook.template.yaml: config.json as LinuxKit writes it', () => {
           DEV_PTS,
           bind('/etc/motd', '/etc/motd'),
           bind('/etc/os-release', '/etc/os-release'),
+          bind('/etc/profile.d/hook.sh', '/etc/profile.d/hook.sh'),
+          bind('/etc/resolv.conf', '/etc/resolv.conf'),
           bind('/etc/securetty', '/etc/securetty'),
           bind('/etc/getty.shadow', '/etc/shadow'),
           bind('/', '/host_root'),
@@ -111,6 +114,7 @@ describe('hook.template.yaml: config.json as LinuxKit writes it', () => {
           bind('/run', '/run'),
           SYS,
           CGROUP,
+          bind('/var/log', '/var/log'),
         ],
         linux: { resources: ALL_DEVICES, namespaces: [{ type: 'mount' }] },
       }),
@@ -155,13 +159,13 @@ describe('hook.template.yaml: config.json as LinuxKit writes it', () => {
     });
   });
 
-  it('udev service: plain binds win over the label, rootfsPropagation, capabilities all; shares the onboot copy', () => {
+  it('udev service: image command, plain binds win over the label, rootfsPropagation, capabilities all; shares the onboot copy', () => {
     expect(text('containers/services/udev/config.json')).toBe(
       goJson({
         ociVersion: '1.2.1',
-        process: { user: { uid: 0, gid: 0 }, args: ['/lib/systemd/systemd-udevd'], cwd: '/', capabilities: ALL_CAPS },
+        process: { user: { uid: 0, gid: 0 }, args: ['/sbin/udevd-image'], cwd: '/', capabilities: ALL_CAPS },
         root: { path: 'rootfs' },
-        mounts: [bind('/dev', '/dev'), DEV_PTS, bind('/lib/modules', '/lib/modules'), PROC, bind('/sys', '/sys'), CGROUP],
+        mounts: [bind('/dev', '/dev'), DEV_PTS, bind('/lib/modules', '/lib/modules'), PROC, bind('/run', '/run'), bind('/sys', '/sys'), CGROUP],
         linux: { resources: ALL_DEVICES, namespaces: [{ type: 'mount' }], rootfsPropagation: 'shared' },
       }),
     );
@@ -171,11 +175,11 @@ describe('hook.template.yaml: config.json as LinuxKit writes it', () => {
     expect(text('containers/onboot/000-udev/lower/opt/udev')).toBe('UDEV');
   });
 
-  it('udev onboot: image command, new pid namespace, block devices only', () => {
+  it('udev onboot: yaml command over the image one, new pid namespace, block devices only', () => {
     expect(text('containers/onboot/000-udev/config.json')).toBe(
       goJson({
         ociVersion: '1.2.1',
-        process: { user: { uid: 0, gid: 0 }, args: ['/sbin/udevd-image'], cwd: '/', capabilities: ALL_CAPS },
+        process: { user: { uid: 0, gid: 0 }, args: ['/usr/lib/hook/udev-coldplug'], cwd: '/', capabilities: ALL_CAPS },
         root: { path: 'rootfs' },
         mounts: [bind('/dev', '/dev'), DEV_PTS, bind('/lib/modules', '/lib/modules'), PROC, bind('/run', '/run'), bind('/sys', '/sys'), CGROUP],
         linux: { resources: { devices: [{ allow: true, type: 'b', access: 'rwm' }] }, namespaces: [{ type: 'pid' }, { type: 'mount' }], rootfsPropagation: 'shared' },
@@ -193,19 +197,21 @@ describe('hook.template.yaml: config.json as LinuxKit writes it', () => {
           env: ['LABEL_ENV=1'],
           cwd: '/var/lib/ntp',
           capabilities: {
-            bounding: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_TIME'],
-            effective: ['CAP_SYS_TIME', 'CAP_NET_BIND_SERVICE'],
-            inheritable: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_TIME'],
-            permitted: ['CAP_NET_BIND_SERVICE', 'CAP_SYS_TIME'],
+            bounding: NTP_CAPS_SORTED,
+            effective: ['CAP_SYS_TIME', 'CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_CHROOT', 'CAP_SYS_NICE'],
+            inheritable: NTP_CAPS_SORTED,
+            permitted: NTP_CAPS_SORTED,
           },
         },
         root: { path: 'rootfs', readonly: true },
-        mounts: [{ ...DEV_TMPFS, options: [...DEV_TMPFS.options, 'ro'] }, DEV_PTS, PROC, { ...SYS, options: [...SYS.options, 'ro'] }, CGROUP],
+        mounts: [{ ...DEV_TMPFS, options: [...DEV_TMPFS.options, 'ro'] }, DEV_PTS, PROC, bind('/run/hook', '/run/hook'), { ...SYS, options: [...SYS.options, 'ro'] }, CGROUP],
         linux: { resources: {}, namespaces: [{ type: 'pid' }, { type: 'mount' }] },
       }),
     );
-    expect(text('containers/services/ntpd/rootfs/opt/ntp')).toBe('NTP');
-    expect(tree.get('containers/services/ntpd/lower')).toBeUndefined();
+    // The onboot ntp-once has the image's (read-only) copy; the service binds it.
+    expect(text('containers/onboot/002-ntp-once/rootfs/opt/ntp')).toBe('NTP');
+    expect(tree.get('containers/services/ntpd/rootfs/opt/ntp')).toBeUndefined();
+    expect(JSON.parse(text('containers/services/ntpd/runtime.json')).mounts[0].source).toBe('/containers/onboot/002-ntp-once/rootfs');
   });
 
   it('keeps the 1024-character cmdline byte for byte and renders the files', () => {
