@@ -18,7 +18,8 @@
 # (/var/run/docker), HOOK_DOCKER_PIDFILE (/var/run/docker.pid), HOOK_WORKER_DIR (/worker),
 # HOOK_REBOOT_COMMAND (kill -TERM 1: BusyBox init stops the services, then reboots; hook-docker
 # runs with pid: host), HOOK_DOCKERD_ARGS (more dockerd arguments, split on spaces),
-# HOOK_DOCKERD_RESTART_MAX_DELAY (10: seconds; the delay starts at 1 and doubles).
+# HOOK_DOCKERD_RESTART_MAX_DELAY (10: seconds; the delay starts at 1 and doubles), HOOK_CONSOLE
+# (/dev/console: where the one line "hook: docker: dockerd answers ..." goes, for boot timing).
 set -u
 HOOK_SERVICE=hook-docker
 . "$(dirname "$(readlink -f "$0")")/hook-lib.sh"
@@ -31,6 +32,7 @@ pidfile=${HOOK_DOCKER_PIDFILE:-/var/run/docker.pid}
 worker_dir=${HOOK_WORKER_DIR:-/worker}
 reboot_command=${HOOK_REBOOT_COMMAND:-kill -TERM 1}
 max_delay=${HOOK_DOCKERD_RESTART_MAX_DELAY:-10}
+console=${HOOK_CONSOLE:-/dev/console}
 
 # syslog_address HOST: udp://HOST:514, keeping a port HOST already has; bare IPv6 in brackets.
 syslog_address() {
@@ -85,6 +87,22 @@ watch_reboot() {
   done
 }
 
+# announce_ready PID: once the engine answers on the socket, one line on the console (the boot
+# tests time "dockerd ready" by it); gives up when dockerd PID is gone or after 10 minutes.
+announce_ready() {
+  trap - TERM INT HUP
+  tries=0
+  while [ "$tries" -lt 1200 ] && kill -0 "$1" 2>/dev/null; do
+    if version=$(docker --host "unix://$socket" version --format '{{.Server.Version}}' 2>/dev/null); then
+      echo "hook: docker: dockerd answers on $socket (Docker $version)" >>"$console" 2>/dev/null
+      hook_log info "dockerd answers" version "$version"
+      return 0
+    fi
+    tries=$((tries + 1))
+    sleep 0.5
+  done
+}
+
 stopping=''
 dockerd_pid=''
 watcher_pid=''
@@ -121,6 +139,7 @@ run_dockerd() {
     --exec-root "$exec_root" --pidfile "$pidfile" ${HOOK_DOCKERD_ARGS:-} &
   dockerd_pid=$!
   hook_log info "started dockerd" pid "$dockerd_pid" socket "$socket"
+  announce_ready "$dockerd_pid" &
   status=0
   # wait returns early when a trapped signal arrives: wait again until dockerd is gone.
   while :; do

@@ -85,6 +85,13 @@ describe('hook-docker: the service, with its own dockerd (integration)', () => {
     expect(indexes['127.0.0.1:5999']?.Secure).toBe(false);
   });
 
+  it('says on the console when dockerd answers (the boot tests time it by that line)', async () => {
+    const deadline = Date.now() + 10_000;
+    let text = '';
+    while (Date.now() < deadline && !(text = await readFile(hookDocker!.consoleFile, 'utf8').catch(() => ''))) await new Promise((r) => setTimeout(r, 100));
+    expect(text).toMatch(new RegExp(`^hook: docker: dockerd answers on ${hookDocker!.socket} \\(Docker \\d+\\.[^)]+\\)\\n$`));
+  });
+
   it('listens on its unix socket and on no TCP port', async () => {
     expect((await stat(hookDocker!.socket)).isSocket()).toBe(true);
     const pid = (await hookDocker!.dockerdPid())!;

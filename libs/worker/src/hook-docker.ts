@@ -32,6 +32,8 @@ export interface HookDocker {
   pidfile: string;
   configPath: string;
   workerDir: string;
+  /** What hook-docker writes to the console (HOOK_CONSOLE) instead of /dev/console. */
+  consoleFile: string;
   /** The file the default reboot command creates. */
   rebootMarker: string;
   /** PATH with BusyBox's applets first, as in HookOS. */
@@ -145,6 +147,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
     configPath: join(dir, 'etc/daemon.json'),
     workerDir: join(dir, 'worker'),
     rebootMarker: join(dir, 'rebooted'),
+    consoleFile: join(dir, 'console'),
   };
   const cleanup = async () => {
     await unmountUnder(dir);
@@ -165,6 +168,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
       HOOK_DOCKER_EXEC_ROOT: join(dir, 'exec'),
       HOOK_DOCKER_PIDFILE: paths.pidfile,
       HOOK_WORKER_DIR: paths.workerDir,
+      HOOK_CONSOLE: join(dir, 'console'),
       HOOK_REBOOT_COMMAND: options.rebootCommand ?? `touch ${paths.rebootMarker}`,
       HOOK_DOCKERD_ARGS: `--bridge=${bridge.name} ${TEST_DOCKERD_ARGS}${await runtimeWorkaround(dir)}`,
     };
