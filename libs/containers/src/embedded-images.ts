@@ -63,15 +63,18 @@ export async function buildEmbeddedStorage(options: EmbeddedStorageOptions): Pro
   const stateDir = await mkdtemp(join(tmpdir(), 'hook-embedded-dockerd-'));
   const socket = join(stateDir, 'docker.sock');
   const storageEnv = { ...hostEnv, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(stateDir, 'cli') };
+  // Never --bridge=none: a dockerd with the bridge disabled deletes the host engine's docker0 at
+  // start (moby's removeDefaultBridgeInterface), and every other build on the machine then fails.
+  const bridge = await createStorageBridge(stateDir);
   // The daemon lives while our end of its wrapper's stdin is open; timeout bounds it.
   const wrapper = [
-    'state=$1 data=$2',
+    'state=$1 data=$2 bridge=$3',
     'timeout -k 10 3600 dockerd --data-root "$data" --exec-root "$state/exec" --pidfile "$state/docker.pid" --host "unix://$state/docker.sock" \\',
-    '  --storage-driver overlay2 --bridge=none --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 </dev/null & pid=$!',
+    '  --storage-driver overlay2 --bridge="$bridge" --iptables=false --ip6tables=false >"$state/dockerd.log" 2>&1 </dev/null & pid=$!',
     'cat >/dev/null',
     'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0',
   ].join('\n');
-  const daemon = await spawnFilter('sh', ['-c', wrapper, 'embedded-dockerd', stateDir, storageDir]);
+  const daemon = await spawnFilter('sh', ['-c', wrapper, 'embedded-dockerd', stateDir, storageDir, bridge]);
   daemon.stdout.resume();
   try {
     const deadline = Date.now() + 60_000;
@@ -102,7 +105,25 @@ export async function buildEmbeddedStorage(options: EmbeddedStorageOptions): Pro
     // A dockerd that did not shut down cleanly can leave its data-root mounted.
     await run('sh', ['-c', 'grep -o " $1[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done', 'unmount', storageDir], { allowFailure: true });
     await rm(stateDir, { recursive: true, force: true });
+    await run('ip', ['link', 'delete', bridge], { allowFailure: true });
   }
+}
+
+/** A bridge for the storage dockerd: a free /24 in 10.232.0.0/16 (it runs no containers). */
+async function createStorageBridge(stateDir: string): Promise<string> {
+  const name = `hke${stateDir.slice(-6)}`;
+  const inUse = (await run('ip', ['-4', '-o', 'addr', 'show'])).stdout;
+  const subnet = Array.from({ length: 254 }, (_, i) => i + 1).find((n) => !inUse.includes(` 10.232.${n}.`));
+  if (subnet === undefined) throw new Error('no free /24 in 10.232.0.0/16 for the embedded images dockerd');
+  await run('ip', ['link', 'add', name, 'type', 'bridge']);
+  try {
+    await run('ip', ['addr', 'add', `10.232.${subnet}.1/24`, 'dev', name]);
+    await run('ip', ['link', 'set', name, 'up']);
+  } catch (error) {
+    await run('ip', ['link', 'delete', name], { allowFailure: true });
+    throw error;
+  }
+  return name;
 }
 
 /** The storage as a tar (numeric owners, devices, empty directories, xattrs kept). */
