@@ -19,6 +19,8 @@ cd "$(dirname "$0")/.."
 #   gcc-aarch64-linux-gnu (on amd64 hosts)   cross-building arm64 kernels
 #   debootstrap           bootstrapping the Debian base image without any registry
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
+#   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
+#   curl                  probing the registries a worker boot test runs inside its namespace
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -27,7 +29,7 @@ packages=(
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap
-  dnsmasq-base iproute2
+  dnsmasq-base iproute2 curl jq
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)

@@ -8,9 +8,11 @@ SEP=$(printf '\037')
 # mount_entry DEST TYPE SOURCE OPTIONS(comma-separated): one runtime.json mount. Propagation
 # flags are separate mount calls; bind flags make a bind mount; a bare remount changes nothing.
 mount_entry() {
-  _dest=$1 _type=$2 _src=$3 _flags= _data= _bind= _prop= _remount=
+  _dest=$1 _type=$2 _src=$3 _data= _bind= _prop= _remount=
   _oldifs=$IFS; IFS=,
-  for _opt in $4; do
+  set -f; set -- $4; set +f
+  IFS=$_oldifs
+  for _opt in "$@"; do
     case $_opt in
       bind) _bind=--bind ;;
       rbind) _bind=--rbind ;;
@@ -20,7 +22,6 @@ mount_entry() {
       *) _data="$_data,$_opt" ;;
     esac
   done
-  IFS=$_oldifs
   _data=${_data#,}
   [ -e "$_dest" ] || mkdir -p "$_dest" || return 1
   if [ -n "$_bind" ]; then
@@ -34,23 +35,36 @@ mount_entry() {
   for _p in $_prop; do mount --make-"$_p" "$_dest" || return 1; done
 }
 
-# prepare_bundle DIR: runtime.json's mkdir, cgroups and mounts (the rootfs overlay among them).
-prepare_bundle() {
-  _rt=$1/runtime.json
-  [ -f "$_rt" ] || return 0
-  for _dir in $(jq -r '(.mkdir // [])[]' "$_rt"); do mkdir -p "$_dir" || return 1; done
-  for _cg in $(jq -r '(.cgroups // [])[]' "$_rt"); do mkdir -p "/sys/fs/cgroup/$_cg" || return 1; done
-  jq -r --arg sep "$SEP" '(.mounts // [])[] | [.destination, (.type // ""), (.source // ""), ((.options // []) | join(","))] | join($sep)' "$_rt" >/run/hook/mounts.$$ || return 1
-  while IFS=$SEP read -r _d _t _s _o; do
-    mount_entry "$_d" "$_t" "$_s" "$_o" || { rm -f /run/hook/mounts.$$; echo "cannot mount $_d"; return 1; }
-  done </run/hook/mounts.$$
-  rm -f /run/hook/mounts.$$
+# bundle_plan DIR: what runtime.json asks for, one action a line (fields split by $SEP), read
+# with a single jq run (each program start costs under emulation): mkdir, cgroup, mount, and
+# "setup" when interfaces or namespace bind mounts must be set up between create and start.
+bundle_plan() {
+  [ -f "$1/runtime.json" ] || return 0
+  jq -r --arg s "$SEP" '
+    ((.mkdir // [])[] | "mkdir\($s)\(.)"),
+    ((.cgroups // [])[] | "cgroup\($s)\(.)"),
+    ((.mounts // [])[] | "mount\($s)\(.destination)\($s)\(.type // "")\($s)\(.source // "")\($s)\((.options // []) | join(","))"),
+    (if ((.interfaces // []) | length > 0) or ([(.bindNS // {})[] | select(. != "")] | length > 0) then "setup" else empty end)
+  ' "$1/runtime.json"
 }
 
-# needs_setup DIR: true when runtime.json wants interfaces or namespace bind mounts, which
-# must be set up between runc create and runc start.
+# prepare_bundle DIR ID: runtime.json's mkdir, cgroups and mounts (the rootfs overlay among
+# them); the plan stays in /run/hook/<id>.plan for needs_setup.
+prepare_bundle() {
+  _plan=/run/hook/$2.plan
+  bundle_plan "$1" >"$_plan" || return 1
+  while IFS=$SEP read -r _kind _a _b _c _d; do
+    case $_kind in
+      mkdir) mkdir -p "$_a" || return 1 ;;
+      cgroup) mkdir -p "/sys/fs/cgroup/$_a" || return 1 ;;
+      mount) mount_entry "$_a" "$_b" "$_c" "$_d" || { echo "cannot mount $_a"; return 1; } ;;
+    esac
+  done <"$_plan"
+}
+
+# needs_setup ID: true when the bundle wants interfaces or namespace bind mounts.
 needs_setup() {
-  [ -f "$1/runtime.json" ] && jq -e '((.interfaces // []) | length > 0) or ([(.bindNS // {})[] | select(. != "")] | length > 0)' "$1/runtime.json" >/dev/null
+  grep -qx setup "/run/hook/$1.plan" 2>/dev/null
 }
 
 # setup_namespaces DIR PID: LinuxKit's interfaces (create, or move, into the container's
@@ -84,7 +98,7 @@ last_line() {
 # status; with interfaces/bindNS, create -> set up -> start, then wait for it to stop.
 run_container() {
   _dir=$1 _id=$2 _log=$3
-  if needs_setup "$_dir"; then
+  if needs_setup "$_id"; then
     runc --root "$RUNC_ROOT" create --bundle "$_dir" --pid-file "/run/hook/$_id.pid" "$_id" </dev/null >>"$_log" 2>&1 || return $?
     if ! setup_namespaces "$_dir" "$(cat "/run/hook/$_id.pid")" >>"$_log" 2>&1; then
       runc --root "$RUNC_ROOT" delete -f "$_id" >/dev/null 2>&1
@@ -105,7 +119,7 @@ run_onboot() {
     [ -f "$_dir/config.json" ] || continue
     _id=${_dir##*/} _log=/var/log/${_dir##*/}.log
     _start=$(cut -d' ' -f1 /proc/uptime)
-    if ! _why=$(prepare_bundle "$_dir" 2>&1); then
+    if ! _why=$(prepare_bundle "$_dir" "$_id" 2>&1); then
       say "onboot $_id: failed: $(echo "$_why" | tail -n 1)"
       continue
     fi
@@ -129,7 +143,7 @@ start_services() {
   for _dir in /containers/services/*; do
     [ -f "$_dir/config.json" ] || continue
     _id=${_dir##*/}
-    if ! _why=$(prepare_bundle "$_dir" 2>&1); then
+    if ! _why=$(prepare_bundle "$_dir" "$_id" 2>&1); then
       say "service $_id: failed: $(echo "$_why" | tail -n 1)"
       continue
     fi
