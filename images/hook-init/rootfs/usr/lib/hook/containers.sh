@@ -137,22 +137,35 @@ run_onboot() {
   done
 }
 
-# start_services: each /containers/services/<name>, in the background, supervised by a shell
-# that reports its exit on the console (services are not restarted, as under LinuxKit).
+# start_service DIR: prepares one service and runs it in the foreground, supervised by this
+# shell, which reports its exit on the console (services are not restarted, as under LinuxKit).
+start_service() {
+  _dir=$1 _id=${1##*/}
+  if ! _why=$(prepare_bundle "$_dir" "$_id" 2>&1); then
+    say "service $_id: failed: $(echo "$_why" | tail -n 1)"
+    : >"/run/hook/$_id.launched"
+    return 1
+  fi
+  say "service $_id: started"
+  : >"/run/hook/$_id.launched"
+  run_container "$_dir" "$_id" "/var/log/$_id.log"
+  _status=$?
+  [ -e /run/hook/stopping ] || say "service $_id: exited with status $_status: $(last_line "/var/log/$_id.log")"
+}
+
+# start_services: every /containers/services/<name> at once (each start costs a few runc and jq
+# runs; under emulation that adds up), then waits until each has been launched (at most 60 s).
 start_services() {
+  _count=0
   for _dir in /containers/services/*; do
     [ -f "$_dir/config.json" ] || continue
-    _id=${_dir##*/}
-    if ! _why=$(prepare_bundle "$_dir" "$_id" 2>&1); then
-      say "service $_id: failed: $(echo "$_why" | tail -n 1)"
-      continue
-    fi
-    (
-      run_container "$_dir" "$_id" "/var/log/$_id.log"
-      _status=$?
-      [ -e /run/hook/stopping ] || say "service $_id: exited with status $_status: $(last_line "/var/log/$_id.log")"
-    ) &
-    say "service $_id: started"
+    start_service "$_dir" &
+    _count=$((_count + 1))
+  done
+  _tries=0
+  while [ "$(ls /run/hook/*.launched 2>/dev/null | wc -l)" -lt "$_count" ] && [ "$_tries" -lt 600 ]; do
+    sleep 0.1
+    _tries=$((_tries + 1))
   done
 }
 
