@@ -33,7 +33,7 @@ import {
   dockerArchOf,
   findFlavor,
   imageVariableName,
-  imagesOfTemplate,
+  flavorImages,
   kernelOf,
   linuxkitVersionOf,
   loadInventory,
@@ -56,6 +56,7 @@ import {
   type Backend,
 } from '@hook/linuxkit';
 import { OUTPUT_FORMATS, writeOutputs, type FlavorFormat, type OutputFile } from './outputs';
+import { withDebugSsh } from './debug-ssh';
 
 export { DEFAULT_HOOK_VERSION } from '@hook/layout';
 export type { FlavorFormat } from './outputs';
@@ -105,7 +106,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     HOOK_KERNEL_VERSION: kernelJson.version,
   };
   const layoutDirs: string[] = [];
-  for (const name of imagesOfTemplate(templateText, templateFile, imageFolderNames(workspaceRoot))) {
+  for (const name of flavorImages(workspaceRoot, templateText, templateFile, imageFolderNames(workspaceRoot))) {
     templateVars[imageVariableName(name)] = (await requireImageJson(workspaceRoot, name, arch)).ref;
     layoutDirs.push(inWorkspace(workspaceRoot, imageDir(name, arch)));
   }
@@ -115,7 +116,10 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   const compression = compressionFrom(env);
   // dist/ layouts first, then the local Docker engine, then the image's registry (HOOK_PULL_IMAGES).
   const resolver = new ChainResolver([new OciLayoutResolver(layoutDirs), new DockerEngineResolver({ env }), new RegistryResolver({ env })]);
-  const assembleOptions = { yamlPath: templatePath, templateVars, arch, resolver, kernelDir, sourceDateEpoch: epoch };
+  // HOOK_DEBUG_SSH: the template plus the debug fragment (sshd) and the keys.
+  const yamlText = env.HOOK_DEBUG_SSH ? withDebugSsh(workspaceRoot, templateText, templateFile, env.HOOK_DEBUG_SSH) : undefined;
+  if (yamlText) log.warn(`HOOK_DEBUG_SSH: this HookOS runs sshd with the keys of ${env.HOOK_DEBUG_SSH} (a debug build: not for production)`);
+  const assembleOptions = { yamlPath: templatePath, yamlText, templateVars, arch, resolver, kernelDir, sourceDateEpoch: epoch };
 
   // 3. Outputs, staged beside their final place.
   const files = hookosFiles(outputId);
@@ -128,7 +132,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     let rootfs: () => AsyncIterable<FsEntry>;
     let kernelPath = join(kernelDir, KERNEL_FILES.image);
     if (backend === 'linuxkit') {
-      const built = await buildWithLinuxkit({ templatePath, templateText, templateFile, templateVars, arch, resolver, kernelDir, workDir: join(staging, 'linuxkit'), env });
+      const built = await buildWithLinuxkit({ templatePath, templateText: yamlText ?? templateText, templateFile, templateVars, arch, resolver, kernelDir, workDir: join(staging, 'linuxkit'), env });
       if (existsSync(built.kernelPath)) kernelPath = built.kernelPath;
       rootfs = () => withoutKernelFiles(linuxkitInitrdEntries(built.initrdPath));
     } else {

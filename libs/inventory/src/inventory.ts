@@ -216,6 +216,24 @@ export function templatePathOf(flavor: Flavor): string {
   return `${TEMPLATES_DIR}/${flavor.TEMPLATE}.template.yaml`;
 }
 
+/**
+ * The LinuxKit fragment a debug build (HOOK_DEBUG_SSH) adds to every flavor's template: its
+ * images are dependencies of every flavor, so that build needs nothing built first.
+ */
+export const DEBUG_SSH_FRAGMENT = `${TEMPLATES_DIR}/debug-ssh.yaml`;
+
+/** The images a flavor's build may use: its template's, then the debug fragment's (when the workspace has it). */
+export function flavorImages(workspaceRoot: string, templateText: string, templateFile: string, imageFolders: readonly string[]): string[] {
+  const names = imagesOfTemplate(templateText, templateFile, imageFolders);
+  const fragment = join(workspaceRoot, DEBUG_SSH_FRAGMENT);
+  if (existsSync(fragment)) {
+    for (const name of imagesOfTemplate(readFileSync(fragment, 'utf8'), DEBUG_SSH_FRAGMENT, imageFolders)) {
+      if (!names.includes(name)) names.push(name);
+    }
+  }
+  return names;
+}
+
 /** Maps a template's image variables to image folder names; unknown variables are an error. */
 export function imagesOfTemplate(templateText: string, templateFile: string, imageFolders: readonly string[]): string[] {
   const byVariable = new Map(imageFolders.map((name) => [imageVariableName(name), name]));

@@ -23,7 +23,8 @@ import {
 import {
   defconfigPathOf,
   dockerArchOf,
-  imagesOfTemplate,
+  DEBUG_SSH_FRAGMENT,
+  flavorImages,
   kernelIdOf,
   kernelProjectName,
   outputIdOf,
@@ -129,7 +130,8 @@ export function readFlavor(ctx: InferenceContext, id: string): FlavorFacts {
     if (!existsSync(templatePath)) {
       throw new UserError(`${file}: TEMPLATE '${flavor.TEMPLATE}' has no file ${templateFile}; use the name of a file linuxkit-templates/<name>.template.yaml`);
     }
-    const images = cached(ctx, `template:${templateFile}`, () => imagesOfTemplate(readFileSync(templatePath, 'utf8'), templateFile, imageFolders(ctx)));
+    // With the debug fragment's images (sshd): HOOK_DEBUG_SSH then needs nothing built first.
+    const images = cached(ctx, `template:${templateFile}`, () => flavorImages(ctx.workspaceRoot, readFileSync(templatePath, 'utf8'), templateFile, imageFolders(ctx)));
     return { flavor, kernel, templateFile, images };
   });
 }
@@ -172,6 +174,10 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     // The linuxkit backend changes the initramfs. Not LINUXKIT_BIN: the build checks that the
     // binary is the flavor's LINUXKIT_VERSION (flavor.yaml is hashed), so its path does not matter.
     { env: 'HOOK_LINUXKIT_BACKEND' },
+    // A debug build with sshd: the keys file's path and its contents.
+    `{workspaceRoot}/${DEBUG_SSH_FRAGMENT}`,
+    { env: 'HOOK_DEBUG_SSH' },
+    { runtime: 'if [ -n "$HOOK_DEBUG_SSH" ]; then sha256sum < "$HOOK_DEBUG_SSH"; fi 2>&1' },
   ];
   const targets: Record<string, InferredTarget> = {
     build: {
