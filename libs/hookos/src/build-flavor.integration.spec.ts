@@ -8,27 +8,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
-import { flavorWorkspace } from '../test/flavor-workspace';
+import { FLAVOR_TEMPLATE as TEMPLATE, flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
 
 jest.setTimeout(120000);
 
-const TEMPLATE = `kernel:
-  image: "\${HOOK_KERNEL_IMAGE}"
-  cmdline: "console=ttyS0"
-init:
-  - "\${HOOK_CONTAINER_INIT_IMAGE}"
-services:
-  - name: svc
-    image: "\${HOOK_CONTAINER_SVC_IMAGE}"
-    capabilities: [CAP_NET_ADMIN]
-files:
-  - path: etc/os-release
-    mode: "0444"
-    contents: |
-      VERSION=\${HOOK_VERSION}
-      KERNEL=\${HOOK_KERNEL_VERSION}
-`;
 
 function workspace(): Promise<string> {
   return flavorWorkspace(TEMPLATE, [

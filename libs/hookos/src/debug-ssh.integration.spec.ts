@@ -8,20 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
-import { flavorWorkspace } from '../test/flavor-workspace';
+import { FLAVOR_TEMPLATE, flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
 
 jest.setTimeout(120000);
 
-const TEMPLATE = `kernel:
-  image: "\${HOOK_KERNEL_IMAGE}"
-  cmdline: "console=ttyS0"
-init:
-  - "\${HOOK_CONTAINER_INIT_IMAGE}"
-services:
-  - name: svc
-    image: "\${HOOK_CONTAINER_SVC_IMAGE}"
-`;
 const FRAGMENT = `services:
   - name: sshd
     image: "\${HOOK_CONTAINER_SSHD_IMAGE}"
@@ -35,7 +26,7 @@ let keys: string;
 
 beforeAll(async () => {
   root = await flavorWorkspace(
-    TEMPLATE,
+    FLAVOR_TEMPLATE,
     [
       { name: 'hook-init', ref: 'example.test/hook/hook-init:1-amd64', layers: [[{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', mode: 0o755, content: 'SH' }]] },
       { name: 'svc', ref: 'example.test/hook/svc:2-amd64', layers: [[{ name: 'usr/bin/svc', mode: 0o755, content: 'SVC' }]], config: { Cmd: ['/usr/bin/svc'] } },

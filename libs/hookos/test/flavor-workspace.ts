@@ -10,6 +10,24 @@ import { OciLayout } from '@hook/oci';
 import { makeWorkspace } from '@hook/inventory/testing';
 import { addImage, tarBuffer, type ImageSpec } from '../../linuxkit/test/images';
 
+/** A small template: the kernel, one init image (hook-init), one service (svc), one file. */
+export const FLAVOR_TEMPLATE = `kernel:
+  image: "\${HOOK_KERNEL_IMAGE}"
+  cmdline: "console=ttyS0"
+init:
+  - "\${HOOK_CONTAINER_INIT_IMAGE}"
+services:
+  - name: svc
+    image: "\${HOOK_CONTAINER_SVC_IMAGE}"
+    capabilities: [CAP_NET_ADMIN]
+files:
+  - path: etc/os-release
+    mode: "0444"
+    contents: |
+      VERSION=\${HOOK_VERSION}
+      KERNEL=\${HOOK_KERNEL_VERSION}
+`;
+
 export interface FlavorImage extends ImageSpec {
   /** Image project name, e.g. `hook-init`. */
   name: string;
