@@ -2,11 +2,11 @@
  * Embedded images (images/hook-embedded, upstream Hook's mechanism): the images listed in
  * images.txt are loaded at build time into a Docker storage directory (a dockerd of our own with
  * that data-root, overlay2 as in HookOS). At boot /etc/init.d/001-images-mount.sh puts it in
- * /etc/embedded-images and bind-mounts that on /var/run/images, which hook-docker binds as
+ * /run/embedded-images and bind-mounts that on /var/run/images, which hook-docker binds as
  * /var/lib/docker: the images are there before anything is pulled.
  *
  * Unlike upstream, the image carries the storage as one tar file (/etc/embedded-images.tar) that
- * the boot script unpacks (and deletes): overlay2 marks deleted files with 0:0 character devices,
+ * the boot script unpacks: overlay2 marks deleted files with 0:0 character devices,
  * which neither a Docker build context nor a COPY onto the build's overlay can carry, and which
  * would otherwise come back at boot as the files they deleted.
  *

@@ -1,0 +1,256 @@
+/**
+ * The worker starts (issue 11), end to end in QEMU (hook-debian-amd64, TCG): bootkit pulls the
+ * stand-in worker (libs/worker) from a registry with htpasswd, hook-docker runs it with the
+ * command line's settings, the stand-in reports on the serial console what it sees, starts a
+ * child that creates /worker/reboot, and the machine reboots (QEMU exits: -no-reboot).
+ * Three boots: the full one on a test namespace's network (worker-net.ts), the worker only
+ * embedded with no registry reachable, and a boot with no image on the command line, in which
+ * bootkit (the same script, in the hook-docker container) is also run once against an image on
+ * another registry, which must be pulled without credentials.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EMBEDDED_STORAGE_TAR, prepareEmbeddedContext } from '@hook/containers';
+import { run } from '@hook/process';
+import type { GuestSession } from '@hook/qemu';
+import { startRegistry } from '@hook/testing';
+import { WORKER_ENV_NAMES, buildStandInWorker } from '@hook/worker';
+import { appendToInitramfs } from './fixtures';
+import { ALL_SERVICES_STARTED, TEST_MAC, bootHookOs, containerReport, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
+import { createNetns } from './netns';
+import { AUTH_REGISTRY, CLOSED_PROXY, OPEN_REGISTRY, WORKER_NET_HOST, type WorkerNetwork, startWorkerNetwork } from './worker-net';
+
+const WORKSPACE = join(__dirname, '../../..');
+const FLAVOR = 'hook-debian-amd64';
+const REPOSITORY = 'hook-test/standin';
+const TAG = 'e2e';
+const IMAGE = `${AUTH_REGISTRY}/${REPOSITORY}:${TAG}`;
+const AUTH = { username: 'hookworker', password: 'e2e-secret' };
+const BOOT_TIMEOUT_MS = 6 * 60 * 1000;
+const DOCKERD_READY = /hook: docker: dockerd answers on \S+ \(Docker [^)]+\)/;
+/** The console's shell runs in the getty container (pid: host): this runs a command in the machine's mount namespace, where runc and jq are. */
+const HOST = 'nsenter -t 1 -m --';
+const EXPECTED_SERVICES = ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'];
+
+/** Everything the full boot's command line gives; the embedded boot uses the same. */
+const FULL_CMDLINE: Record<string, string> = {
+  tink_worker_image: IMAGE,
+  docker_registry: AUTH_REGISTRY,
+  registry_username: AUTH.username,
+  registry_password: AUTH.password,
+  insecure_registries: `${AUTH_REGISTRY},${OPEN_REGISTRY}`,
+  grpc_authority: `${WORKER_NET_HOST}:42113`,
+  worker_id: TEST_MAC,
+  hw_addr: TEST_MAC,
+  tinkerbell_tls: 'false',
+  tinkerbell_insecure_tls: 'false',
+  HTTP_PROXY: CLOSED_PROXY,
+  HTTPS_PROXY: CLOSED_PROXY,
+  NO_PROXY: WORKER_NET_HOST,
+  syslog_host: WORKER_NET_HOST,
+};
+const cmdlineOf = (params: Record<string, string>) => Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/** What bootkit must hand the worker, from FULL_CMDLINE (contract section 2). */
+const EXPECTED_ENV: Record<(typeof WORKER_ENV_NAMES)[number], string> = {
+  DOCKER_REGISTRY: AUTH_REGISTRY,
+  REGISTRY_USERNAME: AUTH.username,
+  REGISTRY_PASSWORD: AUTH.password,
+  TINKERBELL_GRPC_AUTHORITY: `${WORKER_NET_HOST}:42113`,
+  TINKERBELL_TLS: 'false',
+  TINKERBELL_INSECURE_TLS: 'false',
+  WORKER_ID: TEST_MAC,
+  ID: TEST_MAC,
+  HTTP_PROXY: CLOSED_PROXY,
+  HTTPS_PROXY: CLOSED_PROXY,
+  NO_PROXY: WORKER_NET_HOST,
+};
+
+jest.setTimeout(BOOT_TIMEOUT_MS + 180_000);
+
+let work: string;
+let registryStorage: string;
+const timings: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hook-worker-e2e-'));
+  // The stand-in, built in the host's engine under the name the guest pulls; pushed to a
+  // registry on loopback whose storage then serves the test namespace's registries.
+  await buildStandInWorker({ ref: IMAGE, console: true, rebootChild: true });
+  const loopback = await startRegistry({ startTimeoutMs: 40_000 });
+  const pushed = `${loopback.host}/${REPOSITORY}:${TAG}`;
+  try {
+    await run('docker', ['tag', IMAGE, pushed]);
+    await run('docker', ['push', pushed], { timeoutMs: 120_000 });
+    registryStorage = join(work, 'registry');
+    await run('cp', ['-a', loopback.storageDir, registryStorage]);
+  } finally {
+    await run('docker', ['rmi', pushed], { allowFailure: true });
+    await loopback.stop();
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await run('docker', ['rmi', IMAGE], { allowFailure: true });
+  if (work) await rm(work, { recursive: true, force: true });
+  const dir = join(WORKSPACE, 'dist', 'boot-test');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'worker-timing.json'), `${JSON.stringify(timings, null, 2)}\n`);
+  console.log(`worker boot timing (seconds since QEMU started):\n${JSON.stringify(timings, null, 2)}`);
+});
+
+/** Seconds since QEMU started at which each line first appeared. */
+function timingOf(session: GuestSession, marks: Record<string, string | RegExp>): Record<string, number | undefined> {
+  const result: Record<string, number | undefined> = {};
+  for (const [name, pattern] of Object.entries(marks)) {
+    const index = typeof pattern === 'string' ? session.output.indexOf(pattern) : session.output.search(pattern);
+    const seconds = index < 0 ? undefined : session.secondsAt(index);
+    result[name] = seconds === undefined ? undefined : Math.round(seconds * 10) / 10;
+  }
+  return result;
+}
+
+/** Every onboot container exited 0, every service started, nothing failed, up to `until`. */
+function expectCleanUpTo(session: GuestSession, until: number): void {
+  const report = containerReport(session.output.slice(0, until));
+  expect(report.problems).toEqual([]);
+  expect([...report.servicesStarted].sort()).toEqual(EXPECTED_SERVICES);
+}
+
+/** The stand-in's report: every STANDIN line as its text after "STANDIN ". */
+function standInLines(session: GuestSession): string[] {
+  return [...session.output.matchAll(/STANDIN (.*)$/gm)].map((m) => m[1].trim());
+}
+
+function expectWorkerAsContracted(session: GuestSession): void {
+  const lines = standInLines(session);
+  for (const name of WORKER_ENV_NAMES) expect(lines).toContain(`env ${name}=${EXPECTED_ENV[name]}`);
+  // Privileged: every capability (41 on this kernel and up).
+  const capEff = lines.find((l) => l.startsWith('cap_eff '))!.split(' ')[1];
+  expect(BigInt(`0x${capEff}`) & 0xffffffffffn).toBe(0xffffffffffn);
+  // Host network: the machine's NIC, not a container's veth.
+  expect(lines.find((l) => l.startsWith('net '))!.split(' ')).toContain('eth0');
+  expect(lines).toContain('mount /worker writable');
+  expect(lines).toContain('mount /var/run/docker.sock socket');
+  expect(Number(/^mount \/dev\/disk\/by-id (\d+)$/m.exec(lines.join('\n'))?.[1])).toBeGreaterThan(0);
+  // The host's /run: the udev database and the init's state are there.
+  expect(lines.find((l) => l.startsWith('mount /run '))!.split(' ')).toEqual(expect.arrayContaining(['udev', 'hook']));
+  expect(lines).toContainEqual(expect.stringMatching(/^container \/tink-worker privileged=true network=host restart=(no)?$/));
+  const mounts = lines.find((l) => l.startsWith('container mounts '))!.replace('container mounts ', '').split(' ').sort();
+  expect(mounts).toEqual(['/worker:/worker', '/var/run/docker.sock:/var/run/docker.sock', '/dev:/dev', '/host_root/run:/run'].sort());
+  expect(lines).toContain('child started');
+}
+
+describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
+  let network: WorkerNetwork | undefined;
+  let session: GuestSession | undefined;
+  let netnsDispose: (() => Promise<void>) | undefined;
+
+  afterEach(async () => {
+    await session?.close();
+    await network?.dispose();
+    await netnsDispose?.();
+    session = undefined;
+    network = undefined;
+    netnsDispose = undefined;
+  });
+
+  it('pulls the worker with credentials, runs it as the contract says, logs to syslog, and reboots when a child creates /worker/reboot', async () => {
+    network = await startWorkerNetwork({ registryStorage, auth: AUTH });
+    const started = Date.now();
+    session = await bootHookOs({
+      workspaceRoot: WORKSPACE,
+      flavorId: FLAVOR,
+      name: 'worker',
+      cmdline: cmdlineOf(FULL_CMDLINE),
+      network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
+    });
+    await session.waitFor(DOCKERD_READY, BOOT_TIMEOUT_MS);
+    const ready = await session.waitFor('STANDIN ready', BOOT_TIMEOUT_MS);
+    await session.waitFor(/STANDIN child (started|failed.*)/, 120_000);
+    await session.waitForExit(120_000);
+    const seconds = (Date.now() - started) / 1000;
+
+    expectCleanUpTo(session, ready.index);
+    expect(session.output).toMatch(/hook: network: eth0 192\.168\.100\.\d+\/24; nameservers: 192\.168\.100\.1/);
+    expect(await network.dhcpLog()).toMatch(new RegExp(`DHCPACK\\(hookbr0\\) 192\\.168\\.100\\.\\d+ ${TEST_MAC}`));
+    expectWorkerAsContracted(session);
+    // dockerd's syslog driver sent the worker's output to syslog_host:514.
+    expect(network.syslog.some((m) => /^<\d+>/.test(m) && m.includes('STANDIN ready'))).toBe(true);
+    // The reboot: services stopped in order, then QEMU ended (-no-reboot).
+    expect(session.output.slice(ready.index)).toContain('hook: services stopped');
+    timings.full = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env', childStarted: 'STANDIN child started' }), qemuExitedAfter: Math.round(seconds) };
+  });
+
+  it('starts the worker embedded in HookOS with no registry reachable', async () => {
+    // The fixture: what hook-embedded carries when images.txt names the stand-in, built by the
+    // same code (libs/containers) from the host's engine, appended to the flavor's initramfs.
+    const context = join(work, 'embedded');
+    await mkdir(context);
+    writeFileSync(join(context, 'images.txt'), `${IMAGE}\n`);
+    await prepareEmbeddedContext(context, 'amd64', process.env);
+    const initrd = join(work, 'initramfs-embedded');
+    await appendToInitramfs(flavorBootFiles(WORKSPACE, FLAVOR).initrd, initrd, [
+      { path: 'etc/embedded-images.tar', source: join(context, EMBEDDED_STORAGE_TAR) },
+      { path: 'etc/embedded-images.txt', source: join(context, 'images.txt') },
+      { path: 'etc/init.d/001-images-mount.sh', source: join(WORKSPACE, 'images/hook-embedded/images-mount.sh'), mode: 0o755 },
+    ]);
+    // QEMU's user network in a namespace with only loopback: no registry anywhere.
+    const netns = await createNetns();
+    netnsDispose = netns.dispose;
+    const started = Date.now();
+    session = await bootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, name: 'worker-embedded', initrd, cmdline: cmdlineOf(FULL_CMDLINE), network: { kind: 'user', netns: netns.name } });
+    await session.waitFor(DOCKERD_READY, BOOT_TIMEOUT_MS);
+    const ready = await session.waitFor('STANDIN ready', BOOT_TIMEOUT_MS);
+    await session.waitFor(/STANDIN child (started|failed.*)/, 120_000);
+    await session.waitForExit(120_000);
+    expectCleanUpTo(session, ready.index);
+    // 001-images-mount.sh worked (a failing init.d script prints "hook: init.d NAME: exited ...").
+    expect(session.output).not.toContain('hook: init.d 001-images-mount.sh');
+    expect(standInLines(session)).toContain(`env DOCKER_REGISTRY=${AUTH_REGISTRY}`);
+    expect(standInLines(session)).toContain('child started');
+    timings.embedded = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env' }), qemuExitedAfter: Math.round((Date.now() - started) / 1000) };
+  });
+
+  it('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials', async () => {
+    network = await startWorkerNetwork({ registryStorage, auth: AUTH });
+    const { tink_worker_image: _image, docker_registry: _registry, ...rest } = FULL_CMDLINE;
+    session = await bootHookOs({
+      workspaceRoot: WORKSPACE,
+      flavorId: FLAVOR,
+      name: 'worker-negative',
+      cmdline: cmdlineOf(rest),
+      network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
+    });
+    const allStarted = await session.waitFor(ALL_SERVICES_STARTED, BOOT_TIMEOUT_MS);
+    await session.waitFor(DOCKERD_READY, BOOT_TIMEOUT_MS);
+    await loginOnConsole(session);
+    // Retries every 5 s: wait for at least three rounds.
+    const deadline = Date.now() + 60_000;
+    let log = '';
+    while (Date.now() < deadline && (log.match(/no worker image/g) ?? []).length < 3) {
+      log = await guestCommand(session, 'cat /var/log/hook-bootkit.log');
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    expect((log.match(/"msg":"starting the worker failed; trying again in 5 s".*"error":"no worker image: put tink_worker_image=<image> or docker_registry=<registry> on the kernel command line"/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    // Every other service still runs; bootkit too (it has not given up).
+    expectCleanUpTo(session, session.output.length);
+    const running = await guestCommand(session, `${HOST} sh -c 'runc --root /run/runc list -f json | jq -r ".[] | select(.status == \\"running\\") | .id" | sort | tr "\\n" " "'`);
+    expect(running.trim().split(' ')).toEqual(EXPECTED_SERVICES);
+    expect(allStarted.index).toBeGreaterThan(0);
+
+    // The same bootkit, once, in the hook-docker container (same image, same engine), with a
+    // command line naming an image on OPEN_REGISTRY while the credentials are for AUTH_REGISTRY.
+    const other = cmdlineOf({ ...FULL_CMDLINE, tink_worker_image: `${OPEN_REGISTRY}/${REPOSITORY}:${TAG}` });
+    await guestCommand(session, `echo '${other}' >/run/bootkit-other-cmdline`);
+    const once = await session.shell(`${HOST} runc --root /run/runc exec --env HOOK_CMDLINE=/host_root/run/bootkit-other-cmdline hook-docker /usr/bin/bootkit once >/run/bootkit-once.log 2>&1`, 240_000);
+    const onceLog = await guestCommand(session, 'cat /run/bootkit-once.log');
+    expect({ status: once.status, log: onceLog }).toEqual({ status: 0, log: expect.stringContaining('"msg":"the tink-worker container is running"') });
+    await session.waitFor('STANDIN ready', 60_000, allStarted.index);
+    const manifestRequests = network.openRegistryRequests.filter((r) => r.url.includes(`/v2/${REPOSITORY}/manifests/`));
+    expect(manifestRequests.length).toBeGreaterThan(0);
+    expect(network.openRegistryRequests.filter((r) => r.authorization !== null)).toEqual([]);
+  });
+});
