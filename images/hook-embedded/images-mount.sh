@@ -1,8 +1,8 @@
 #!/bin/sh
 # 001-images-mount.sh (init.d): hands the images embedded at build time to dockerd. hook-embedded
 # carries a Docker storage directory (overlay2) as /etc/embedded-images.tar: unpack it into
-# /run/embedded-images (the /run tmpfs: HookOS's root is read-only when init.d runs, so the tar
-# itself stays in the root's memory; it is deleted where it can be) and bind-mount
+# /run/embedded-images (the /run tmpfs), delete the tar (HookOS's root turns read-only only after
+# init.d, so the images are in memory once), and bind-mount
 # that on /var/run/images, which hook-docker binds as /var/lib/docker, as upstream Hook's
 # images-mount.sh does. Without embedded images (the default) the tar is empty: nothing to do.
 # The paths can be moved for tests: HOOK_EMBEDDED_TAR, HOOK_EMBEDDED_DIR, HOOK_IMAGES_MOUNT.
