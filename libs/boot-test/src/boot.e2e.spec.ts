@@ -83,6 +83,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     // No DHCP client ran: the onboot and the service both said so, and no dhcpcd process exists.
     expect(await guestCommand(guest, 'cat /var/log/001-dhcp-once.log /var/log/dhcp-daemon.log')).toMatch(/no DHCP client runs[\s\S]*no DHCP client runs/);
     expect((await guest.shell('pidof dhcpcd')).status).not.toBe(0);
+    expectNoProblems(guest, EXPECTED);
 
     const from = guest.mark();
     await guest.monitor('system_powerdown');
@@ -103,6 +104,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     await loginOnConsole(guest);
     const initLog = await guestCommand(guest, 'cat /var/log/init.log');
     for (const line of lines) expect(initLog).toContain(line.replace(/^hook: /, ''));
+    expectNoProblems(guest, EXPECTED);
   });
 
   it('puts the machine on vlan_id= with hw_addr=, leased by a DHCP server that serves only that VLAN', async () => {
@@ -150,6 +152,8 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
       const initrd = join(work, 'initramfs-broken');
       await withBrokenNtpd(flavorBootFiles(WORKSPACE, FLAVOR).initrd, initrd);
       const guest = await boot('broken-service', '', initrd);
+      // However late the broken service ends, the check must then fail and show the console.
+      await guest.waitFor('hook: service ntpd: exited with status 3', BOOT_TIMEOUT_MS);
       const failure = expectHealthyBoot(guest, EXPECTED, BOOT_TIMEOUT_MS);
       await expect(failure).rejects.toThrow(/service ntpd: exited with status 3: broken on purpose/);
       await expect(failure).rejects.toThrow(/--- last 200 lines of the serial console ---[\s\S]*hook: init: all services started/);

@@ -14,7 +14,7 @@ export const TEST_MAC = '52:54:00:12:34:56';
 export const TEST_DISK_SERIAL = 'hook-test-disk';
 
 export const ALL_SERVICES_STARTED = 'hook: init: all services started';
-const SETTLE_MS = 8000;
+const SETTLE_MS = 15000;
 /** Services whose exit with status 0 is their normal end, not a failure. */
 const FINISHING_SERVICES = new Set(['hook-bootkit']);
 const PROMPT = /HookOS \S+:\S*# /;
