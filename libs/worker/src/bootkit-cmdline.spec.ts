@@ -231,7 +231,8 @@ async function expectCredentials(image: string, registry: string, outcome: Outco
     expect(run.errors[0]).toMatch(/invalid reference format/);
     return;
   }
-  expect(run.pulled).toHaveLength(1);
+  // On a failure, say what bootkit said (the pull never reached the engine).
+  if (run.pulled.length !== 1) throw new Error(`expected one pull of ${image}, the engine saw ${run.pulled.length}; bootkit said:\n${run.output}`);
   if (outcome === 'credentials') expect(run.auth).toMatchObject({ username: 'user', password: 'secret' });
   else expect(JSON.stringify(run.auth)).not.toMatch(/user|secret/);
 }
