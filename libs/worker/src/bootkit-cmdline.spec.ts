@@ -33,7 +33,16 @@ beforeAll(async () => {
   busybox = await busyboxPath();
   const ref = builtImage();
   if (ref && (await run('docker', ['image', 'inspect', ref], { allowFailure: true })).exitCode === 0) imageRef = ref;
+  // Whether the docker CLI these tests find parses IPv6 registry hosts (Docker 26 and later do;
+  // HookOS ships 26.1): a CLI that cannot rejects the name before it talks to any engine.
+  const probe = await run('docker', ['pull', '[::1]/hook-probe:1'], { env: { ...process.env, PATH: busybox.path, DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}` }, allowFailure: true });
+  hostCliParsesIpv6 = !/invalid reference format/.test(probe.stderr);
+  if (!hostCliParsesIpv6) {
+    const version = (await run('docker', ['--version'], { env: { ...process.env, PATH: busybox.path }, allowFailure: true })).stdout.trim();
+    console.warn(`the docker CLI on PATH (${version}) cannot parse IPv6 references: the IPv6 cases of the host-CLI table are skipped (the in-image table checks HookOS's CLI)`);
+  }
 });
+let hostCliParsesIpv6 = true;
 
 afterAll(async () => {
   await engine?.stop();
@@ -249,6 +258,9 @@ describe('bootkit in the built hook-docker image (its own docker CLI): the crede
 
 describe('bootkit: registry credentials go only to the configured registry (docker CLI rule)', () => {
   it.each(CREDENTIAL_CASES)('%s: image %s, docker_registry %s -> %s', async (_name, image, registry, outcome) => {
+    // IPv6 hosts: HookOS's own CLI answers them in the in-image table (the test target builds
+    // that image first); a host CLI checks them only when there is no image to run.
+    if (image.startsWith('[') && (imageRef || !hostCliParsesIpv6)) return;
     await expectCredentials(image, registry, outcome, false);
   });
 
