@@ -81,11 +81,9 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
     // kernel's code patching (jump labels) on the other vCPU, and the guest oopses (seen under load).
     cpus: 1,
     logFile: join(logDir, `${options.name}.serial.log`),
+    virtioDisk: { sizeMb: 256, serial: TEST_DISK_SERIAL },
     extraArgs,
   };
-  const disk = join(logDir, `${options.name}.disk.raw`);
-  extraArgs.push('-drive', `if=none,id=disk0,format=raw,file=${disk}`, '-device', `virtio-blk-pci,drive=disk0,serial=${TEST_DISK_SERIAL}`);
-  await createSparseFile(disk, 256);
   if (network.kind === 'user') {
     const forwards = (network.guestForwards ?? []).map((f) => `,guestfwd=${f}`).join('');
     extraArgs.push('-netdev', `user,id=net0${forwards}`);
@@ -95,12 +93,6 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
   sessionOptions.wrapper = ['ip', 'netns', 'exec', network.netns];
   extraArgs.push('-device', `virtio-net-pci,netdev=net0,mac=${options.mac ?? TEST_MAC}`);
   return GuestSession.start(sessionOptions);
-}
-
-async function createSparseFile(path: string, sizeMb: number): Promise<void> {
-  const { open } = await import('node:fs/promises');
-  const handle = await open(path, 'w');
-  await handle.truncate(sizeMb * 1024 * 1024).finally(() => handle.close());
 }
 
 /** What the init printed about its containers, from the console text. */

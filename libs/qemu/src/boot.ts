@@ -99,7 +99,8 @@ async function stop(pid: number | undefined, qemu: Promise<unknown>, hasExited: 
   if (!hasExited()) signal(pid, 'SIGKILL');
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
+/** Sends a signal to a process that may be gone already. */
+export function signal(pid: number, name: NodeJS.Signals): void {
   try {
     process.kill(pid, name);
   } catch {
@@ -107,7 +108,8 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-async function readPid(pidFile: string): Promise<number | undefined> {
+/** QEMU's -pidfile, once it has written it. */
+export async function readPid(pidFile: string): Promise<number | undefined> {
   try {
     const pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
     return Number.isInteger(pid) && pid > 1 ? pid : undefined;

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '@hook/log';
 import { run, type RunResult } from '@hook/process';
-import { chooseAccelerator } from './boot';
+import { chooseAccelerator, readPid, signal } from './boot';
 import { type Accelerator, type MachineOptions } from './command';
 import { prepareMachine } from './machine';
 
 export interface SessionOptions extends MachineOptions {
   accel?: Accelerator;
-  /** A blank virtio disk of this size (the guest sees /dev/vda). */
-  virtioDiskMb?: number;
+  /** A blank sparse virtio disk (the guest sees /dev/vda, and /dev/disk/by-id/virtio-<serial>). */
+  virtioDisk?: { sizeMb: number; serial: string };
   /** Copy of everything the serial console printed (kept after close). */
   logFile?: string;
   /** Run QEMU through this command, e.g. ['ip', 'netns', 'exec', 'test-ns'] for a tap device there. */
@@ -70,11 +70,11 @@ export class GuestSession {
     const work = await mkdtemp(join(tmpdir(), 'hook-qemu-session-'));
     try {
       const extraArgs = [...(options.extraArgs ?? [])];
-      if (options.virtioDiskMb) {
+      if (options.virtioDisk) {
         const disk = join(work, 'virtio-disk.raw');
         const handle = await open(disk, 'w');
-        await handle.truncate(options.virtioDiskMb * 1024 * 1024).finally(() => handle.close());
-        extraArgs.push('-drive', `if=virtio,format=raw,file=${disk}`);
+        await handle.truncate(options.virtioDisk.sizeMb * 1024 * 1024).finally(() => handle.close());
+        extraArgs.push('-drive', `if=none,id=disk0,format=raw,file=${disk}`, '-device', `virtio-blk-pci,drive=disk0,serial=${options.virtioDisk.serial}`);
       }
       const socket = join(work, 'serial.sock');
       const monitorSocket = join(work, 'monitor.sock');
@@ -217,26 +217,6 @@ function connectSocket(path: string): Promise<Socket> {
     socket.once('connect', () => resolve(socket));
     socket.once('error', reject);
   });
-}
-
-async function readPid(pidFile: string): Promise<number | undefined> {
-  try {
-    const handle = await open(pidFile, 'r');
-    const text = (await handle.readFile('utf8')).trim();
-    await handle.close();
-    const pid = Number.parseInt(text, 10);
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
 }
 
 function escapeRegExp(text: string): string {
