@@ -24,7 +24,12 @@ export const KERNEL_FILES = {
   dtbs: 'dtbs.tar.gz',
   /** KernelMetadata (kernel-json.ts). */
   metadata: 'kernel.json',
+  /** The kernel's software bill of materials (CycloneDX JSON, @hook/sbom). */
+  sbom: 'sbom.cdx.json',
 } as const;
+
+/** An image's software bill of materials, beside its image.json (CycloneDX JSON, @hook/sbom). */
+export const IMAGE_SBOM_FILE = 'sbom.cdx.json';
 
 /** `dist/images/<name>/<arch>/`: an image's OCI layout plus image.json (image-json.ts). */
 export function imageDir(name: string, arch: DockerArch): string {
@@ -44,6 +49,8 @@ export interface HookosFiles {
   releaseTarball: string;
   /** The initramfs's size report (markdown). */
   sizeReport: string;
+  /** The software bill of materials (CycloneDX JSON, @hook/sbom); also in the release tarball. */
+  sbom: string;
   /** OUTPUT_TARBALL_FILELIST=yes: the root filesystem as a tar, and its file list. */
   rootfsTar: string;
   rootfsFileList: string;
@@ -58,6 +65,7 @@ export function hookosFiles(outputId: string): HookosFiles {
     dtbs: `${HOOKOS_DIR}/dtbs-${outputId}.tar.gz`,
     releaseTarball: `${DIST_DIR}/hook_${outputId}.tar.gz`,
     sizeReport: `${HOOKOS_DIR}/size-report-${outputId}.md`,
+    sbom: `${HOOKOS_DIR}/sbom-${outputId}.cdx.json`,
     rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
     rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
     iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
@@ -65,7 +73,7 @@ export function hookosFiles(outputId: string): HookosFiles {
 }
 
 /** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
-export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'releaseTarball'];
+export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'releaseTarball'];
 export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso'];
 
 /** A dist/ path (as above) on this machine. */

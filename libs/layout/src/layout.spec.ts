@@ -65,6 +65,7 @@ describe('dist/ names', () => {
       dtbs: 'dist/hook/dtbs-x86_64.tar.gz',
       releaseTarball: 'dist/hook_x86_64.tar.gz',
       sizeReport: 'dist/hook/size-report-x86_64.md',
+      sbom: 'dist/hook/sbom-x86_64.cdx.json',
       rootfsTar: 'dist/hook/hook_rootfs_x86_64.tar',
       rootfsFileList: 'dist/hook/hook_rootfs_x86_64.filelist',
       iso: 'dist/hook/hook-x86_64.iso',
