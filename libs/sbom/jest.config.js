@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'sbom',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
