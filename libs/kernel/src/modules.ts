@@ -20,32 +20,50 @@ export interface ModulePolicy {
   keep: ModuleRule[];
 }
 
-/** What an installer never needs: sound, cameras/TV, GPUs beyond simple framebuffers, radios, staging. */
+/**
+ * What an installer keeps: an allow list. `kernel/` is dropped as a whole and the prefixes below
+ * are kept (the longest matching prefix decides, so a drop rule inside a kept folder wins again).
+ * Kept: network and storage controllers, USB and input, the filesystems provisioning writes,
+ * netfilter, bridge, overlay and veth for Docker, virtio and the hypervisors' drivers, crypto,
+ * hardware monitoring and IPMI that actions use. Anything a kept module needs stays (modules.dep).
+ */
+const KEEP = (why: string, ...prefixes: string[]): ModuleRule[] => prefixes.map((prefix) => ({ prefix, why }));
+const DROP = KEEP;
+
 export const INSTALLER_POLICY: ModulePolicy = {
   name: 'installer',
   drop: [
-    { prefix: 'kernel/sound/', why: 'sound' },
-    { prefix: 'kernel/drivers/media/', why: 'media (cameras, TV, video capture)' },
-    { prefix: 'kernel/drivers/staging/', why: 'staging drivers' },
-    { prefix: 'kernel/drivers/gpu/', why: 'GPU drivers' },
-    { prefix: 'kernel/drivers/net/wireless/', why: 'wireless' },
-    { prefix: 'kernel/net/wireless/', why: 'wireless' },
-    { prefix: 'kernel/net/mac80211/', why: 'wireless' },
-    { prefix: 'kernel/drivers/bluetooth/', why: 'bluetooth' },
-    { prefix: 'kernel/net/bluetooth/', why: 'bluetooth' },
-    { prefix: 'kernel/drivers/iio/', why: 'industrial I/O sensors' },
-    { prefix: 'kernel/drivers/input/joystick/', why: 'joysticks' },
-    { prefix: 'kernel/drivers/input/touchscreen/', why: 'touchscreens' },
-    { prefix: 'kernel/drivers/isdn/', why: 'ISDN' },
-    { prefix: 'kernel/drivers/net/can/', why: 'CAN bus' },
-    { prefix: 'kernel/drivers/comedi/', why: 'data acquisition' },
+    { prefix: 'kernel/', why: 'not needed to provision a machine (outside the kept list)' },
+    ...DROP('wireless, WWAN and other radio links', 'kernel/drivers/net/wireless/', 'kernel/drivers/net/wwan/', 'kernel/drivers/net/ieee802154/', 'kernel/drivers/net/hamradio/'),
+    ...DROP('legacy or non-Ethernet links (CAN, PPP, ARCnet, FDDI, WAN, PLIP, SLIP)', 'kernel/drivers/net/can/', 'kernel/drivers/net/ppp/', 'kernel/drivers/net/arcnet/', 'kernel/drivers/net/fddi/', 'kernel/drivers/net/wan/', 'kernel/drivers/net/plip/', 'kernel/drivers/net/slip/', 'kernel/drivers/net/appletalk/', 'kernel/drivers/net/caif/'),
+    ...DROP('Fibre Channel and iSCSI offload HBAs (SAN storage)', 'kernel/drivers/scsi/lpfc/', 'kernel/drivers/scsi/qla2xxx/', 'kernel/drivers/scsi/qla4xxx/', 'kernel/drivers/scsi/bfa/', 'kernel/drivers/scsi/bnx2fc/', 'kernel/drivers/scsi/bnx2i/', 'kernel/drivers/scsi/qedf/', 'kernel/drivers/scsi/qedi/', 'kernel/drivers/scsi/fcoe/', 'kernel/drivers/scsi/libfc/', 'kernel/drivers/scsi/csiostor/', 'kernel/drivers/scsi/be2iscsi/', 'kernel/drivers/scsi/cxgbi/', 'kernel/drivers/scsi/fnic/', 'kernel/drivers/scsi/elx/'),
+    ...DROP('USB gadget, serial adapters and other USB devices', 'kernel/drivers/usb/gadget/', 'kernel/drivers/usb/serial/', 'kernel/drivers/usb/misc/', 'kernel/drivers/usb/atm/', 'kernel/drivers/usb/image/', 'kernel/drivers/usb/usbip/'),
+    ...DROP('joysticks, touchscreens and tablets', 'kernel/drivers/input/joystick/', 'kernel/drivers/input/touchscreen/', 'kernel/drivers/input/tablet/'),
+    ...DROP('NVMe target (serving disks)', 'kernel/drivers/nvme/target/'),
+    ...DROP('DRBD, Ceph RBD and cluster RAID (storage clusters)', 'kernel/drivers/block/drbd/', 'kernel/drivers/block/rbd.ko', 'kernel/drivers/block/rnbd/', 'kernel/drivers/md/md-cluster.ko', 'kernel/drivers/md/dm-vdo/'),
+    ...DROP('NVMe over RDMA and Fibre Channel', 'kernel/drivers/nvme/host/nvme-rdma.ko', 'kernel/drivers/nvme/host/nvme-fc.ko'),
+    ...DROP('PCMCIA cards', 'kernel/drivers/net/ethernet/3com/3c589_cs.ko', 'kernel/drivers/net/ethernet/8390/pcnet_cs.ko', 'kernel/drivers/net/ethernet/8390/axnet_cs.ko', 'kernel/drivers/net/ethernet/fujitsu/', 'kernel/drivers/net/ethernet/smsc/smc91c92_cs.ko', 'kernel/drivers/net/ethernet/xircom/', 'kernel/drivers/ata/pata_pcmcia.ko', 'kernel/drivers/scsi/pcmcia/', 'kernel/drivers/tty/serial/8250/serial_cs.ko', 'kernel/drivers/mmc/host/sdricoh_cs.ko'),
+    ...DROP('parallel port, Thunderbolt networking, USB phone modems', 'kernel/drivers/char/ppdev.ko', 'kernel/drivers/char/lp.ko', 'kernel/drivers/net/thunderbolt/', 'kernel/drivers/net/usb/cdc-phonet.ko', 'kernel/drivers/net/usb/hso.ko', 'kernel/drivers/net/usb/qmi_wwan.ko', 'kernel/drivers/net/usb/cdc_mbim.ko'),
+    ...DROP('IP sets, IPVS, and traffic-control actions (Docker needs none of them)', 'kernel/net/netfilter/ipset/', 'kernel/net/netfilter/ipvs/', 'kernel/net/netfilter/xt_set.ko', 'kernel/net/sched/'),
+    ...DROP('code pages other than 437, ISO 8859-1 and UTF-8', 'kernel/fs/nls/nls_'),
+    ...DROP('mice and other input devices (a keyboard is enough)', 'kernel/drivers/input/mouse/', 'kernel/drivers/input/misc/', 'kernel/drivers/input/keyboard/cros_ec_keyb.ko', 'kernel/drivers/input/rmi4/'),
+    ...DROP('hardware monitoring of ChromeOS embedded controllers', 'kernel/drivers/hwmon/cros_ec_hwmon.ko'),
+    ...DROP('old parallel SCSI adapters', 'kernel/drivers/scsi/aic7xxx/', 'kernel/drivers/scsi/aic94xx/', 'kernel/drivers/scsi/sym53c8xx_2/', 'kernel/drivers/scsi/BusLogic.ko', 'kernel/drivers/scsi/initio.ko', 'kernel/drivers/scsi/advansys.ko', 'kernel/drivers/scsi/dc395x.ko', 'kernel/drivers/scsi/am53c974.ko', 'kernel/drivers/scsi/dmx3191d.ko', 'kernel/drivers/scsi/a100u2w.ko', 'kernel/drivers/scsi/atp870u.ko', 'kernel/drivers/scsi/imm.ko', 'kernel/drivers/scsi/ppa.ko'),
+    ...DROP('USB Type-C port managers', 'kernel/drivers/usb/typec/'),
   ],
   keep: [
-    { prefix: 'kernel/drivers/gpu/drm/tiny/', why: 'simple framebuffers (simpledrm, bochs, cirrus)' },
-    { prefix: 'kernel/drivers/gpu/drm/virtio/', why: 'virtio-gpu' },
-    { prefix: 'kernel/drivers/gpu/drm/drm', why: 'DRM core and helpers' },
-    { prefix: 'kernel/drivers/gpu/drm/ttm/', why: 'DRM memory manager (bochs)' },
-    { prefix: 'kernel/drivers/gpu/drm/display/', why: 'DRM display helpers' },
+    ...KEEP('network controllers and Docker networking', 'kernel/drivers/net/', 'kernel/drivers/ptp/', 'kernel/drivers/pps/', 'kernel/drivers/dca/'),
+    ...KEEP('storage controllers and block devices', 'kernel/drivers/ata/', 'kernel/drivers/scsi/', 'kernel/drivers/nvme/', 'kernel/drivers/block/', 'kernel/drivers/md/', 'kernel/drivers/message/', 'kernel/drivers/mmc/', 'kernel/drivers/cdrom/', 'kernel/drivers/nvdimm/', 'kernel/drivers/dax/', 'kernel/block/'),
+    ...KEEP('USB host controllers and USB storage', 'kernel/drivers/usb/'),
+    ...KEEP('keyboards and input', 'kernel/drivers/hid/hid.ko', 'kernel/drivers/hid/hid-generic.ko', 'kernel/drivers/hid/usbhid/', 'kernel/drivers/hid/i2c-hid/', 'kernel/drivers/input/'),
+    ...KEEP('virtio and hypervisors (QEMU/KVM, Hyper-V, Xen, VMware)', 'kernel/drivers/virtio/', 'kernel/drivers/hv/', 'kernel/drivers/xen/'),
+    ...KEEP('platform basics (ACPI, PCI, IOMMU, DMA engines, firmware interfaces, RTC, serial, IPMI, TPM, hwrng)', 'kernel/drivers/acpi/', 'kernel/drivers/pci/', 'kernel/drivers/iommu/', 'kernel/drivers/dma/', 'kernel/drivers/firmware/', 'kernel/drivers/rtc/', 'kernel/drivers/tty/', 'kernel/drivers/char/'),
+    ...KEEP('hardware monitoring and the buses its sensors sit on', 'kernel/drivers/hwmon/', 'kernel/drivers/i2c/'),
+    ...KEEP('hardware crypto', 'kernel/drivers/crypto/'),
+    ...KEEP('simple framebuffers and virtio-gpu for the console', 'kernel/drivers/gpu/drm/tiny/', 'kernel/drivers/gpu/drm/virtio/', 'kernel/drivers/gpu/drm/drm', 'kernel/drivers/gpu/drm/ttm/', 'kernel/drivers/gpu/drm/display/'),
+    ...KEEP('filesystems that provisioning reads and writes', 'kernel/fs/ext4/', 'kernel/fs/jbd2/', 'kernel/fs/mbcache.ko', 'kernel/fs/xfs/', 'kernel/fs/btrfs/', 'kernel/fs/fat/', 'kernel/fs/exfat/', 'kernel/fs/ntfs3/', 'kernel/fs/isofs/', 'kernel/fs/udf/', 'kernel/fs/squashfs/', 'kernel/fs/overlayfs/', 'kernel/fs/fuse/', 'kernel/fs/nls/', 'kernel/fs/nls/nls_cp437.ko', 'kernel/fs/nls/nls_iso8859-1.ko', 'kernel/fs/nls/nls_utf8.ko', 'kernel/fs/nls/nls_ascii.ko', 'kernel/fs/efivarfs/', 'kernel/fs/binfmt_misc.ko', 'kernel/fs/quota/'),
+    ...KEEP('netfilter, bridge, VLAN and the IP stack (Docker, VLAN provisioning)', 'kernel/net/netfilter/', 'kernel/net/ipv4/', 'kernel/net/ipv6/', 'kernel/net/bridge/', 'kernel/net/8021q/', 'kernel/net/802/', 'kernel/net/llc/', 'kernel/net/core/', 'kernel/net/packet/', 'kernel/net/unix/', 'kernel/net/netlink/', 'kernel/net/xfrm/', 'kernel/net/tls/'),
+    ...KEEP('crypto and the libraries modules share', 'kernel/crypto/', 'kernel/arch/x86/crypto/', 'kernel/arch/arm64/crypto/', 'kernel/lib/'),
   ],
 };
 
@@ -83,9 +101,16 @@ async function listFiles(root: string, relative = ''): Promise<{ path: string; s
   return out;
 }
 
+function longestMatch(rules: ModuleRule[], path: string): ModuleRule | undefined {
+  let best: ModuleRule | undefined;
+  for (const rule of rules) if (path.startsWith(rule.prefix) && (!best || rule.prefix.length > best.prefix.length)) best = rule;
+  return best;
+}
+
+/** The drop rule that applies to `path`, if any: the longest matching prefix decides between keep and drop. */
 function ruleFor(policy: ModulePolicy, path: string): ModuleRule | undefined {
-  const keep = policy.keep.find((r) => path.startsWith(r.prefix));
-  const drop = policy.drop.find((r) => path.startsWith(r.prefix));
+  const keep = longestMatch(policy.keep, path);
+  const drop = longestMatch(policy.drop, path);
   if (!drop) return undefined;
   return keep && keep.prefix.length > drop.prefix.length ? undefined : drop;
 }
@@ -160,9 +185,25 @@ export async function trimModules(rootDir: string, release: string, policy: Modu
       .sort((a, b) => b[1].bytes - a[1].bytes)
       .map(([why, v]) => `| ${why} | ${v.count} | ${formatBytes(v.bytes)} |`),
     '',
-    `Kept on purpose: ${policy.keep.map((r) => `${r.prefix} (${r.why})`).join(', ') || 'nothing'}.`,
+    policy.keep.length ? 'Kept on purpose:' : 'Kept on purpose: nothing.',
+    ...[...new Set(policy.keep.map((r) => r.why))].map((why) => `- ${why}: ${policy.keep.filter((r) => r.why === why).map((r) => r.prefix).join(', ')}`),
+    '',
     keptAsDependency.length ? `Kept because kept modules need them: ${keptAsDependency.sort().join(', ')}.` : 'No dropped module was needed by a kept one.',
     '',
+    '## Dropped modules',
+    '',
+    ...Object.keys(byReason)
+      .sort()
+      .flatMap((why) => [
+        `### ${why}`,
+        '',
+        [...dropped.entries()]
+          .filter(([, rule]) => rule.why === why)
+          .map(([path]) => path.replace(/^kernel\//, '').replace(/\.ko(\.(xz|zst|gz))?$/, ''))
+          .sort()
+          .join(', '),
+        '',
+      ]),
   ];
   const report: TrimReport = {
     policy: policy.name,

@@ -154,33 +154,64 @@ describe('archives', () => {
 });
 
 describe('module policy', () => {
-  it('drops by rule, keeps what kept modules need, reruns depmod and reports sizes', async () => {
+  it('keeps the allow list, drops the rest, keeps what kept modules need, reruns depmod and reports sizes and names', async () => {
     const { trimModules, INSTALLER_POLICY } = await import('./modules');
     const base = join(dir, 'lib', 'modules', '6.12.1');
     const files: Record<string, number> = {
       'kernel/sound/core/snd.ko.xz': 300,
       'kernel/drivers/media/rc/rc-core.ko.xz': 200,
       'kernel/drivers/media/usb/uvc/uvcvideo.ko.xz': 100,
-      'kernel/drivers/hid/hid-custom.ko.xz': 50,
+      'kernel/drivers/hid/usbhid/usbhid.ko.xz': 50,
       'kernel/drivers/gpu/drm/tiny/simpledrm.ko.xz': 40,
       'kernel/drivers/gpu/drm/i915/i915.ko.xz': 900,
       'kernel/drivers/net/virtio_net.ko.xz': 60,
+      'kernel/drivers/net/wireless/intel/iwlwifi.ko.xz': 700,
+      'kernel/fs/nls/nls_utf8.ko.xz': 5,
+      'kernel/fs/nls/nls_cp1250.ko.xz': 7,
     };
     for (const [path, size] of Object.entries(files)) {
       await mkdir(join(base, path, '..'), { recursive: true });
       await writeFile(join(base, path), 'x'.repeat(size));
     }
-    await writeFile(join(base, 'modules.dep'), 'kernel/drivers/hid/hid-custom.ko.xz: kernel/drivers/media/rc/rc-core.ko.xz\n');
+    await writeFile(join(base, 'modules.dep'), 'kernel/drivers/hid/usbhid/usbhid.ko.xz: kernel/drivers/media/rc/rc-core.ko.xz\n');
     const report = await trimModules(dir, '6.12.1', INSTALLER_POLICY);
     expect(report.keptAsDependency).toEqual(['kernel/drivers/media/rc/rc-core.ko.xz']);
-    expect(report.dropped.count).toBe(3);
-    expect(report.dropped.bytes).toBe(1300);
-    expect(report.kept).toEqual({ count: 4, bytes: 350 });
-    expect(report.dropped.byReason).toEqual({ sound: { count: 1, bytes: 300 }, 'media (cameras, TV, video capture)': { count: 1, bytes: 100 }, 'GPU drivers': { count: 1, bytes: 900 } });
+    expect(report.dropped.count).toBe(5);
+    expect(report.dropped.bytes).toBe(300 + 100 + 900 + 700 + 7);
+    expect(report.kept).toEqual({ count: 5, bytes: 355 });
+    expect(Object.keys(report.dropped.byReason).sort()).toEqual([
+      'code pages other than 437, ISO 8859-1 and UTF-8',
+      'not needed to provision a machine (outside the kept list)',
+      'wireless, WWAN and other radio links',
+    ]);
+    expect(report.dropped.byReason['not needed to provision a machine (outside the kept list)']).toEqual({ count: 3, bytes: 1300 });
     const left = (await run('find', [base, '-name', '*.ko.xz'])).stdout.split('\n').map((p) => p.slice(base.length + 1)).sort();
-    expect(left).toEqual(['kernel/drivers/gpu/drm/tiny/simpledrm.ko.xz', 'kernel/drivers/hid/hid-custom.ko.xz', 'kernel/drivers/media/rc/rc-core.ko.xz', 'kernel/drivers/net/virtio_net.ko.xz']);
+    expect(left).toEqual([
+      'kernel/drivers/gpu/drm/tiny/simpledrm.ko.xz',
+      'kernel/drivers/hid/usbhid/usbhid.ko.xz',
+      'kernel/drivers/media/rc/rc-core.ko.xz',
+      'kernel/drivers/net/virtio_net.ko.xz',
+      'kernel/fs/nls/nls_utf8.ko.xz',
+    ]);
     await expect(stat(join(base, 'kernel', 'sound'))).rejects.toThrow();
     expect(await readFile(join(base, 'modules.dep'), 'utf8')).toContain('kernel/drivers/net/virtio_net.ko.xz:');
-    expect(report.markdown).toContain('| GPU drivers | 1 | 900 B |');
+    // The report names every dropped module under its reason.
+    expect(report.markdown).toContain('| wireless, WWAN and other radio links | 1 | 700 B |');
+    expect(report.markdown).toMatch(/### not needed to provision a machine \(outside the kept list\)\n\ndrivers\/gpu\/drm\/i915\/i915, drivers\/media\/usb\/uvc\/uvcvideo, sound\/core\/snd\n/);
+    expect(report.markdown).toContain('drivers/net/wireless/intel/iwlwifi');
+  });
+
+  it('lets the longest matching prefix decide (a drop rule inside a kept folder wins)', async () => {
+    const { trimModules } = await import('./modules');
+    const base = join(dir, 'lib', 'modules', '6.12.1');
+    for (const path of ['kernel/a/b/keep.ko', 'kernel/a/b/c/drop.ko', 'kernel/a/other.ko']) {
+      await mkdir(join(base, path, '..'), { recursive: true });
+      await writeFile(join(base, path), 'x');
+    }
+    await writeFile(join(base, 'modules.dep'), '');
+    const policy = { name: 't', drop: [{ prefix: 'kernel/', why: 'rest' }, { prefix: 'kernel/a/b/c/', why: 'c' }], keep: [{ prefix: 'kernel/a/b/', why: 'b' }] };
+    const report = await trimModules(dir, '6.12.1', policy);
+    expect(report.dropped.byReason).toEqual({ rest: { count: 1, bytes: 1 }, c: { count: 1, bytes: 1 } });
+    expect(report.kept.count).toBe(1);
   });
 });
