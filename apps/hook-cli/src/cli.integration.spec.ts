@@ -35,12 +35,13 @@ describe('hook CLI (integration)', () => {
   });
 
   it.each([
-    [['build', 'no-such-flavor'], /Unknown flavor 'no-such-flavor'; valid ones are: /],
-    [['frobnicate'], /Unknown command: 'frobnicate'; valid commands are: /],
-    [['build', '1BAD=x'], /Invalid command line parameter '1BAD=x'/],
-  ])('%j exits non-zero with one readable line and no stack trace', async (args, message) => {
+    [['build', 'no-such-flavor'], /Unknown flavor 'no-such-flavor'; valid ones are: /, 1],
+    [['frobnicate'], /Unknown command: 'frobnicate'; valid commands are: /, 1],
+    [['build', '1BAD=x'], /Invalid command line parameter '1BAD=x'/, 8],
+    [['build', 'hook-default-amd64', 'DO_PUSH=maybe'], /DO_PUSH is 'maybe'; use yes or no/, 1],
+  ])('%j exits non-zero with one readable line and no stack trace', async (args, message, exitCode) => {
     const result = await hook(args);
-    expect(result.exitCode).not.toBe(0);
+    expect(result.exitCode).toBe(exitCode);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -1,6 +1,6 @@
 /** Process entry point of the bundled CLI. */
 import { join } from 'node:path';
-import { main, nxBinary } from './main';
+import { exitCodeOf, main, nxBinary } from './main';
 
 const root = process.env.HOOK_WORKSPACE_ROOT ?? process.cwd();
 
@@ -11,10 +11,9 @@ main(process.argv.slice(2), {
   stdinIsTTY: process.stdin.isTTY === true,
   hostArch: process.arch,
   async runNx(args, env) {
-    const { run } = await import('@hook/process');
+    const { runForeground } = await import('@hook/process');
     const nx = nxBinary(root);
-    const result = await run(process.execPath, [nx, ...args], { cwd: root, env, inherit: true, allowFailure: true });
-    return result.exitCode;
+    return exitCodeOf(await runForeground(process.execPath, [nx, ...args], { cwd: root, env }));
   },
 }).then((code) => {
   process.exitCode = code;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Logger } from '@hook/log';
 import { parseArgs } from './args';
 import { existsSync } from 'node:fs';
-import { main, nxBinary, type CliContext } from './main';
+import { exitCodeOf, main, nxBinary, type CliContext } from './main';
 
 const root = join(__dirname, '../../..');
 
@@ -146,5 +146,28 @@ describe('nxBinary', () => {
   it("finds the installed Nx's entry script", () => {
     expect(existsSync(nxBinary(root))).toBe(true);
     expect(() => nxBinary('/nonexistent')).toThrow('Nx is not installed in /nonexistent; run npm ci first');
+  });
+});
+
+describe('yes/no parameters and exit codes', () => {
+  it('DO_PUSH=maybe is one error line and exit 1, before Nx runs', async () => {
+    const { ctx, nxCalls } = context();
+    expect(await main(['build', 'hook-default-amd64', 'DO_PUSH=maybe'], ctx)).toBe(1);
+    expect(nxCalls).toEqual([]);
+    expect(logLines).toEqual([expect.stringContaining("[error] DO_PUSH is 'maybe'; use yes or no")]);
+  });
+
+  it('a bad yes/no value in the environment fails the same way', async () => {
+    const { ctx } = context({ env: { HOOK_PULL_IMAGES: 'true' } });
+    expect(await main(['build', 'hook-default-amd64'], ctx)).toBe(1);
+    expect(logLines.join('')).toContain("HOOK_PULL_IMAGES is 'true'; use yes or no");
+  });
+
+  it('exits 130 only when interrupted, 1 for any failed build', () => {
+    expect(exitCodeOf({ exitCode: 0 })).toBe(0);
+    expect(exitCodeOf({ exitCode: 130 })).toBe(1);
+    expect(exitCodeOf({ exitCode: 1 })).toBe(1);
+    expect(exitCodeOf({ exitCode: 130, interruptedBy: 'SIGTERM' })).toBe(130);
+    expect(exitCodeOf({ exitCode: 0, interruptedBy: 'SIGINT' })).toBe(130);
   });
 });

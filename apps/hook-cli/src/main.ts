@@ -4,7 +4,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError, log, reportError } from '@hook/log';
+import { UserError, checkYesNoSettings, log, reportError, yesNo } from '@hook/log';
 import {
   bootablesOf,
   findFlavor,
@@ -43,6 +43,15 @@ export function nxBinary(root: string): string {
 
 export { hostDockerArch };
 
+/**
+ * `hook`'s exit code for an Nx run: 130 only when the build was interrupted (a signal reached
+ * hook or Nx), 1 for any failure (Nx itself can exit 130 for a failed task), else 0.
+ */
+export function exitCodeOf(result: { exitCode: number; interruptedBy?: string }): number {
+  if (result.interruptedBy) return 130;
+  return result.exitCode === 0 ? 0 : 1;
+}
+
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
     return await dispatch(argv, ctx);
@@ -54,6 +63,8 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
 async function dispatch(argv: readonly string[], ctx: CliContext): Promise<number> {
   const args = parseArgs(argv);
   if (args.flags.has('--help')) return help(ctx);
+  // A yes/no setting with another value stops here, before anything is applied or built.
+  checkYesNoSettings({ ...ctx.env, ...args.params });
   for (const [name, value] of Object.entries(args.params)) {
     const before = ctx.env[name];
     log.info(`Applying cmdline param to environment '${name}': '${before === undefined ? '(unset)' : before || '(empty)'}' --> '${value || '(empty)'}'`);
@@ -112,7 +123,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
   log.info(`Using Hook version (HOOK_VERSION): ${hookVersion(ctx.env)}`);
   switch (command.name) {
     case 'build':
-      if (ctx.env.LINUXKIT_ISO === 'yes') {
+      if (yesNo(ctx.env, 'LINUXKIT_ISO')) {
         if (!flavor.SUPPORTS_ISO) throw new UserError(`Flavor ${flavor.id} does not support an ISO (SUPPORTS_ISO is not set in ${flavor.file})`);
         return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
       }
@@ -121,7 +132,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
     case 'kernel': {
       // Publishing runs after the (cached) build, so a cache hit still pushes or exports.
-      const publish = ctx.env.DO_PUSH === 'yes' || ctx.env.EXPORT_KERNEL_IMAGE === 'yes';
+      const publish = yesNo(ctx.env, 'DO_PUSH') || yesNo(ctx.env, 'EXPORT_KERNEL_IMAGE');
       return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:${publish ? 'publish' : 'build'}`], ctx.env);
     }
     case 'kernel-check':

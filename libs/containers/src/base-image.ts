@@ -6,7 +6,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { BASE_IMAGE_FILE, BASE_IMAGE_NAME } from '@hook/layout';
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import type { DockerEngine } from '@hook/docker';
 import { type ImageConfig, MediaType, OciLayout } from '@hook/oci';
 import { parse } from 'yaml';
@@ -103,7 +103,7 @@ export async function ensureBaseImage(engine: DockerEngine, workspaceRoot: strin
     await docker.getImage(registryImage).tag({ repo, tag: imageTagName });
     return saveImageOutput(docker, outputDir, { ...base, source: 'registry-base' });
   }
-  if (env.DO_BUILD_LK_CONTAINERS === 'no') {
+  if (!yesNo(env, 'DO_BUILD_LK_CONTAINERS')) {
     throw new UserError(`the Debian base ${tag.ref} is not in the Docker engine, not pullable, and DO_BUILD_LK_CONTAINERS=no forbids bootstrapping it: unset DO_BUILD_LK_CONTAINERS or make ${registryImage ?? 'a base image'} pullable`);
   }
   log.info(`Debian base ${tag.ref}: ${registryImage ?? 'no registry image'} is not reachable; bootstrapping it`);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { imageKind, imageNames, requireImageJson } from '@hook/layout';
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import { OciLayout } from '@hook/oci';
 import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
@@ -68,7 +68,7 @@ export async function describeContainer(opts: Omit<ContainerTargetOptions, 'engi
 
 export async function buildContainerTarget(opts: ContainerTargetOptions): Promise<ImageMetadata> {
   const { workspaceRoot, imageName, arch, env } = opts;
-  const publish = env.DO_PUSH === 'yes' || env.EXPORT_LK_CONTAINERS === 'yes';
+  const publish = yesNo(env, 'DO_PUSH') || yesNo(env, 'EXPORT_LK_CONTAINERS');
 
   if (imageName === BASE_IMAGE_NAME) {
     const { tag } = await describeBaseImage(workspaceRoot, arch, env);
@@ -102,7 +102,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   } else if (await tryPullImage(docker, tag.ref, arch, env)) {
     metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'pulled' });
   } else {
-    if (env.DO_BUILD_LK_CONTAINERS === 'no') {
+    if (!yesNo(env, 'DO_BUILD_LK_CONTAINERS')) {
       throw new UserError(`${imageName}: ${tag.ref} is not in the Docker engine and cannot be pulled, and DO_BUILD_LK_CONTAINERS=no forbids building it: unset DO_BUILD_LK_CONTAINERS, or publish the image first (DO_PUSH=yes)`);
     }
     const baseImage = await ensureBaseImage(engine, workspaceRoot, arch, env);
@@ -139,8 +139,8 @@ function upToDate(metadata: ImageMetadata): ImageMetadata {
 }
 
 async function publishImage(engine: DockerEngine, metadata: ImageMetadata, env: NodeJS.ProcessEnv): Promise<void> {
-  if (env.DO_PUSH === 'yes') await pushImage(engine.docker, metadata.ref, env);
-  if (env.EXPORT_LK_CONTAINERS === 'yes') {
+  if (yesNo(env, 'DO_PUSH')) await pushImage(engine.docker, metadata.ref, env);
+  if (yesNo(env, 'EXPORT_LK_CONTAINERS')) {
     const dir = env.EXPORT_LK_CONTAINERS_DIR || '/tmp';
     await mkdir(dir, { recursive: true });
     await exportImageTarGz(engine.docker, metadata.ref, join(dir, `${metadata.name}-${metadata.tag}.tar.gz`));

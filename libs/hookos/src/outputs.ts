@@ -14,6 +14,7 @@ import type { FsEntry } from '@hook/initramfs';
 import { buildEfiIso } from '@hook/iso';
 import { KERNEL_FILES, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
+import { yesNo } from '@hook/log';
 
 export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
 export type OutputFile = keyof HookosFiles;
@@ -50,8 +51,8 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
       sizeReport: assembled,
       dtbs: writeDtbs,
       releaseTarball: writeReleaseTarball,
-      rootfsTar: async (ctx) => ctx.env.OUTPUT_TARBALL_FILELIST === 'yes' && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
-      rootfsFileList: async (ctx) => ctx.env.OUTPUT_TARBALL_FILELIST === 'yes' && (await writeFileList(ctx.staged('rootfsTar'), ctx.staged('rootfsFileList')), true),
+      rootfsTar: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
+      rootfsFileList: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeFileList(ctx.staged('rootfsTar'), ctx.staged('rootfsFileList')), true),
     },
   },
   'iso-efi-initrd': {

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import { run } from '@hook/process';
 import { exists, tempDirBeside } from './files';
 import { dockerArchOf } from '@hook/layout';
@@ -103,7 +103,7 @@ export class AptSuite {
 
   /** Suites to configure: the suite, plus its backports for stable releases. */
   suites(): string[] {
-    const noBackports = ['sid', 'unstable', 'experimental'].includes(this.suite) || this.suite.includes('-') || this.env.DEBIAN_BACKPORTS === 'no';
+    const noBackports = ['sid', 'unstable', 'experimental'].includes(this.suite) || this.suite.includes('-') || !yesNo(this.env, 'DEBIAN_BACKPORTS');
     return noBackports ? [this.suite] : [this.suite, `${this.suite}-backports`];
   }
 

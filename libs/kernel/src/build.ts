@@ -6,7 +6,7 @@
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { arch as hostArch, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Progress, UserError, log } from '@hook/log';
+import { Progress, UserError, log, yesNo } from '@hook/log';
 import { hasCommand, spawnFilter } from '@hook/process';
 import type { Arch } from '@hook/inventory';
 import { exists } from './files';
@@ -60,7 +60,7 @@ function makeArgs(ctx: MakeContext): string[] {
   const cross = crossCompilePrefix(ctx.arch);
   const args = [`O=${ctx.objectDir}`, `ARCH=${kernelArchOf(ctx.arch)}`, `-j${jobs(ctx.env)}`];
   if (cross) args.push(`CROSS_COMPILE=${cross}`);
-  if (ctx.env.CCACHE !== 'no') args.push(`CC=ccache ${cross}gcc`, 'HOSTCC=ccache gcc');
+  if (yesNo(ctx.env, 'CCACHE')) args.push(`CC=ccache ${cross}gcc`, 'HOSTCC=ccache gcc');
   return args;
 }
 

@@ -1,7 +1,7 @@
 /** METHOD default: a kernel built from source with a defconfig from kernel/configs. */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import { defconfigPathOf, type KernelDefinition } from '@hook/inventory';
 import { run } from '@hook/process';
 import { buildKernel, checkHostTools, configure, kernelArchOf, runMake, type MakeContext } from './build';
@@ -54,7 +54,7 @@ export async function resolvePoint(
     if (!Number.isInteger(point) || point < 0) throw new UserError(`KERNEL_POINT_RELEASE=${env.KERNEL_POINT_RELEASE} is not a point release number (e.g. 117)`);
     return { point };
   }
-  if (env.USE_LATEST_BUILT_KERNEL === 'yes') {
+  if (yesNo(env, 'USE_LATEST_BUILT_KERNEL')) {
     const repository = kernelOciBase(env);
     const tags = await (registry ?? defaultRegistry(env)).listTags(repository);
     const point = highestBuiltPoint(tags, major, minor);

@@ -10,7 +10,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createGzip } from 'node:zlib';
-import { log } from '@hook/log';
+import { log, yesNo } from '@hook/log';
 import { MediaType, OciLayout, RegistryClient, parseNormalizedNamed, pushLayoutImage, type ImageManifest } from '@hook/oci';
 import { packTree } from './archive';
 import { exists, publishDir, sha256File } from './files';
@@ -55,14 +55,14 @@ export async function writeKernelImageLayout(workspaceRoot: string, metadata: Ke
 }
 
 export async function publishKernel(workspaceRoot: string, metadata: KernelMetadata, env: NodeJS.ProcessEnv, client = new RegistryClient({ env })): Promise<void> {
-  if (env.EXPORT_KERNEL_IMAGE === 'yes') {
+  if (yesNo(env, 'EXPORT_KERNEL_IMAGE')) {
     const dir = resolve(workspaceRoot, env.EXPORT_KERNEL_IMAGE_DIR || 'dist/kernel-images', `${metadata.id}-${metadata.tag}`);
     await publishDir(dir, (temp) => writeKernelImageLayout(workspaceRoot, metadata, temp, env));
     log.info(`kernel image ${metadata.image} exported as an OCI layout to ${dir}`);
   }
-  if (env.DO_PUSH !== 'yes') return;
+  if (!yesNo(env, 'DO_PUSH')) return;
   const reference = parseNormalizedNamed(metadata.image);
-  if (env.FORCE_BUILD_KERNEL !== 'yes' && (await client.headManifest(reference))) {
+  if (!yesNo(env, 'FORCE_BUILD_KERNEL') && (await client.headManifest(reference))) {
     log.info(`${metadata.image} is already published; not pushing (FORCE_BUILD_KERNEL=yes pushes again)`);
     return;
   }

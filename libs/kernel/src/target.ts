@@ -2,7 +2,7 @@
  * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
  */
 import { readKernelJson } from '@hook/layout';
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
 import { checkKernelConfig, reportConfigCheck } from './config-check';
@@ -51,7 +51,7 @@ export async function buildKernelTarget(opts: KernelTargetOptions): Promise<Kern
 export async function publishKernelTarget(opts: KernelTargetOptions): Promise<void> {
   const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
   const metadata = await readKernelJson(opts.workspaceRoot, kernel.id);
-  if (opts.env.DO_PUSH !== 'yes' && opts.env.EXPORT_KERNEL_IMAGE !== 'yes') {
+  if (!yesNo(opts.env, 'DO_PUSH') && !yesNo(opts.env, 'EXPORT_KERNEL_IMAGE')) {
     log.info(`kernel ${kernel.id}: nothing to publish (set DO_PUSH=yes and/or EXPORT_KERNEL_IMAGE=yes)`);
     return;
   }

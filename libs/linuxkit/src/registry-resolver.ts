@@ -4,17 +4,14 @@
  * (HTTP 404) is `undefined`; authentication and network failures are the UserErrors of
  * @hook/oci and stop the build. Pulling can be switched off with HOOK_PULL_IMAGES=no.
  */
-import { UserError, log } from '@hook/log';
+import { UserError, log, yesNo } from '@hook/log';
 import { RegistryClient, parseNormalizedNamed, pullImageToLayout, type Platform } from '@hook/oci';
 import { CopyingResolver } from './copying-resolver';
 import { type ImageSource, layoutImageSource } from './resolver';
 
 /** HOOK_PULL_IMAGES: `yes` (the default) lets the build pull missing images, `no` forbids it. */
 export function pullAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = (env.HOOK_PULL_IMAGES ?? '').trim().toLowerCase();
-  if (value === '' || value === 'yes') return true;
-  if (value === 'no') return false;
-  throw new UserError(`HOOK_PULL_IMAGES is '${env.HOOK_PULL_IMAGES}'; use yes or no`);
+  return yesNo(env, 'HOOK_PULL_IMAGES');
 }
 
 export interface RegistryResolverOptions {

@@ -4,6 +4,9 @@
  * GITHUB_ACTIONS is set. One logger for the CLI, the executors and the libraries.
  */
 export { suggest } from './suggest';
+export { UserError } from './errors';
+export { YES_NO_SETTINGS, checkYesNoSettings, yesNo, type YesNoSetting } from './settings';
+import { UserError } from './errors';
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
 
@@ -97,20 +100,6 @@ function escapeAnnotation(message: string): string {
 
 /** The process-wide logger. */
 export const log = new Logger();
-
-/**
- * A mistake the user can fix (bad flavor, bad parameter, missing tool...). Entry points print
- * its message as one line and exit non-zero without a stack trace (unless DEBUG=yes).
- */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
 
 /**
  * Reports an error the way entry points must: one readable line, a stack only with DEBUG=yes.

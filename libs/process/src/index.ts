@@ -5,6 +5,19 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { UserError, log } from '@hook/log';
+import { INTERRUPTED_EXIT_CODE, STOP_SIGNALS, stopOnInterrupt } from './temp';
+
+export {
+  INTERRUPTED_EXIT_CODE,
+  STOP_SIGNALS,
+  hookTempRoot,
+  installInterruptHandler,
+  makeTempDir,
+  processRuns,
+  removeOnInterrupt,
+  removeStaleTemp,
+  type StagingDir,
+} from './temp';
 
 export interface RunOptions {
   cwd?: string;
@@ -38,7 +51,7 @@ export async function run(command: string, args: readonly string[], options: Run
   const { execa } = await loadExeca();
   log.debug(`run: ${[command, ...args].join(' ')}`);
   const input = options.input;
-  const result = await execa(command, args, {
+  const child = execa(command, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: true,
@@ -52,6 +65,8 @@ export async function run(command: string, args: readonly string[], options: Run
     ...(input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input) ? { stdin: input } : {}),
     stripFinalNewline: true,
   });
+  stopOnInterrupt(child, child);
+  const result = await child;
   if (result.failed && 'code' in result && (result as { code?: string }).code === 'ENOENT') {
     throw new UserError(`'${command}' is not installed or not on PATH; install it (Debian: apt-get install ${packageHint(command)})`);
   }
@@ -101,6 +116,7 @@ export async function spawnFilter(command: string, args: readonly string[], opti
     reject: false,
   });
   if (!child.stdin || !child.stdout) throw new Error(`could not start ${command}`);
+  stopOnInterrupt(child, child);
   const done = child.then((result) => {
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new UserError(`'${command}' is not installed or not on PATH; install it (Debian: apt-get install ${packageHint(command)})`);
@@ -115,6 +131,37 @@ export async function spawnFilter(command: string, args: readonly string[], opti
     }
   });
   return { stdin: child.stdin, stdout: child.stdout, done };
+}
+
+export interface ForegroundResult {
+  exitCode: number;
+  /** The signal this process got while the program ran (it was passed on). */
+  interruptedBy?: NodeJS.Signals;
+}
+
+/**
+ * Runs a program in the foreground (the terminal's input and output) and passes SIGTERM and
+ * SIGHUP on to it; SIGINT is not passed on, since Ctrl-C reaches the whole process group
+ * already and a second one would cut the program's own cleanup short. Resolves when it exits.
+ */
+export async function runForeground(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ForegroundResult> {
+  const { execa } = await loadExeca();
+  log.debug(`run: ${[command, ...args].join(' ')}`);
+  let interruptedBy: NodeJS.Signals | undefined;
+  const child = execa(command, args, { cwd: options.cwd, env: options.env, extendEnv: true, reject: false, stdio: 'inherit' });
+  const onSignal = (signal: NodeJS.Signals) => {
+    interruptedBy ??= signal;
+    if (signal !== 'SIGINT') child.kill(signal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  try {
+    const result = await child;
+    if ((result as { code?: string }).code === 'ENOENT') throw new UserError(`'${command}' is not installed or not on PATH`);
+    const killedBySignal = result.signal !== undefined && result.signal !== null;
+    return { exitCode: result.exitCode ?? (killedBySignal ? INTERRUPTED_EXIT_CODE : 1), interruptedBy: interruptedBy ?? (killedBySignal ? (result.signal as NodeJS.Signals) : undefined) };
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  }
 }
 
 export class ProcessError extends Error {

@@ -3,12 +3,13 @@
  * DEBUG=yes) and a failed task, never an unhandled exception inside Nx.
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { UserError, reportError } from '@hook/log';
+import { UserError, checkYesNoSettings, reportError } from '@hook/log';
 
 export type ExecutorResult = { success: boolean };
 
 export async function runStep(step: () => Promise<unknown>): Promise<ExecutorResult> {
   try {
+    checkYesNoSettings(process.env);
     await step();
     return { success: true };
   } catch (error) {
