@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'remote-cache',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,67 @@
+/**
+ * The local Nx remote cache (cache-server/cache-server.sh: Debian's nginx on loopback) as a
+ * handle for tests and benchmarks: started on a free port with its own store, stopped by stop().
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { makeTempDir, run } from '@hook/process';
+import { freeLoopbackPort } from '@hook/testing';
+
+export const CACHE_SERVER_SCRIPT = resolve(__dirname, '../../../cache-server/cache-server.sh');
+
+export interface CacheServer {
+  /** `http://127.0.0.1:PORT`, the value of NX_SELF_HOSTED_REMOTE_CACHE_SERVER. */
+  url: string;
+  readWriteToken: string;
+  readOnlyToken: string;
+  /** Where entries land: `<storeDir>/<hash>`. */
+  entriesDir: string;
+  /** The environment Nx needs to use this cache with the given token (read-write by default). */
+  nxEnv(token?: string): NodeJS.ProcessEnv;
+  /** Stops nginx and deletes the store. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startCacheServer(): Promise<CacheServer> {
+  const dir = await makeTempDir('nx-cache-server');
+  try {
+    let lastError: unknown;
+    // A port found free can be taken before nginx binds it: try a few.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freeLoopbackPort();
+      try {
+        await run('bash', [CACHE_SERVER_SCRIPT, 'start', dir], { env: { HOOK_CACHE_SERVER_PORT: String(port) }, timeoutMs: 30_000 });
+        return await handle(dir, `http://127.0.0.1:${port}`);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function handle(dir: string, url: string): Promise<CacheServer> {
+  const readWriteToken = (await readFile(join(dir, 'tokens/rw'), 'utf8')).trim();
+  const readOnlyToken = (await readFile(join(dir, 'tokens/ro'), 'utf8')).trim();
+  let stopped = false;
+  return {
+    url,
+    readWriteToken,
+    readOnlyToken,
+    entriesDir: join(dir, 'store/v1/cache'),
+    nxEnv: (token = readWriteToken) => ({
+      NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
+      NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token,
+      NX_NO_CLOUD: 'true',
+    }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await run('bash', [CACHE_SERVER_SCRIPT, 'stop', dir], { timeoutMs: 30_000, allowFailure: true });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './cache-server';
+export * from './workflows';
+export * from './workspace-facts';
