@@ -80,20 +80,27 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   /** Prefix for the build's output lines. */
   label: string;
+  /** Build only up to this stage of the Dockerfile, untagged (`ref` is then only for messages). */
+  target?: string;
 }
 
-/** `docker build` of a folder through the engine API, showing the build's output lines. */
-export async function buildImage(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<void> {
+/** `docker build` of a folder through the engine API, showing the build's output lines; the image ID. */
+export async function buildImage(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<string | undefined> {
   const files = (await listFilesSorted(request.contextDir, '.')).map((f) => f.slice(2));
-  const options: Dockerode.ImageBuildOptions = { t: request.ref, buildargs: request.buildArgs, rm: true, forcerm: true, pull: false };
+  const options: Dockerode.ImageBuildOptions = { buildargs: request.buildArgs, rm: true, forcerm: true, pull: false };
+  if (request.target) options.target = request.target;
+  else options.t = request.ref;
   // The classic builder takes FROM images of another architecture as they are; the platform is
   // only passed when it differs, since older engines accept it only in experimental mode.
   if (request.arch !== engineArch) options.platform = `linux/${request.arch}`;
   const progress = new Progress(`building ${request.label}`);
   const stream = await docker.buildImage({ context: request.contextDir, src: files }, options);
   const lines: string[] = [];
+  let imageId: string | undefined;
   try {
     await followStream(docker, stream, (event) => {
+      const aux = event.aux as { ID?: unknown } | undefined;
+      if (typeof aux?.ID === 'string') imageId = aux.ID;
       if (typeof event.stream !== 'string') return;
       // eslint-disable-next-line no-control-regex
       for (const line of event.stream.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
@@ -110,6 +117,7 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
     throw new UserError(`building ${request.label} (${request.ref}) failed: ${(error as Error).message.split('\n')[0]} (see the build output above; DEBUG=yes shows all of it)`);
   }
   progress.finish();
+  return imageId;
 }
 
 export async function pushImage(docker: Dockerode, ref: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -8,3 +8,4 @@ export * from './bootstrap';
 export * from './engine-images';
 export * from './target';
 export * from './embedded-images';
+export * from './builder-stage';

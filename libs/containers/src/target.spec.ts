@@ -4,13 +4,15 @@
  * docker-registry. The workspace is a temporary one with a tiny image whose builder stage starts
  * FROM a tiny base, so no Debian mirror or registry on the internet is needed.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { type TestDockerd, ensureDockerd } from '@hook/docker/testing';
+import { IMAGE_SBOM_FILE } from '@hook/layout';
 import { UserError } from '@hook/log';
+import { validateBomJson } from '@hook/sbom';
 import { OciLayout, openLayerStream } from '@hook/oci';
 import { buildTestImage } from '@hook/oci/testing';
 import { type TestRegistry, startRegistry } from '@hook/testing';
@@ -65,12 +67,23 @@ describe('container build (integration)', () => {
     await mkdir(join(root, 'images', 'tiny'), { recursive: true });
     await writeFile(
       join(root, 'images', 'tiny', 'Dockerfile'),
-      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE} AS builder\nCOPY hello.txt /out/etc/hello.txt\n\nFROM scratch\nCOPY --from=builder /out/ /\nCOPY --from=builder /etc/os-release /etc/base-release\n',
+      'ARG BASE_IMAGE\nFROM ${BASE_IMAGE} AS builder\nCOPY hello.txt /out/etc/hello.txt\n\nFROM scratch\nCOPY --from=builder /out/ /\nCOPY --from=builder /etc/os-release /etc/base-release\nCOPY --from=builder /usr/bin/greeting /usr/bin/greeting\n',
     );
     await writeFile(join(root, 'images', 'tiny', 'hello.txt'), 'hello\n');
     // The "registry" Debian image of this workspace: a one-file image loaded into the engine.
     const layout = await OciLayout.create(join(root, 'base-layout'));
-    const base = await buildTestImage(layout, { files: { 'etc/os-release': `ID=tiny-${run}\n` }, architecture: arch, compression: 'none' });
+    // A dpkg database as Debian's has one: the image's SBOM takes packages from the builder stage.
+    const base = await buildTestImage(layout, {
+      files: {
+        'etc/os-release': `ID=tiny-${run}\n`,
+        'usr/bin/greeting': 'hi\n',
+        'var/lib/dpkg/status': 'Package: tiny-greeter\nStatus: install ok installed\nArchitecture: all\nVersion: 1.2-3\n\nPackage: tiny-unused\nStatus: install ok installed\nArchitecture: all\nVersion: 9\n',
+        'var/lib/dpkg/info/tiny-greeter.list': '/.\n/usr\n/usr/bin\n/usr/bin/greeting\n',
+        'var/lib/dpkg/info/tiny-unused.list': '/.\n/usr/bin/unused\n',
+      },
+      architecture: arch,
+      compression: 'none',
+    });
     await layout.addManifest(base.manifestDescriptor, 'base');
     await loadImage(dockerd.engine.docker, await dockerArchiveFromLayout(layout, 'base', baseRegistryImage));
     env = {
@@ -99,6 +112,7 @@ describe('container build (integration)', () => {
   }, 60_000);
 
   let first: Awaited<ReturnType<typeof build>>;
+  let firstSbom: string;
 
   it('builds an image FROM the base into dist/ as an OCI layout with image.json', async () => {
     first = await build();
@@ -118,6 +132,30 @@ describe('container build (integration)', () => {
     expect(base).toMatchObject({ ref: first.inputs.dependencies[BASE_IMAGE_NAME], source: 'registry-base' });
   }, 90_000);
 
+  it("writes a valid CycloneDX SBOM beside each image: the builder stage's packages with the files copied from them", async () => {
+    const json = await readFile(join(tinyDir(), IMAGE_SBOM_FILE), 'utf8');
+    expect(await validateBomJson(json)).toBeNull();
+    type Component = { type: string; name: string; version?: string; purl?: string; hashes?: Array<{ content: string }>; components?: Component[] };
+    const doc = JSON.parse(json) as { metadata: { component: Component & { properties: Array<{ name: string; value: string }> } }; components: Component[] };
+    expect(doc.metadata.component).toMatchObject({ type: 'container', name: 'tiny', version: first.tag });
+    expect(doc.metadata.component.purl).toContain(`@${first.digest}?`);
+    expect(doc.metadata.component.properties).toContainEqual({ name: 'hook:packages:source', value: 'builder-stage' });
+    const greeter = doc.components.find((c) => c.name === 'tiny-greeter');
+    expect(greeter).toMatchObject({ type: 'library', version: '1.2-3', purl: 'pkg:deb/debian/tiny-greeter@1.2-3?arch=all' });
+    expect(greeter?.components?.map((c) => c.name)).toEqual(['/usr/bin/greeting']);
+    expect(greeter?.components?.[0]?.hashes?.[0]?.content).toBe(createHash('sha256').update('hi\n').digest('hex'));
+    // Files no package installed are listed on their own; packages that left nothing in the image are not.
+    expect(doc.components.filter((c) => c.type === 'file').map((c) => c.name)).toEqual(['/etc/base-release', '/etc/hello.txt']);
+    expect(json).not.toContain('tiny-unused');
+    // The dpkg database stays out of the image.
+    expect([...(await imageFiles(tinyDir(), first.ref)).keys()].filter((name) => name.includes('dpkg'))).toEqual([]);
+    // The base carries its own database: its SBOM lists every installed package.
+    const baseJson = await readFile(join(imageOutputDir(root, BASE_IMAGE_NAME, arch), IMAGE_SBOM_FILE), 'utf8');
+    expect(await validateBomJson(baseJson)).toBeNull();
+    expect(baseJson).toContain('pkg:deb/debian/tiny-unused@9?arch=all');
+    firstSbom = json;
+  }, 60_000);
+
   it('reuses dist/ on the second run, without building and without the engine', async () => {
     const started = Date.now();
     const again = await build({ DOCKER_HOST: `unix://${join(root, 'no-engine.sock')}` });
@@ -132,6 +170,8 @@ describe('container build (integration)', () => {
     expect(again.source).toBe('local');
     expect(again.imageId).toBe(first.imageId);
     expect((await imageFiles(tinyDir(), again.ref)).get('etc/hello.txt')).toBe('hello\n');
+    // The builder stage comes from the engine's cache: the same SBOM, byte for byte.
+    expect(await readFile(join(tinyDir(), IMAGE_SBOM_FILE), 'utf8')).toBe(firstSbom);
   }, 60_000);
 
   it('DO_PUSH=yes publishes the image, so a machine without it pulls instead of building', async () => {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { imageKind, imageNames, requireImageJson } from '@hook/layout';
 import { UserError, log, yesNo } from '@hook/log';
@@ -17,7 +18,8 @@ import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
-import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput } from './output';
+import { type ImageMetadata, type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
+import { builderStagePackages } from './builder-stage';
 import { type DockerArch, computeImageInputs, imageContentHash, imageTag } from './tag';
 
 export type { ImageMetadata } from './output';
@@ -95,7 +97,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   let metadata: ImageMetadata;
   if (await inspectLocalImage(docker, tag.ref, arch)) {
     log.info(`${imageName}: ${tag.ref} is in the Docker engine; reusing it`);
-    metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }));
+    metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }, await reusedImagePackages(engine, opts, tag.ref, base.tag.ref)));
   } else if (inDist) {
     await loadImage(docker, await dockerArchiveFromLayout(await OciLayout.open(outputDir), tag.ref, tag.ref));
     metadata = { ...inDist, source: 'dist' };
@@ -111,26 +113,44 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     // when that host is this one.
     if (arch !== engine.arch && engine.endpoint.host.startsWith('unix://')) await ensureForeignArch(arch);
     const contextDir = await mkdtemp(join(tmpdir(), `hook-context-${imageName}-`));
+    let packages: ImagePackages;
     try {
-      await cp(join(workspaceRoot, 'images', imageName), contextDir, { recursive: true });
-      for (const file of SHARED_CONTEXT_FILES) await copyFile(file, join(contextDir, basename(file)));
-      // hook-embedded carries a Docker storage directory with the images its images.txt lists.
-      if (imageName === EMBEDDED_IMAGES_FOLDER) await prepareEmbeddedContext(contextDir, arch, env);
-      await buildImage(docker, engine.arch, {
-        contextDir,
-        ref: tag.ref,
-        arch,
-        buildArgs: { BASE_IMAGE: base.tag.ref },
-        label: `${imageName} (${arch})`,
-      });
+      await fillBuildContext(opts, contextDir);
+      const request = { contextDir, ref: tag.ref, arch, buildArgs: { BASE_IMAGE: base.tag.ref }, label: `${imageName} (${arch})` };
+      await buildImage(docker, engine.arch, request);
+      packages = await builderStagePackages(docker, engine.arch, request);
     } finally {
       await rm(contextDir, { recursive: true, force: true });
     }
-    metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'built' });
+    metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'built' }, packages);
   }
   await publishImage(engine, metadata, env);
   log.info(`${imageName}: ${metadata.ref} (${metadata.source})`);
   return metadata;
+}
+
+/** The image's folder, the shared files and (hook-embedded) its Docker storage, in `contextDir`. */
+async function fillBuildContext(opts: ContainerTargetOptions, contextDir: string): Promise<void> {
+  await cp(join(opts.workspaceRoot, 'images', opts.imageName), contextDir, { recursive: true });
+  for (const file of SHARED_CONTEXT_FILES) await copyFile(file, join(contextDir, basename(file)));
+  // hook-embedded carries a Docker storage directory with the images its images.txt lists.
+  if (opts.imageName === EMBEDDED_IMAGES_FOLDER) await prepareEmbeddedContext(contextDir, opts.arch, opts.env);
+}
+
+/**
+ * The SBOM packages of an image the engine already has: its builder stage, which the engine's
+ * layer cache usually still holds, when the base image is there and building is allowed;
+ * else unknown.
+ */
+async function reusedImagePackages(engine: DockerEngine, opts: ContainerTargetOptions, ref: string, baseRef: string): Promise<ImagePackages> {
+  if (!yesNo(opts.env, 'DO_BUILD_LK_CONTAINERS') || !(await inspectLocalImage(engine.docker, baseRef, opts.arch))) return { source: 'unknown' };
+  const contextDir = await makeTempDir(`context-${opts.imageName}`);
+  try {
+    await fillBuildContext(opts, contextDir);
+    return await builderStagePackages(engine.docker, engine.arch, { contextDir, ref, arch: opts.arch, buildArgs: { BASE_IMAGE: baseRef }, label: `${opts.imageName} (${opts.arch})` });
+  } finally {
+    await rm(contextDir, { recursive: true, force: true });
+  }
 }
 
 function upToDate(metadata: ImageMetadata): ImageMetadata {
