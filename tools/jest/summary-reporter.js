@@ -3,6 +3,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
+
 class SummaryReporter {
   constructor(globalConfig) {
     this.rootDir = globalConfig.rootDir;
@@ -17,6 +20,15 @@ class SummaryReporter {
       failed: results.numFailedTests,
       skipped: results.numPendingTests + results.numTodoTests,
       suitesFailed: results.numFailedTestSuites + results.numRuntimeErrorTestSuites,
+      // Why each failed suite failed, so the test command can repeat it at the very end of its
+      // output (a CI log is often read from its tail, far from where Jest printed it).
+      failures: results.testResults
+        .filter((suite) => suite.testExecError || suite.numFailingTests > 0)
+        .map((suite) => ({
+          file: path.relative(workspace, suite.testFilePath),
+          message: stripAnsi(suite.failureMessage || String(suite.testExecError?.message ?? ''))
+            .split('\n').filter((line) => line.trim()).slice(0, 12).join('\n'),
+        })),
     };
     fs.writeFileSync(path.join(dir, 'test-summary.json'), JSON.stringify(summary));
   }

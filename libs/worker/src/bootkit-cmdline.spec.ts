@@ -41,14 +41,14 @@ beforeAll(async () => {
     const version = (await run('docker', ['--version'], { env: { ...process.env, PATH: busybox.path }, allowFailure: true })).stdout.trim();
     console.warn(`the docker CLI on PATH (${version}) cannot parse IPv6 references: the IPv6 cases of the host-CLI table are skipped (the in-image table checks HookOS's CLI)`);
   }
-});
+}, 60_000);
 let hostCliParsesIpv6 = true;
 
 afterAll(async () => {
   await engine?.stop();
   await busybox?.remove();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 /**
  * One `bootkit once` round with this command line (written as given, no newline added): the

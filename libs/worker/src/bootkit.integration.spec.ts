@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const script of running) await script.stop();
   running.clear();
-});
+}, 60_000);
 
 afterAll(async () => {
   await hookDocker?.stop();

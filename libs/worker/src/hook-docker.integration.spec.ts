@@ -15,11 +15,11 @@ describe('hook-docker write-config: daemon.json from the kernel command line', (
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hook-docker-config-'));
     busybox = await busyboxPath();
-  });
+  }, 30_000);
   afterAll(async () => {
     await busybox?.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   async function writeConfig(cmdline: string) {
     await writeFile(join(dir, 'cmdline'), cmdline);

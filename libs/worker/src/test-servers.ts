@@ -146,6 +146,8 @@ export async function startFakeEngine(): Promise<FakeEngine> {
       created = false;
     },
     async stop() {
+      // A CLI killed mid-request can leave its connection open; close() alone would wait for it.
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
     },
