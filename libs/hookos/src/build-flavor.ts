@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
@@ -56,6 +56,8 @@ import {
   type Backend,
 } from '@hook/linuxkit';
 import { OUTPUT_FORMATS, writeOutputs, type FlavorFormat, type OutputFile } from './outputs';
+import { budgetMarkdown, budgetRows, checkBudgets, readFlavorBudget, readImageBudgets } from './size-budget';
+import { imageSizes } from './image-size';
 import { withDebugSsh } from './debug-ssh';
 
 export { DEFAULT_HOOK_VERSION } from '@hook/layout';
@@ -106,10 +108,15 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     HOOK_KERNEL_VERSION: kernelJson.version,
   };
   const layoutDirs: string[] = [];
+  const imageLayouts: { name: string; dir: string; ref: string }[] = [];
   for (const name of flavorImages(workspaceRoot, templateText, templateFile, imageFolderNames(workspaceRoot))) {
     templateVars[imageVariableName(name)] = (await requireImageJson(workspaceRoot, name, arch)).ref;
     layoutDirs.push(inWorkspace(workspaceRoot, imageDir(name, arch)));
+    imageLayouts.push({ name, dir: layoutDirs[layoutDirs.length - 1], ref: templateVars[imageVariableName(name)] });
   }
+  // Size budgets are read (and a mistake in them reported) before anything is built.
+  const flavorBudget = readFlavorBudget(workspaceRoot, flavor.id);
+  const imageBudgets = readImageBudgets(workspaceRoot);
 
   // 2. Options.
   const epoch = resolveEpoch(undefined, env);
@@ -146,7 +153,13 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       env,
     });
     const report = sizeReport(initrd);
-    await writeFile(staged('sizeReport'), report.markdown);
+    const budgets = budgetRows(
+      { kernelBytes: (await stat(kernelPath)).size, initramfsBytes: initrd.compressedSize, unpackedBytes: initrd.uncompressedSize, images: await imageSizes(imageLayouts) },
+      flavorBudget,
+      imageBudgets,
+    );
+    checkBudgets(budgets, flavor.id, env);
+    await writeFile(staged('sizeReport'), `${report.markdown}\n${budgetMarkdown(budgets, flavor.id)}`);
     for (const line of report.summary.split('\n')) log.info(line);
     await pipeline(createReadStream(kernelPath), createWriteStream(staged('vmlinuz')));
 

@@ -171,6 +171,9 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     { env: 'HOOK_INITRAMFS_COMPRESSION' },
     { env: 'HOOK_INITRAMFS_LEVEL' },
     { env: 'OUTPUT_TARBALL_FILELIST' },
+    // Size budgets: the flavor's own (size-budget.yaml, in 'default') and the images' (issue 12).
+    '{workspaceRoot}/images/size-budgets.yaml',
+    { env: 'HOOK_SIZE_BUDGET' },
     // The linuxkit backend changes the initramfs. Not LINUXKIT_BIN: the build checks that the
     // binary is the flavor's LINUXKIT_VERSION (flavor.yaml is hashed), so its path does not matter.
     { env: 'HOOK_LINUXKIT_BACKEND' },
