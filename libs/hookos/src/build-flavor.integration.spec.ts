@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
+import { validateBomJson } from '@hook/sbom';
 import { FLAVOR_TEMPLATE as TEMPLATE, flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
 
@@ -42,23 +43,43 @@ describe('buildFlavor (integration)', () => {
   it("writes upstream's files and an initramfs with the assembled tree", async () => {
     const result = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
     expect(result.outputId).toBe('x86_64');
-    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['initramfs-x86_64', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['initramfs-x86_64', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
     expect(readFileSync(join(root, 'dist/hook/vmlinuz-x86_64'))).toEqual(Buffer.alloc(4096, 7));
     const names = await listInitramfs(join(root, 'dist/hook/initramfs-x86_64'));
     expect(names).toEqual(expect.arrayContaining(['init', 'bin/sh', 'lib/modules/6.12.9/modules.dep', 'containers/services/svc/config.json', 'etc/os-release', 'boot']));
     expect(names).not.toContain('boot/kernel');
     const tarball = await run('tar', ['-tzf', join(root, 'dist/hook_x86_64.tar.gz')]);
-    expect(tarball.stdout.split('\n')).toEqual(['vmlinuz-x86_64', 'initramfs-x86_64']);
+    expect(tarball.stdout.split('\n')).toEqual(['vmlinuz-x86_64', 'initramfs-x86_64', 'sbom-x86_64.cdx.json']);
     const osRelease = await run('sh', ['-c', `cd "$(mktemp -d)" && zstd -dc '${join(root, 'dist/hook/initramfs-x86_64')}' | cpio -id --quiet etc/os-release && cat etc/os-release`]);
     expect(osRelease.stdout).toBe('VERSION=9.8.7\nKERNEL=6.12.9');
     expect(readFileSync(join(root, 'dist/hook/size-report-x86_64.md'), 'utf8')).toContain('initramfs-x86_64');
   });
 
+  it('writes a valid CycloneDX SBOM naming the files, the kernel with its modules and the images it runs', async () => {
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
+    const json = readFileSync(join(root, 'dist/hook/sbom-x86_64.cdx.json'), 'utf8');
+    expect(await validateBomJson(json)).toBeNull();
+    type Component = { type: string; name: string; version?: string; hashes?: Array<{ content: string }>; components?: Component[] };
+    const doc = JSON.parse(json) as { metadata: { component: Component }; components: Component[] };
+    expect(doc.metadata.component).toMatchObject({ type: 'operating-system', name: 'k', version: '9.8.7' });
+    const file = (name: string) => doc.components.find((c) => c.name === name)?.hashes?.[0]?.content;
+    expect(file('vmlinuz-x86_64')).toBe(sha256(join(root, 'dist/hook/vmlinuz-x86_64')));
+    expect(file('initramfs-x86_64')).toBe(sha256(join(root, 'dist/hook/initramfs-x86_64')));
+    const kernel = doc.components.find((c) => c.type === 'operating-system');
+    expect(kernel).toMatchObject({ name: 'linux', version: '6.12.9' });
+    expect(kernel?.components?.map((c) => c.name)).toEqual(['lib/modules/6.12.9/kernel/x.ko']);
+    expect(doc.components.filter((c) => c.type === 'container').map((c) => c.name)).toEqual(['hook-init', 'svc']);
+    // The tarball carries the same document.
+    const inTarball = await run('tar', ['-xzOf', join(root, 'dist/hook_x86_64.tar.gz'), 'sbom-x86_64.cdx.json']);
+    expect(`${inTarball.stdout}\n`).toBe(json);
+  });
+
   it('is reproducible: the same inputs give byte-identical files', async () => {
     await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
-    const first = [sha256(join(root, 'dist/hook/initramfs-x86_64')), sha256(join(root, 'dist/hook_x86_64.tar.gz'))];
+    const outputs = ['dist/hook/initramfs-x86_64', 'dist/hook_x86_64.tar.gz', 'dist/hook/sbom-x86_64.cdx.json'];
+    const first = outputs.map((file) => sha256(join(root, file)));
     await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
-    expect([sha256(join(root, 'dist/hook/initramfs-x86_64')), sha256(join(root, 'dist/hook_x86_64.tar.gz'))]).toEqual(first);
+    expect(outputs.map((file) => sha256(join(root, file)))).toEqual(first);
   });
 
   it('names a missing image and writes nothing', async () => {

@@ -59,6 +59,7 @@ import { OUTPUT_FORMATS, writeOutputs, type FlavorFormat, type OutputFile } from
 import { budgetMarkdown, budgetRows, checkBudgets, readFlavorBudget, readImageBudgets } from './size-budget';
 import { imageSizes } from './image-size';
 import { withDebugSsh } from './debug-ssh';
+import { noteModules, writeHookosSbom } from './sbom';
 
 export { DEFAULT_HOOK_VERSION } from '@hook/layout';
 export type { FlavorFormat } from './outputs';
@@ -145,7 +146,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     } else {
       rootfs = () => withoutKernelFiles(assemble(assembleOptions));
     }
-    const initrd = await writeInitramfs(rootfs(), {
+    const modules = new Set<string>();
+    const initrd = await writeInitramfs(noteModules(rootfs(), modules), {
       output: staged('initramfs'),
       compression,
       level: env.HOOK_INITRAMFS_LEVEL ? Number(env.HOOK_INITRAMFS_LEVEL) : undefined,
@@ -162,6 +164,22 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     await writeFile(staged('sizeReport'), `${report.markdown}\n${budgetMarkdown(budgets, flavor.id)}`);
     for (const line of report.summary.split('\n')) log.info(line);
     await pipeline(createReadStream(kernelPath), createWriteStream(staged('vmlinuz')));
+    await writeHookosSbom({
+      path: staged('sbom'),
+      workspaceRoot,
+      flavorId: flavor.id,
+      outputId,
+      arch: flavor.ARCH,
+      dockerArch: arch,
+      env,
+      kernel: kernelJson,
+      kernelDir,
+      templateVars,
+      config,
+      modules,
+      vmlinuz: { name: basename(files.vmlinuz), path: staged('vmlinuz') },
+      initramfs: { name: basename(files.initramfs), result: initrd },
+    });
 
     const written = await writeOutputs(format, {
       staged,

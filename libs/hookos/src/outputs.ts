@@ -49,6 +49,7 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
       vmlinuz: assembled,
       initramfs: assembled,
       sizeReport: assembled,
+      sbom: assembled,
       dtbs: writeDtbs,
       releaseTarball: writeReleaseTarball,
       rootfsTar: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
@@ -108,10 +109,11 @@ async function writeDtbs(ctx: OutputContext): Promise<boolean> {
   return count > 0;
 }
 
-/** `hook_<OUTPUT_ID>.tar.gz`: vmlinuz, initramfs (and dtbs) at the tarball's root, fixed owners and mtimes. */
+/** `hook_<OUTPUT_ID>.tar.gz`: vmlinuz, initramfs (dtbs) and the SBOM at the tarball's root, fixed owners and mtimes. */
 async function writeReleaseTarball(ctx: OutputContext): Promise<boolean> {
   const files = [ctx.staged('vmlinuz'), ctx.staged('initramfs')];
   if (existsSync(ctx.staged('dtbs'))) files.push(ctx.staged('dtbs'));
+  if (existsSync(ctx.staged('sbom'))) files.push(ctx.staged('sbom'));
   const pack = tarPack();
   const writing = pipeline(pack, createGzip({ level: 9 }), createWriteStream(ctx.staged('releaseTarball')));
   for (const file of files) {

@@ -48,7 +48,7 @@ export async function flavorWorkspace(template: string, images: FlavorImage[], e
   const dir = (name: string) => ({ name, type: 'directory' as const });
   await writeFile(
     join(kernelDir, 'kernel.tar'),
-    await tarBuffer([dir('lib/'), dir('lib/modules/'), dir('lib/modules/6.12.9/'), { name: 'lib/modules/6.12.9/modules.dep', content: 'kernel/x.ko:\n' }]),
+    await tarBuffer([dir('lib/'), dir('lib/modules/'), dir('lib/modules/6.12.9/'), { name: 'lib/modules/6.12.9/modules.dep', content: 'kernel/x.ko:\n' }, dir('lib/modules/6.12.9/kernel/'), { name: 'lib/modules/6.12.9/kernel/x.ko', content: 'module' }]),
   );
   await writeFile(join(kernelDir, 'dtbs.tar.gz'), gzipSync(await tarBuffer([])));
   await writeFile(join(kernelDir, 'kernel.json'), JSON.stringify({ version: '6.12.9', image: 'example.test/hook-kernel:6.12.9-abcdef01' }));

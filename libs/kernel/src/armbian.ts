@@ -86,7 +86,7 @@ export async function buildFromArmbian(options: {
     const outTag = `${version}-${sha256Text(reference, JSON.stringify(ARMBIAN_POLICY)).slice(0, 8)}-${kernel.id.replace(/^armbian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: unpacked.dtbsDir, extras: { 'modules-report.md': reportPath } },
+      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: unpacked.dtbsDir, extras: { 'modules-report.md': reportPath }, config: unpacked.config },
       {
         id: kernel.id,
         method: 'armbian',

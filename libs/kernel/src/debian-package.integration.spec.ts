@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
+import { validateBomJson } from '@hook/sbom';
 import { buildKernelTarget } from './target';
 import { INIT_END, INIT_PRELUDE, SHARED_CACHE, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
 
@@ -42,6 +43,22 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(report).toMatch(/\| not needed to provision a machine \(outside the kept list\) \| \d+ \|/);
     expect(report).toMatch(/sound\/core\/snd[,\n]/);
     expect(report).toMatch(/- dropped: \d+ modules/);
+
+    // The SBOM: valid CycloneDX, the package as purl, the package's config hash, every kept module.
+    const sbom = await readFile(join(dist, 'sbom.cdx.json'), 'utf8');
+    expect(await validateBomJson(sbom)).toBeNull();
+    const doc = JSON.parse(sbom) as { metadata: { component: { purl: string; properties: Array<{ name: string; value: string }> } }; components: Array<{ name: string }> };
+    expect(doc.metadata.component.purl).toBe(`pkg:deb/debian/${metadata.source.name!.replace('+', '%2B')}@${metadata.source.version}?arch=amd64`);
+    const deb = join(SHARED_CACHE, 'kernel', 'downloads', `${metadata.source.name}_${metadata.source.version}_amd64.deb`);
+    const configSha256 = (await run('sh', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./boot/config-${release} | sha256sum`, 'sh', deb])).stdout.split(' ')[0];
+    expect(doc.metadata.component.properties).toContainEqual({ name: 'hook:kernel:provider', value: 'debian-package' });
+    expect(doc.metadata.component.properties).toContainEqual({ name: 'hook:kernel:config-sha256', value: configSha256 });
+    const modules = listing.filter((p) => /\.ko(\.xz)?$/.test(p)).map((p) => p.replace(/^\.\//, '')).sort();
+    expect(doc.components.map((c) => c.name).filter((n) => n.startsWith('lib/modules/')).sort()).toEqual(modules);
+
+    // Byte-identical when built again from the same package.
+    await buildKernelTarget({ workspaceRoot: root, kernelId: 'hook-debian-amd64', env });
+    expect(await readFile(join(dist, 'sbom.cdx.json'), 'utf8')).toBe(sbom);
 
     const init = [
       INIT_PRELUDE,

@@ -41,7 +41,7 @@ export async function buildFromDebianPackage(options: { workspaceRoot: string; k
     const tag = `${version}-${hash}-${kernel.id.replace(/^hook-debian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: kernel.ARCH === 'aarch64' ? unpacked.dtbsDir : undefined, extras: { 'modules-report.md': reportPath } },
+      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: kernel.ARCH === 'aarch64' ? unpacked.dtbsDir : undefined, extras: { 'modules-report.md': reportPath }, config: unpacked.config },
       {
         id: kernel.id,
         method: 'debian',

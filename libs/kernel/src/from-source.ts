@@ -104,7 +104,7 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
     const products = await buildKernel(ctx, stage);
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir },
+      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir, config: join(ctx.objectDir, '.config') },
       {
         id: kernel.id,
         method: 'default',

@@ -16,6 +16,8 @@ export interface UnpackedKernelPackage {
   /** Holds lib/modules/<release>. */
   modulesRoot: string;
   dtbsDir?: string;
+  /** boot/config-<release>, the kernel's configuration, when the package has it. */
+  config?: string;
 }
 
 export async function unpackKernelPackage(debPath: string, workDir: string): Promise<UnpackedKernelPackage> {
@@ -39,6 +41,7 @@ export async function unpackKernelPackage(debPath: string, workDir: string): Pro
     throw new UserError(`${debPath} has no modules for ${release} (lib/modules or usr/lib/modules)`);
   }
   const systemMap = join(root, 'boot', `System.map-${release}`);
+  const config = join(root, 'boot', `config-${release}`);
   let dtbsDir: string | undefined;
   for (const candidate of [join(root, 'usr', 'lib', `linux-image-${release}`), join(root, 'boot', `dtb-${release}`)]) {
     if (await exists(candidate)) {
@@ -52,6 +55,7 @@ export async function unpackKernelPackage(debPath: string, workDir: string): Pro
     systemMap: (await exists(systemMap)) ? systemMap : undefined,
     modulesRoot,
     dtbsDir,
+    config: (await exists(config)) ? config : undefined,
   };
 }
 

@@ -3,6 +3,7 @@ import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KERNEL_FILES, writeKernelJson, type FileDigest, type KernelMetadata } from '@hook/layout';
+import { kernelBom, listKernelModules, writeBom } from '@hook/sbom';
 import { packTree } from './archive';
 import { publishDir, sha256File } from './files';
 import { kernelDistDir } from './paths';
@@ -20,9 +21,11 @@ export interface KernelPayload {
   dtbsDir?: string;
   /** Extra files to copy as they are (e.g. modules-report.md). */
   extras?: Record<string, string>;
+  /** The full kernel configuration (.config, or a package's boot/config-*): its sha256 goes into the SBOM. */
+  config?: string;
 }
 
-/** Writes kernel, kernel.tar, System.map, dtbs.tar.gz, extras and kernel.json, all or nothing. */
+/** Writes kernel, kernel.tar, System.map, dtbs.tar.gz, extras, kernel.json and the SBOM, all or nothing. */
 export async function writeKernelOutputs(
   workspaceRoot: string,
   payload: KernelPayload,
@@ -53,6 +56,8 @@ export async function writeKernelOutputs(
     }
     const full: KernelMetadata = { ...metadata, files };
     await writeKernelJson(dir, full);
+    const configSha256 = payload.config ? await sha256File(payload.config) : undefined;
+    await writeBom(join(dir, KERNEL_FILES.sbom), kernelBom({ metadata: full, configSha256, modules: await listKernelModules(payload.modulesRoot) }));
     return full;
   });
 }

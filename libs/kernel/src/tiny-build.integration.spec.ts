@@ -8,6 +8,7 @@
  */
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { validateBomJson } from '@hook/sbom';
 import { buildKernelTarget } from './target';
 import { SHARED_CACHE, INIT_END, INIT_PRELUDE, arm64Busybox, bootQemu, bootTinyKernelWithModule, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
 
@@ -32,6 +33,12 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
     const written = JSON.parse(await readFile(join(dist, 'kernel.json'), 'utf8'));
     expect(written).toEqual(metadata);
     expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'kernel', 'kernel.tar']);
+    // The SBOM: valid CycloneDX, Debian's source package as purl, the hash of the .config built with.
+    const sbom = JSON.parse(await readFile(join(dist, 'sbom.cdx.json'), 'utf8'));
+    expect(await validateBomJson(JSON.stringify(sbom))).toBeNull();
+    expect(sbom.metadata.component).toMatchObject({ name: 'linux', version: '6.12.117', purl: 'pkg:deb/debian/linux-source-6.12@6.12.117-1?arch=all' });
+    expect(sbom.metadata.component.properties).toContainEqual({ name: 'hook:kernel:defconfig', value: 'kernel/configs/tiny-6.12.y-x86_64' });
+    expect(sbom.metadata.component.properties.find((p: { name: string }) => p.name === 'hook:kernel:config-sha256')?.value).toMatch(/^[0-9a-f]{64}$/);
 
     const console = await bootTinyKernelWithModule(root, dist);
     expect(console).toContain(`HOOK-UNAME ${metadata.release}`);

@@ -40,12 +40,14 @@ export function ociPurl(ref: string, digest: string, arch: string): string {
   return new PackageURL('oci', undefined, name, digest, { arch, repository_url: repository, ...(parsed.tag ? { tag: parsed.tag } : {}) }, undefined).toString();
 }
 
+/** The image as a component; image.json written by older builds may lack the digest. */
 export function imageComponent(metadata: ImageMetadata, bomRef: string): Models.Component {
+  const digest = metadata.digest as string | undefined;
   return new Models.Component(Enums.ComponentType.Container, metadata.name, {
     bomRef,
     version: metadata.tag,
-    purl: ociPurl(metadata.ref, metadata.digest, metadata.arch),
-    hashes: sha256Hashes(metadata.digest.replace(/^sha256:/, '')),
+    purl: digest ? ociPurl(metadata.ref, digest, metadata.arch) : undefined,
+    hashes: digest ? sha256Hashes(digest.replace(/^sha256:/, '')) : undefined,
     properties: hookProperties({ 'image:ref': metadata.ref, 'image:id': metadata.imageId, 'image:platform': metadata.platform, 'image:content-hash': metadata.hash }),
   });
 }

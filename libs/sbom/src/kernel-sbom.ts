@@ -47,7 +47,7 @@ export async function listKernelModules(modulesRoot: string): Promise<KernelModu
 
 /** The package URL of what the kernel was made from. */
 export function kernelPurl(metadata: KernelMetadata): string {
-  const { source } = metadata;
+  const source = metadata.source ?? { provider: 'unknown', version: metadata.version };
   if (source.provider === 'debian-package' && source.name) {
     return new PackageURL('deb', 'debian', source.name, source.version, { arch: dockerArchOf(metadata.arch) }, undefined).toString();
   }
@@ -64,7 +64,7 @@ export function kernelPurl(metadata: KernelMetadata): string {
 export function kernelComponent(metadata: KernelMetadata, configSha256?: string): Models.Component {
   const image = metadata.files?.kernel;
   return new Models.Component(Enums.ComponentType.OperatingSystem, 'linux', {
-    bomRef: `kernel:${metadata.id}`,
+    bomRef: `kernel:${metadata.id ?? 'linux'}`,
     version: metadata.version,
     purl: kernelPurl(metadata),
     hashes: image ? sha256Hashes(image.sha256) : undefined,
@@ -73,9 +73,9 @@ export function kernelComponent(metadata: KernelMetadata, configSha256?: string)
       'kernel:release': metadata.release,
       'kernel:method': metadata.method,
       'kernel:arch': metadata.arch,
-      'kernel:provider': metadata.source.provider,
-      'kernel:source-version': metadata.source.version,
-      'kernel:source-name': metadata.source.name,
+      'kernel:provider': metadata.source?.provider,
+      'kernel:source-version': metadata.source?.version,
+      'kernel:source-name': metadata.source?.name,
       'kernel:defconfig': metadata.defconfig,
       'kernel:config-sha256': configSha256,
       'kernel:builder': metadata.builder,

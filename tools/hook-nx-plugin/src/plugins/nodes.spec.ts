@@ -53,6 +53,8 @@ describe('inferred projects', () => {
     ]);
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/vmlinuz-x86_64');
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook_x86_64.tar.gz');
+    // The SBOM is cached with the build (kernels' and images' SBOMs are inside their output folders).
+    expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/sbom-x86_64.cdx.json');
     expect(flavor.targets.iso.outputs).toEqual(['{workspaceRoot}/dist/hook/hook-x86_64.iso']);
     expect(flavor.targets['bootable-media']).toBeUndefined();
   });
