@@ -26,7 +26,7 @@ export interface SizeReport {
 export function sizeReport(result: InitramfsResult, options: SizeReportOptions = {}): SizeReport {
   const topN = options.topN ?? 15;
   const name = basename(result.output);
-  const method = result.compression === 'none' ? 'not compressed' : `${result.compression} -${result.level}`;
+  const method = result.compression === 'none' ? 'not compressed' : `${result.compression} -${result.level}${result.longWindow ? ` --long=${result.longWindow}` : ''}`;
   const tooBig = result.uncompressedSize > TMPFS_RISK_BYTES;
   const warning = `uncompressed size ${formatBytes(result.uncompressedSize)} is above 900 MiB: the root is copied to a tmpfs of half the RAM, so it may not boot on 2 GB machines`;
   const saved = result.dedupe.enabled ? `de-duplication saved ${formatBytes(result.dedupe.savedBytes)}` : 'de-duplication off';

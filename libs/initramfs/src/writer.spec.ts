@@ -317,8 +317,19 @@ describe('failures leave no output (integration)', () => {
     await expect(lstat(image)).rejects.toThrow(/ENOENT/);
   });
 
+  it('writes zstd --ultra levels and a long-distance window that zstd -d reads back', async () => {
+    const image = join(work, 'long.zst');
+    const result = await writeInitramfs([file('etc/motd', 'hello')], { output: image, level: 20, longWindow: 27, env: {} });
+    expect(result).toMatchObject({ level: 20, longWindow: 27 });
+    // The frame asks the decompressor for the 128 MiB window (what the kernel allocates to unpack it).
+    expect((await run('zstd', ['-lv', image])).stdout).toContain("Window Size: 128 MiB (134217728 B)");
+    expect((await run('sh', ['-c', 'zstd -dc "$1" | cpio -it --quiet', 'sh', image])).stdout).toContain('etc/motd');
+  });
+
   it('rejects an unknown compression or a level zstd or gzip does not have', async () => {
-    await expect(writeInitramfs([], { output: join(work, 'x.zst'), level: 22 })).rejects.toThrow('initramfs zstd level 22 is out of range; use 1..19');
+    await expect(writeInitramfs([], { output: join(work, 'x.zst'), level: 23 })).rejects.toThrow('initramfs zstd level 23 is out of range; use 1..22');
+    await expect(writeInitramfs([], { output: join(work, 'x.zst'), longWindow: 28 })).rejects.toThrow('initramfs zstd long window 28 is out of range; use 10..27');
+    await expect(writeInitramfs([], { output: join(work, 'x.gz'), compression: 'gzip', longWindow: 27 })).rejects.toThrow('needs zstd compression, not gzip');
     await expect(writeInitramfs([], { output: join(work, 'x.gz'), compression: 'gzip', level: 0 })).rejects.toThrow(UserError);
     await expect(writeInitramfs([], { output: join(work, 'x.xz'), compression: 'xz' as 'zstd' })).rejects.toThrow("unknown initramfs compression 'xz'; use zstd, gzip or none");
   });

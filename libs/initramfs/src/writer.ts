@@ -54,8 +54,14 @@ export interface InitramfsOptions {
   /** Path of the initramfs to write. */
   output: string;
   compression?: Compression;
-  /** zstd 1..19 (default 9), gzip 1..9 (default 9). */
+  /** zstd 1..22 (default 9; 20..22 are zstd's --ultra levels), gzip 1..9 (default 9). */
   level?: number;
+  /**
+   * zstd's long-distance matching window as a power of two (`--long=N`, 10..27), or 0 for none
+   * (default). The kernel allocates the window when it unpacks the initramfs, so 27 costs
+   * 128 MiB of RAM for that moment; zstd's own ceiling for --long is 27 by default.
+   */
+  longWindow?: number;
   /** mtime of every entry; default: env SOURCE_DATE_EPOCH, else 1492533000. */
   sourceDateEpoch?: number;
   /** Store identical regular files once, as hard links (default true). */
@@ -100,6 +106,8 @@ export interface InitramfsResult {
   output: string;
   compression: Compression;
   level?: number;
+  /** zstd --long window log, when used. */
+  longWindow?: number;
   /** Size of the output file. */
   compressedSize: number;
   /** Size of the cpio archive before compression (what the kernel unpacks into RAM is close to it). */
@@ -119,6 +127,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
   const started = Date.now();
   const compression = options.compression ?? 'zstd';
   const level = resolveLevel(compression, options.level);
+  const longWindow = resolveLongWindow(compression, options.longWindow);
   const epoch = resolveEpoch(options.sourceDateEpoch, options.env ?? process.env);
   const dedupe = options.dedupe ?? true;
   if (!options.output) throw new UserError('writeInitramfs needs an output path');
@@ -151,7 +160,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
     try {
       const records = recordsHashingOnTheWay(plan, hashing, dedupe);
       const pool = new ChunkPool();
-      written = await writeCompressed(cpioChunks(records, spool, epoch, progress, pool), pool, options.output, compression, level);
+      written = await writeCompressed(cpioChunks(records, spool, epoch, progress, pool), pool, options.output, compression, level, longWindow);
     } finally {
       clearInterval(ticker);
     }
@@ -165,6 +174,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
       output: options.output,
       compression,
       level,
+      ...(longWindow ? { longWindow } : {}),
       compressedSize: written.size,
       uncompressedSize: progress.bytes,
       sha256: written.sha256,
@@ -183,7 +193,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
 }
 
 const LEVELS: Record<Exclude<Compression, 'none'>, { min: number; max: number; fallback: number }> = {
-  zstd: { min: 1, max: 19, fallback: DEFAULT_ZSTD_LEVEL },
+  zstd: { min: 1, max: 22, fallback: DEFAULT_ZSTD_LEVEL },
   gzip: { min: 1, max: 9, fallback: DEFAULT_GZIP_LEVEL },
 };
 
@@ -229,13 +239,26 @@ function* recordsHashingOnTheWay(plan: ArchivePlan, hashing: SameSizeHashing, de
 }
 
 /** Streams the archive through the compressor into a temp file, renamed onto `output` when complete. */
-async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, output: string, compression: Compression, level: number | undefined): Promise<{ size: number; sha256: string }> {
+/** zstd's --long window: 10..27 (see InitramfsOptions.longWindow), 0 or unset for none. */
+export const MAX_LONG_WINDOW = 27;
+
+function resolveLongWindow(compression: Compression, window: number | undefined): number | undefined {
+  if (!window) return undefined;
+  if (compression !== 'zstd') throw new UserError(`a long-distance window (HOOK_INITRAMFS_LONG) needs zstd compression, not ${compression}`);
+  if (!Number.isInteger(window) || window < 10 || window > MAX_LONG_WINDOW) {
+    throw new UserError(`initramfs zstd long window ${window} is out of range; use 10..${MAX_LONG_WINDOW} (2^N bytes the kernel allocates to unpack), or 0 for none`);
+  }
+  return window;
+}
+
+async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, output: string, compression: Compression, level: number | undefined, longWindow?: number): Promise<{ size: number; sha256: string }> {
   await mkdir(dirname(output), { recursive: true });
   const temp = `${output}.tmp-${process.pid}`;
   try {
     if (compression === 'zstd') {
       // An external program (Node 20's zlib has no zstd) that writes the file itself, so its output does not pass through here.
-      const zstd = await spawnFilter('zstd', ['-T0', `-${level}`, '-q', '-o', temp]);
+      const args = ['-T0', ...((level as number) > 19 ? ['--ultra'] : []), `-${level}`, ...(longWindow ? [`--long=${longWindow}`] : []), '-q', '-o', temp];
+      const zstd = await spawnFilter('zstd', args);
       zstd.stdout.resume();
       // The cause first: a failed zstd breaks its stdin.
       await firstFailure([zstd.done, feed(chunks, zstd.stdin, pool)]);
