@@ -11,6 +11,11 @@ const esmPackages = [
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
+  // signal-exit (under execa) keeps its emitter on the global object for the whole process. Jest
+  // 30's cleanup of globals between test files wraps it again for each file; after a few files
+  // its setter recursed until the stack overflowed and the Jest worker crashed once every test
+  // had passed (worker:test failed that way in CI). The process module is shared on purpose.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   reporters: ['default', require('node:path').join(__dirname, 'tools/jest/summary-reporter.js')],
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join('|')})/)`],
