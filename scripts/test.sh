@@ -14,8 +14,18 @@ if ! docker version >/dev/null 2>&1; then
 fi
 
 rm -rf coverage
-status=0
-npx nx run-many -t lint test --parallel="${HOOK_TEST_PARALLEL:-2}" --outputStyle=static "$@" || status=$?
+nx_log=$(mktemp /tmp/hook-test-nx-XXXXXX.log)
+set +e
+npx nx run-many -t lint test --parallel="${HOOK_TEST_PARALLEL:-2}" --outputStyle=static "$@" 2>&1 | tee "$nx_log"
+status=${PIPESTATUS[0]}
+set -e
+# Nx's list of failed tasks, repeated last: a task can fail with every test passed (a lint error,
+# a crashed Jest process), and the totals below would not show it.
+if [ "$status" -ne 0 ]; then
+  echo "failed tasks:"
+  sed 's/\x1b\[[0-9;]*m//g' "$nx_log" | awk '/Failed tasks:/ { listed = 1; next } listed && /^- / { print "  " $0 }'
+fi
+rm -f "$nx_log"
 
 node -e '
   const fs = require("fs"), path = require("path");
