@@ -6,6 +6,8 @@
 #   cache-server/cache-server.sh start [DIR]   start (or report the running one); prints the env to use
 #   cache-server/cache-server.sh stop [DIR]    stop it (the store stays)
 #   cache-server/cache-server.sh status [DIR]  exit 0 when it answers
+#   cache-server/cache-server.sh verify [DIR]  delete entries that are not whole gzip streams
+#   cache-server/cache-server.sh clean DAYS [DIR]  delete entries stored more than DAYS days ago
 #
 # DIR (default: $HOOK_CACHE_SERVER_DIR, else cache/nx-cache-server) holds the store, the tokens,
 # the generated nginx.conf and the logs. HOOK_CACHE_SERVER_PORT (default 8377) picks the port;
@@ -13,12 +15,18 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:-}"
+days=""
+if [[ "$command" == clean ]]; then
+  days="${2:-}"
+  [[ "$days" =~ ^[0-9]+$ ]] || { echo "cache-server: clean needs a number of days, e.g. clean 30" >&2; exit 1; }
+  shift
+fi
 dir="${2:-${HOOK_CACHE_SERVER_DIR:-$here/../cache/nx-cache-server}}"
 port="${HOOK_CACHE_SERVER_PORT:-8377}"
 
 fail() { echo "cache-server: $*" >&2; exit 1; }
 
-case "$command" in start|stop|status) ;; *) fail "usage: $0 start|stop|status [DIR]";; esac
+case "$command" in start|stop|status|verify|clean) ;; *) fail "usage: $0 start|stop|status|verify [DIR], or $0 clean DAYS [DIR]";; esac
 [[ "$port" =~ ^[0-9]+$ ]] && (( port > 0 && port < 65536 )) || fail "HOOK_CACHE_SERVER_PORT must be a TCP port number, not '$port'"
 
 mkdir -p "$dir"
@@ -55,6 +63,25 @@ status)
   pid="$(running_pid)" || fail "not running (no live nginx in $pidfile)"
   healthy "$(url_of)" || fail "nginx $pid runs but $(url_of)/healthz does not answer"
   echo "cache-server: running (pid $pid) at $(url_of), store $dir/store"
+  ;;
+verify)
+  # Nx entries are gzip'ed tarballs: gzip -t checks the CRC of the whole stream, so a truncated
+  # or corrupted entry is found (Nx itself would fail the run with "Failed to unpack entry").
+  bad=0 total=0
+  while IFS= read -r -d '' entry; do
+    total=$((total + 1))
+    if ! gzip -t <"$entry" 2>/dev/null; then
+      echo "cache-server: removing broken entry $(basename "$entry")"
+      rm -f "$entry"
+      bad=$((bad + 1))
+    fi
+  done < <(find "$dir/store/v1/cache" -maxdepth 1 -type f -print0 2>/dev/null)
+  echo "cache-server: $total entries checked, $bad removed"
+  ;;
+clean)
+  # Entries never change after their PUT, so the file's mtime is when it was stored.
+  removed="$(find "$dir/store/v1/cache" -maxdepth 1 -type f -mtime "+$days" -print -delete 2>/dev/null | wc -l)"
+  echo "cache-server: removed $removed entries stored more than $days days ago"
   ;;
 stop)
   pid="$(running_pid)" || { echo "cache-server: not running"; exit 0; }

@@ -1,0 +1,146 @@
+/**
+ * Shared builds end to end: two clean clones of this repository's HEAD and the cache server on
+ * loopback. The first clone builds hook-debian-amd64 (storing every task); the second restores
+ * every task from the remote cache, byte for byte, with no Docker engine and no apt to use
+ * (DOCKER_HOST points at a socket that does not exist, and apt-get, debootstrap and docker on
+ * PATH are stand-ins that record the call and fail). Then one changed image folder in the second
+ * clone misses exactly that image and the flavor.
+ *
+ * To save a few minutes, a clone's node_modules holds links to this checkout's packages (the
+ * same lock file) instead of running npm ci; the workspace's own packages link into the clone.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { appendFile, chmod, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { makeTempDir, run } from '@hook/process';
+import { startCacheServer, type CacheServer } from './cache-server';
+import { nxEntry } from './workspace-facts';
+
+const root = resolve(__dirname, '../../..');
+const FLAVOR = 'hook-debian-amd64';
+const CHANGED_IMAGE = 'hook-acpid';
+const BUILD_TIMEOUT_MS = 40 * 60_000;
+const STAND_INS = ['apt-get', 'apt', 'debootstrap', 'docker', 'dpkg-deb'];
+
+jest.setTimeout(BUILD_TIMEOUT_MS + 15 * 60_000);
+
+let server: CacheServer;
+let work: string;
+let changedImageRef: string | undefined;
+beforeAll(async () => {
+  server = await startCacheServer();
+  work = await makeTempDir('two-clones');
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+  // The only engine image this test makes is the changed image's new tag.
+  if (changedImageRef) await run('docker', ['rmi', changedImageRef], { allowFailure: true });
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function cloneWorkspace(name: string): Promise<string> {
+  const dir = join(work, name);
+  await run('git', ['clone', '--quiet', '--no-hardlinks', root, dir], { timeoutMs: 300_000 });
+  await linkNodeModules(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+/** Links every package of `from`; links that point into the workspace (npm workspaces) are copied as they are, so they resolve in the clone. */
+async function linkNodeModules(from: string, to: string): Promise<void> {
+  await mkdir(to);
+  for (const entry of await readdir(from)) {
+    const source = join(from, entry);
+    const info = await lstat(source);
+    if (info.isSymbolicLink()) await symlink(await readlink(source), join(to, entry));
+    else if (entry.startsWith('@') && info.isDirectory()) await linkNodeModules(source, join(to, entry));
+    else await symlink(source, join(to, entry));
+  }
+}
+
+interface NxRun {
+  exitCode: number;
+  output: string;
+  /** Task id to how Nx got it: '' (ran), 'local cache', 'remote cache', ... */
+  tasks: Map<string, string>;
+}
+
+async function buildFlavor(dir: string, env: NodeJS.ProcessEnv): Promise<NxRun> {
+  const result = await run('node', [nxEntry(dir), 'run', `${FLAVOR}:build`, '--outputStyle=static'], {
+    cwd: dir,
+    env: { ...server.nxEnv(), NX_DAEMON: 'false', NX_TUI: 'false', ...env },
+    allowFailure: true,
+    timeoutMs: BUILD_TIMEOUT_MS,
+  });
+  const output = `${result.stdout}\n${result.stderr}`;
+  const tasks = new Map<string, string>();
+  for (const match of output.matchAll(/^> nx run (\S+)(?:\s+\[([^\]]+)\])?/gm)) tasks.set(match[1], match[2] ?? '');
+  return { exitCode: result.exitCode, output, tasks };
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every file under dist/ with its sha256. */
+async function distDigests(dir: string): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else digests[relative(dir, full)] = entry.isSymbolicLink() ? `link:${await readlink(full)}` : await sha256(full);
+    }
+  };
+  await walk(join(dir, 'dist'));
+  return digests;
+}
+
+describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
+  let first: string;
+  let second: string;
+  let firstRun: NxRun;
+
+  it('the first clone builds every task and stores it', async () => {
+    first = await cloneWorkspace('first');
+    firstRun = await buildFlavor(first, {});
+    expect(firstRun.exitCode).toBe(0);
+    expect(firstRun.tasks.size).toBeGreaterThan(5);
+    expect([...firstRun.tasks.values()].every((how) => how === '')).toBe(true);
+    expect((await readdir(server.entriesDir)).length).toBe(firstRun.tasks.size);
+  });
+
+  it('the second clone restores every task from the remote cache, byte-identical, with no Docker and no apt', async () => {
+    expect(firstRun?.exitCode).toBe(0);
+    second = await cloneWorkspace('second');
+    const standIns = join(work, 'stand-ins');
+    const calls = join(work, 'stand-in-calls.log');
+    await mkdir(standIns);
+    for (const command of STAND_INS) {
+      await writeFile(join(standIns, command), `#!/bin/sh\necho "${command} $*" >> '${calls}'\nexit 1\n`);
+      await chmod(join(standIns, command), 0o755);
+    }
+    const secondRun = await buildFlavor(second, {
+      DOCKER_HOST: `unix://${join(work, 'no-docker-here.sock')}`,
+      PATH: `${standIns}:${process.env.PATH}`,
+    });
+    expect(secondRun.exitCode).toBe(0);
+    expect([...secondRun.tasks.keys()].sort()).toEqual([...firstRun.tasks.keys()].sort());
+    expect([...secondRun.tasks.entries()].filter(([, how]) => how !== 'remote cache')).toEqual([]);
+    expect(existsSync(calls) ? await readFile(calls, 'utf8') : '').toBe('');
+    expect(await distDigests(second)).toEqual(await distDigests(first));
+  });
+
+  it(`a changed ${CHANGED_IMAGE} folder misses exactly that image and the flavor`, async () => {
+    expect(second).toBeDefined();
+    await appendFile(join(second, 'images', CHANGED_IMAGE, 'Dockerfile'), '# changed by the two-clone test\n');
+    const changed = await buildFlavor(second, {});
+    const image = JSON.parse(await readFile(join(second, 'dist/images', CHANGED_IMAGE, 'amd64/image.json'), 'utf8')) as { ref: string };
+    changedImageRef = image.ref;
+    expect(changed.exitCode).toBe(0);
+    const missed = [...changed.tasks.entries()].filter(([, how]) => !/cache/.test(how)).map(([id]) => id).sort();
+    expect(missed).toEqual([`${CHANGED_IMAGE}:build-amd64`, `${FLAVOR}:build`].sort());
+  });
+});
