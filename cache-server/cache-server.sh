@@ -91,7 +91,7 @@ stop)
   echo "cache-server: stopped (forced)"
   ;;
 start)
-  command -v nginx >/dev/null || fail "nginx is not installed; run: apt-get install nginx-light"
+  command -v nginx >/dev/null || fail "nginx is not installed; run: apt-get install nginx"
   command -v curl >/dev/null || fail "curl is not installed; run: apt-get install curl"
   if pid="$(running_pid)"; then
     echo "# cache-server: already running (pid $pid)" >&2

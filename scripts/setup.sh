@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
 #   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
 #   curl                  probing the registries a worker boot test runs inside its namespace
+#   nginx                 the Nx remote cache server (cache-server/, its tests and bench/cache.ts)
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -30,6 +31,7 @@ packages=(
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap
   dnsmasq-base iproute2 curl jq
+  nginx
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)
