@@ -5,8 +5,7 @@
  * EXPORT_LK_CONTAINERS=yes saves a .tar.gz. Every image also lands in dist/ as an OCI layout.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
@@ -112,7 +111,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     // RUN steps for another architecture need qemu-user on the engine's host; say so up front
     // when that host is this one.
     if (arch !== engine.arch && engine.endpoint.host.startsWith('unix://')) await ensureForeignArch(arch);
-    const contextDir = await mkdtemp(join(tmpdir(), `hook-context-${imageName}-`));
+    const contextDir = await makeTempDir(`context-${imageName}`);
     let packages: ImagePackages;
     try {
       await fillBuildContext(opts, contextDir);

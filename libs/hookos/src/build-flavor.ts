@@ -17,6 +17,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
+import { removeOnInterrupt } from '@hook/process';
 import {
   HOOKOS_DIR,
   KERNEL_FILES,
@@ -133,6 +134,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   const files = hookosFiles(outputId);
   const staging = inWorkspace(workspaceRoot, `${HOOKOS_DIR}/.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   const staged = (file: OutputFile) => join(staging, basename(files[file]));
+  // An interrupt (Ctrl-C, kill) removes the staging; a later build removes it if this process died.
+  const forgetStaging = removeOnInterrupt(staging);
   try {
     await mkdir(staging, { recursive: true });
     const config = (await loadConfig(assembleOptions)).config;
@@ -151,12 +154,13 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       output: staged('initramfs'),
       compression,
       level: env.HOOK_INITRAMFS_LEVEL ? Number(env.HOOK_INITRAMFS_LEVEL) : undefined,
+      longWindow: env.HOOK_INITRAMFS_LONG ? Number(env.HOOK_INITRAMFS_LONG) : undefined,
       sourceDateEpoch: epoch,
       env,
     });
     const report = sizeReport(initrd);
     const budgets = budgetRows(
-      { kernelBytes: (await stat(kernelPath)).size, initramfsBytes: initrd.compressedSize, unpackedBytes: initrd.uncompressedSize, images: await imageSizes(imageLayouts) },
+      { kernelBytes: (await stat(kernelPath)).size, initramfsBytes: initrd.compressedSize, unpackedBytes: initrd.uncompressedSize, images: await imageSizes(imageLayouts.filter((image) => (yamlText ?? templateText).includes(imageVariableName(image.name)))) },
       flavorBudget,
       imageBudgets,
     );
@@ -201,6 +205,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   } finally {
     // The resolvers' temp layouts (images from the Docker engine or a registry) go with the staging dir.
     await Promise.all([rm(staging, { recursive: true, force: true }), resolver.close()]);
+    forgetStaging();
   }
 }
 

@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { makeTempDir, removeOnInterrupt } from '@hook/process';
 import { sourceOf, type SourceFile } from './source';
 
 const WRITE_BUFFER_SIZE = 1 << 20;
@@ -42,8 +42,10 @@ export class ContentSpool {
     private readonly fd: number,
   ) {}
 
-  static async create(parentDir: string = tmpdir()): Promise<ContentSpool> {
-    const dir = await mkdtemp(join(parentDir, 'hook-initramfs-'));
+  /** The spool lives in Hook's temp folder (or in `parentDir`) and goes if the build is interrupted. */
+  static async create(parentDir?: string): Promise<ContentSpool> {
+    const dir = parentDir ? await mkdtemp(join(parentDir, `hook-initramfs-${process.pid}-`)) : await makeTempDir('initramfs');
+    if (parentDir) removeOnInterrupt(dir);
     const fd = openSync(join(dir, 'content.pack'), 'w+', 0o600);
     return new ContentSpool(dir, fd);
   }

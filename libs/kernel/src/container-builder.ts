@@ -6,9 +6,9 @@
  * runs as the invoking uid:gid so the files are owned as after a host build.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir } from '@hook/process';
 import { PassThrough } from 'node:stream';
 import { BASE_IMAGE_NAME, buildImage, imageFromDist, inspectLocalImage } from '@hook/containers';
 import { hostDockerArch } from '@hook/layout';
@@ -75,7 +75,7 @@ export async function ensureBuilderImage(engine: DockerEngine, workspaceRoot: st
     return ref;
   }
   // The build context is the Dockerfile alone (kernel/ also holds configs and keys).
-  const context = await mkdtemp(join(tmpdir(), 'hook-kernel-builder-'));
+  const context = await makeTempDir('kernel-builder');
   try {
     await copyFile(dockerfilePath, join(context, 'Dockerfile'));
     await buildImage(engine.docker, engine.arch, { contextDir: context, ref, arch, buildArgs: { BASE_IMAGE: base.ref }, label: 'kernel builder' });

@@ -2,6 +2,7 @@
 import { sha256Hex, sha256OfFile } from '@hook/oci';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { removeOnInterrupt } from '@hook/process';
 
 /** Hex sha256 of a file (@hook/oci's one helper). */
 export async function sha256File(path: string): Promise<string> {
@@ -18,10 +19,15 @@ export async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** A temp directory next to `target` (same filesystem, so rename works). */
+/**
+ * A temp directory next to `target` (same filesystem, so rename works), with this process's pid
+ * in its name (a later build removes it when that process is gone) and removed on an interrupt.
+ */
 export async function tempDirBeside(target: string): Promise<string> {
   await mkdir(dirname(target), { recursive: true });
-  return mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+  const dir = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-${process.pid}-`));
+  removeOnInterrupt(dir);
+  return dir;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** The files of dist/kernels/<id>/ and their metadata (kernel.json), written atomically. */
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeTempDir } from '@hook/process';
 import { KERNEL_FILES, writeKernelJson, type FileDigest, type KernelMetadata } from '@hook/layout';
 import { kernelBom, listKernelModules, writeBom } from '@hook/sbom';
 import { packTree } from './archive';
@@ -39,7 +39,7 @@ export async function writeKernelOutputs(
     let dtbs = payload.dtbsDir;
     let emptyDtbs: string | undefined;
     if (!dtbs) {
-      emptyDtbs = await mkdtemp(join(tmpdir(), 'hook-empty-dtbs-'));
+      emptyDtbs = await makeTempDir('empty-dtbs');
       dtbs = emptyDtbs;
     }
     try {

@@ -6,9 +6,9 @@
  * EXPORT_KERNEL_IMAGE_DIR (default dist/kernel-images).
  */
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { makeTempDir } from '@hook/process';
 import { createGzip } from 'node:zlib';
 import { log, yesNo } from '@hook/log';
 import { MediaType, OciLayout, RegistryClient, parseNormalizedNamed, pushLayoutImage, type ImageManifest } from '@hook/oci';
@@ -23,7 +23,7 @@ const IMAGE_FILES = ['kernel', 'kernel.tar', 'System.map', 'dtbs.tar.gz'];
 /** Writes the kernel image into an OCI layout at `layoutDir`, listed under its tag. */
 export async function writeKernelImageLayout(workspaceRoot: string, metadata: KernelMetadata, layoutDir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const dist = kernelDistDir(workspaceRoot, metadata.id);
-  const work = await mkdtemp(join(tmpdir(), 'hook-kernel-image-'));
+  const work = await makeTempDir('kernel-image');
   try {
     const root = join(work, 'root');
     await mkdir(root);
@@ -66,7 +66,7 @@ export async function publishKernel(workspaceRoot: string, metadata: KernelMetad
     log.info(`${metadata.image} is already published; not pushing (FORCE_BUILD_KERNEL=yes pushes again)`);
     return;
   }
-  const work = await mkdtemp(join(tmpdir(), 'hook-kernel-push-'));
+  const work = await makeTempDir('kernel-push');
   try {
     await writeKernelImageLayout(workspaceRoot, metadata, join(work, 'layout'), env);
     await pushLayoutImage(await OciLayout.open(join(work, 'layout')), metadata.tag, metadata.image, { client });

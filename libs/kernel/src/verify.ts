@@ -3,16 +3,15 @@
  * signature against the committed kernel.org keys (a temp keyring, never the user's), then the
  * tarball's sha256 must match its line.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '@hook/log';
-import { run } from '@hook/process';
+import { run, makeTempDir } from '@hook/process';
 import { sha256File } from './files';
 
 /** Returns the verified text of a clearsigned file, or throws a UserError. */
 export async function verifyClearsigned(signedPath: string, armoredKeys: string): Promise<string> {
-  const home = await mkdtemp(join(tmpdir(), 'hook-gpg-'));
+  const home = await makeTempDir('gpg');
   try {
     const keyring = join(home, 'keyring.gpg');
     await run('gpg', ['--batch', '--quiet', '--homedir', home, '--dearmor', '--output', keyring, armoredKeys]);

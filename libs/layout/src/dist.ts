@@ -3,7 +3,8 @@
  * workspace root with `/` separators: the Nx plugin prefixes them with `{workspaceRoot}/` for a
  * target's outputs, the libraries join them onto the workspace root (`inWorkspace`).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { DEFAULT_CACHE_DIR } from './defaults';
 import type { DockerArch } from './arch';
 
 export const DIST_DIR = 'dist';
@@ -84,4 +85,16 @@ export function inWorkspace(workspaceRoot: string, relative: string): string {
 /** A dist/ path as an Nx target output. */
 export function nxOutput(relative: string): string {
   return `{workspaceRoot}/${relative}`;
+}
+
+/**
+ * Where builds stage beside their outputs (`.staging-<pid>-*`, `.tmp-<pid>-*`), and how many
+ * levels down: a build removes what builds that no longer run left there (@hook/process).
+ * dist/images/<name>/<arch>/blobs/sha256/ is six levels down.
+ */
+export function stagingDirs(workspaceRoot: string, env: NodeJS.ProcessEnv): { dir: string; depth: number }[] {
+  return [
+    { dir: inWorkspace(workspaceRoot, DIST_DIR), depth: 6 },
+    { dir: join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), 'kernel'), depth: 2 },
+  ];
 }

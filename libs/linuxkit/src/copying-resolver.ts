@@ -4,9 +4,9 @@
  * per ref and platform however often the image is asked for.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OciLayout, formatPlatform, type Platform } from '@hook/oci';
+import { makeTempDir, removeOnInterrupt } from '@hook/process';
 import type { ImageResolver, ImageSource } from './resolver';
 
 export abstract class CopyingResolver implements ImageResolver {
@@ -41,7 +41,11 @@ export abstract class CopyingResolver implements ImageResolver {
   protected abstract copy(ref: string, platform: Platform): Promise<ImageSource | undefined>;
 
   protected tempLayout(): Promise<OciLayout> {
-    this.layout ??= mkdtemp(join(this.tempDir ?? tmpdir(), this.tempPrefix)).then((dir) => OciLayout.create(dir));
+    // In Hook's temp folder unless told otherwise; removed if the build is interrupted.
+    const dir = this.tempDir
+      ? mkdtemp(join(this.tempDir, `${this.tempPrefix}${process.pid}-`)).then((made) => (removeOnInterrupt(made), made))
+      : makeTempDir(this.tempPrefix.replace(/^hook-|-$/g, ''));
+    this.layout ??= dir.then((made) => OciLayout.create(made));
     return this.layout;
   }
 

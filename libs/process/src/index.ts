@@ -5,7 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { UserError, log } from '@hook/log';
-import { INTERRUPTED_EXIT_CODE, STOP_SIGNALS, stopOnInterrupt } from './temp';
+import { INTERRUPTED_EXIT_CODE, STOP_SIGNALS, holdIfInterrupted, stopOnInterrupt } from './temp';
 
 export {
   INTERRUPTED_EXIT_CODE,
@@ -67,6 +67,7 @@ export async function run(command: string, args: readonly string[], options: Run
   });
   stopOnInterrupt(child, child);
   const result = await child;
+  if (result.failed) await holdIfInterrupted(result.signal);
   if (result.failed && 'code' in result && (result as { code?: string }).code === 'ENOENT') {
     throw new UserError(`'${command}' is not installed or not on PATH; install it (Debian: apt-get install ${packageHint(command)})`);
   }
@@ -117,7 +118,8 @@ export async function spawnFilter(command: string, args: readonly string[], opti
   });
   if (!child.stdin || !child.stdout) throw new Error(`could not start ${command}`);
   stopOnInterrupt(child, child);
-  const done = child.then((result) => {
+  const done = child.then(async (result) => {
+    if (result.failed) await holdIfInterrupted(result.signal);
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new UserError(`'${command}' is not installed or not on PATH; install it (Debian: apt-get install ${packageHint(command)})`);
     }

@@ -42,6 +42,20 @@ interface Stoppable {
 }
 const runningChildren = new Set<Stoppable>();
 let installed = false;
+let stopping = false;
+
+/**
+ * Call when a program ended: while this process is being interrupted, it never returns (the
+ * handler exits), so no "program failed" error is reported for a program the interrupt stopped.
+ * A program that died of a stop signal may have got it before this process did (Ctrl-C reaches
+ * the whole process group): such an end waits briefly for the interrupt to show.
+ */
+export async function holdIfInterrupted(programSignal?: string | null): Promise<void> {
+  if (!stopping && installed && programSignal && (STOP_SIGNALS as readonly string[]).includes(programSignal)) {
+    for (let i = 0; i < 10 && !stopping; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (stopping) await new Promise(() => undefined);
+}
 
 /** Removes `path` if this process is interrupted; the returned function forgets it again. */
 export function removeOnInterrupt(path: string): () => void {
@@ -66,7 +80,6 @@ export function stopOnInterrupt(child: Stoppable, done: Promise<unknown>): void 
 export function installInterruptHandler(): void {
   if (installed) return;
   installed = true;
-  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;

@@ -4,12 +4,23 @@
  */
 import type { ExecutorContext } from '@nx/devkit';
 import { UserError, checkYesNoSettings, reportError } from '@hook/log';
+import { stagingDirs } from '@hook/layout';
+import { installInterruptHandler, removeStaleTemp } from '@hook/process';
 
 export type ExecutorResult = { success: boolean };
 
-export async function runStep(step: () => Promise<unknown>): Promise<ExecutorResult> {
+/**
+ * Runs an executor's work. With `workspaceRoot` (the targets that build into dist/), the temp
+ * folders and staging of builds that no longer run are removed first, and an interrupt stops
+ * the build's programs and removes its temp files and staging (@hook/process) before it exits.
+ */
+export async function runStep(step: () => Promise<unknown>, workspaceRoot?: string): Promise<ExecutorResult> {
   try {
     checkYesNoSettings(process.env);
+    if (workspaceRoot) {
+      installInterruptHandler();
+      removeStaleTemp(stagingDirs(workspaceRoot, process.env));
+    }
     await step();
     return { success: true };
   } catch (error) {

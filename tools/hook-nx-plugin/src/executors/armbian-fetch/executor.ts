@@ -5,5 +5,5 @@ import type { KernelBuildSchema } from './schema';
 
 /** An Armbian kernel: the ORAS artifact of .debs, extracted and trimmed. */
 export default async function armbianFetchExecutor(options: KernelBuildSchema, context: ExecutorContext) {
-  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }));
+  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }), context.root);
 }

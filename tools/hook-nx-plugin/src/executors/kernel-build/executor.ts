@@ -5,5 +5,5 @@ import type { KernelBuildSchema } from './schema';
 
 /** Kernel from source (method default) or Debian's prebuilt package (method debian). */
 export default async function kernelBuildExecutor(options: KernelBuildSchema, context: ExecutorContext) {
-  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }));
+  return runStep(() => buildKernelTarget({ workspaceRoot: context.root, kernelId: options.kernel, env: process.env }), context.root);
 }
