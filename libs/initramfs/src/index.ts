@@ -4,6 +4,8 @@ export {
   resolveEpoch,
   LINUXKIT_EPOCH,
   DEFAULT_ZSTD_LEVEL,
+  DEFAULT_LONG_WINDOW,
+  MAX_LONG_WINDOW,
   DEFAULT_GZIP_LEVEL,
   type Compression,
   type InitramfsOptions,

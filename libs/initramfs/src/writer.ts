@@ -48,6 +48,8 @@ export const LINUXKIT_EPOCH = 1492533000;
  * --ultra levels and --long are refused for that reason (`level` accepts 1..19).
  */
 export const DEFAULT_ZSTD_LEVEL = 9;
+/** zstd --long window log by default (0: none). */
+export const DEFAULT_LONG_WINDOW = 0;
 export const DEFAULT_GZIP_LEVEL = 9;
 
 export interface InitramfsOptions {
@@ -127,7 +129,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
   const started = Date.now();
   const compression = options.compression ?? 'zstd';
   const level = resolveLevel(compression, options.level);
-  const longWindow = resolveLongWindow(compression, options.longWindow);
+  const longWindow = resolveLongWindow(compression, options.longWindow ?? (compression === 'zstd' ? DEFAULT_LONG_WINDOW : 0));
   const epoch = resolveEpoch(options.sourceDateEpoch, options.env ?? process.env);
   const dedupe = options.dedupe ?? true;
   if (!options.output) throw new UserError('writeInitramfs needs an output path');

@@ -170,6 +170,7 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     { env: 'SOURCE_DATE_EPOCH' },
     { env: 'HOOK_INITRAMFS_COMPRESSION' },
     { env: 'HOOK_INITRAMFS_LEVEL' },
+    { env: 'HOOK_INITRAMFS_LONG' },
     { env: 'OUTPUT_TARBALL_FILELIST' },
     // Size budgets: the flavor's own (size-budget.yaml, in 'default') and the images' (issue 12).
     '{workspaceRoot}/images/size-budgets.yaml',
