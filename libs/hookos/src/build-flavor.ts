@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
 import { removeOnInterrupt } from '@hook/process';
@@ -29,6 +29,9 @@ import {
   kernelDir as kernelDirOf,
   readKernelJson,
   requireImageJson,
+  sha256OfPath,
+  sha256SumsText,
+  verifyKernelFiles,
 } from '@hook/layout';
 import {
   dockerArchOf,
@@ -100,6 +103,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   const outputId = outputIdOf(flavor, kernel);
   const kernelDir = inWorkspace(workspaceRoot, kernelDirOf(kernel.id));
   const kernelJson = await readKernelJson(workspaceRoot, kernel.id);
+  // Nx restores dist/ from its cache unchecked: the kernel's files must match kernel.json.
+  await verifyKernelFiles(workspaceRoot, kernelJson);
   const templateFile = templatePathOf(flavor);
   const templatePath = join(workspaceRoot, templateFile);
   const templateText = await readFile(templatePath, 'utf8');
@@ -195,6 +200,13 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       sourceDateEpoch: epoch,
       env,
     });
+    if (format === 'kernel+initrd') {
+      // SHA256SUMS-<OUTPUT_ID>: what `hook build` checks after Nx restored or built the files.
+      const sums = [];
+      for (const file of written) sums.push({ name: relative(dirname(files.checksums), files[file]), sha256: await sha256OfPath(staged(file)) });
+      await writeFile(staged('checksums'), sha256SumsText(sums));
+      written.push('checksums');
+    }
     const finals = written.map((file) => inWorkspace(workspaceRoot, files[file]));
     for (const [i, file] of written.entries()) {
       await mkdir(dirname(finals[i]), { recursive: true });

@@ -57,6 +57,8 @@ export interface HookosFiles {
   rootfsFileList: string;
   /** The EFI ISO (the `iso` target). */
   iso: string;
+  /** sha256sum lines of the build target's other files, checked by `hook build` after Nx ran. */
+  checksums: string;
 }
 
 export function hookosFiles(outputId: string): HookosFiles {
@@ -70,11 +72,12 @@ export function hookosFiles(outputId: string): HookosFiles {
     rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
     rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
     iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
+    checksums: `${HOOKOS_DIR}/SHA256SUMS-${outputId}`,
   };
 }
 
 /** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
-export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'releaseTarball'];
+export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'releaseTarball', 'checksums'];
 export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso'];
 
 /** A dist/ path (as above) on this machine. */

@@ -8,3 +8,4 @@ export * from './defaults';
 export * from './dist';
 export * from './images';
 export * from './metadata';
+export * from './verify';
