@@ -7,14 +7,15 @@
  * clone misses exactly that image and the flavor.
  *
  * To save a few minutes, a clone's node_modules holds links to this checkout's packages (the
- * same lock file) instead of running npm ci; the workspace's own packages link into the clone.
+ * same lock file) instead of running npm ci (./clone.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { appendFile, chmod, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { makeTempDir, run } from '@hook/process';
 import { startCacheServer, type CacheServer } from './cache-server';
+import { cloneWorkspace } from './clone';
 import { nxEntry } from './workspace-facts';
 
 const root = resolve(__dirname, '../../..');
@@ -38,25 +39,6 @@ afterAll(async () => {
   if (changedImageRef) await run('docker', ['rmi', changedImageRef], { allowFailure: true });
   if (work) await rm(work, { recursive: true, force: true });
 });
-
-async function cloneWorkspace(name: string): Promise<string> {
-  const dir = join(work, name);
-  await run('git', ['clone', '--quiet', '--no-hardlinks', root, dir], { timeoutMs: 300_000 });
-  await linkNodeModules(join(root, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
-
-/** Links every package of `from`; links that point into the workspace (npm workspaces) are copied as they are, so they resolve in the clone. */
-async function linkNodeModules(from: string, to: string): Promise<void> {
-  await mkdir(to);
-  for (const entry of await readdir(from)) {
-    const source = join(from, entry);
-    const info = await lstat(source);
-    if (info.isSymbolicLink()) await symlink(await readlink(source), join(to, entry));
-    else if (entry.startsWith('@') && info.isDirectory()) await linkNodeModules(source, join(to, entry));
-    else await symlink(source, join(to, entry));
-  }
-}
 
 interface NxRun {
   exitCode: number;
@@ -104,7 +86,7 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
   let firstRun: NxRun;
 
   it('the first clone builds every task and stores it', async () => {
-    first = await cloneWorkspace('first');
+    first = await cloneWorkspace(root, join(work, 'first'));
     firstRun = await buildFlavor(first, {});
     expect(firstRun.exitCode).toBe(0);
     expect(firstRun.tasks.size).toBeGreaterThan(5);
@@ -114,7 +96,7 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
 
   it('the second clone restores every task from the remote cache, byte-identical, with no Docker and no apt', async () => {
     expect(firstRun?.exitCode).toBe(0);
-    second = await cloneWorkspace('second');
+    second = await cloneWorkspace(root, join(work, 'second'));
     const standIns = join(work, 'stand-ins');
     const calls = join(work, 'stand-in-calls.log');
     await mkdir(standIns);
