@@ -1,6 +1,6 @@
 /** Process entry point of the bundled CLI. */
 import { join } from 'node:path';
-import { exitCodeOf, main, nxBinary } from './main';
+import { exitCodeOf, main, nxBinary, verifyHookosBuild } from './main';
 
 const root = process.env.HOOK_WORKSPACE_ROOT ?? process.cwd();
 
@@ -15,6 +15,7 @@ main(process.argv.slice(2), {
     const nx = nxBinary(root);
     return exitCodeOf(await runForeground(process.execPath, [nx, ...args], { cwd: root, env }));
   },
+  verifyBuild: (flavorId, outputId) => verifyHookosBuild(root, flavorId, outputId),
 }).then((code) => {
   process.exitCode = code;
 });

@@ -19,6 +19,7 @@ function context(overrides: Partial<CliContext> = {}) {
       nxCalls.push({ args, env: { ...env } });
       return 0;
     },
+    verifyBuild: async () => undefined,
     ...overrides,
   };
   return { ctx, nxCalls, output: () => out };
@@ -169,5 +170,18 @@ describe('yes/no parameters and exit codes', () => {
     expect(exitCodeOf({ exitCode: 1 })).toBe(1);
     expect(exitCodeOf({ exitCode: 130, interruptedBy: 'SIGTERM' })).toBe(130);
     expect(exitCodeOf({ exitCode: 0, interruptedBy: 'SIGINT' })).toBe(130);
+  });
+});
+
+describe('build verification', () => {
+  it('checks the built files after Nx, and a mismatch is one line and exit 1', async () => {
+    const checked: string[][] = [];
+    const good = context({ verifyBuild: async (flavorId, outputId) => void checked.push([flavorId, outputId]) });
+    expect(await main(['build', 'hook-latest-lts-amd64'], good.ctx)).toBe(0);
+    expect(checked).toEqual([['hook-latest-lts-amd64', 'latest-lts-x86_64']]);
+    const { UserError } = require('@hook/log');
+    const bad = context({ verifyBuild: async () => { throw new UserError('dist/hook/initramfs-x does not match'); } });
+    expect(await main(['build', 'hook-latest-lts-amd64'], bad.ctx)).toBe(1);
+    expect(logLines.filter((l) => l.includes('[error]'))).toEqual([expect.stringContaining('dist/hook/initramfs-x does not match')]);
   });
 });

@@ -16,7 +16,7 @@ import {
   DEFAULT_LINUXKIT_VERSION,
   type Inventory,
 } from '@hook/inventory';
-import { DEFAULTS as LAYOUT_DEFAULTS, hookVersion, hostDockerArch } from '@hook/layout';
+import { DEFAULTS as LAYOUT_DEFAULTS, hookVersion, hookosFiles, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 
@@ -31,6 +31,13 @@ export interface CliContext {
   hostArch: string;
   /** Runs an Nx command in the workspace; returns its exit code. */
   runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
+  /** Checks a built flavor's files against their SHA256SUMS (Nx restores its cache unchecked). */
+  verifyBuild(flavorId: string, outputId: string): Promise<void>;
+}
+
+/** The real verifyBuild: dist/hook/SHA256SUMS-<OUTPUT_ID> against the files it lists. */
+export async function verifyHookosBuild(root: string, flavorId: string, outputId: string): Promise<void> {
+  await verifySha256Sums(root, inWorkspace(root, hookosFiles(outputId).checksums), `${flavorId}:build`);
 }
 
 /** The workspace's Nx entry script, from nx's package.json (its location moved between majors). */
@@ -127,7 +134,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
         if (!flavor.SUPPORTS_ISO) throw new UserError(`Flavor ${flavor.id} does not support an ISO (SUPPORTS_ISO is not set in ${flavor.file})`);
         return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
       }
-      return ctx.runNx(['run', `${flavor.id}:build`], ctx.env);
+      return buildAndVerify(ctx, flavor.id, outputIdOf(flavor, kernel));
     case 'run-qemu':
       return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
     case 'kernel': {
@@ -152,6 +159,14 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
     default:
       throw new Error(`command ${command.name} has no flavor handler`);
   }
+}
+
+/** `nx run <flavor>:build`, then its files against their checksums: a corrupted cache entry fails here. */
+async function buildAndVerify(ctx: CliContext, flavorId: string, outputId: string): Promise<number> {
+  const code = await ctx.runNx(['run', `${flavorId}:build`], ctx.env);
+  if (code !== 0) return code;
+  await ctx.verifyBuild(flavorId, outputId);
+  return 0;
 }
 
 /**
