@@ -31,6 +31,7 @@ import {
   requireImageJson,
   sha256OfPath,
   sha256SumsText,
+  verifyImageLayout,
   verifyKernelFiles,
 } from '@hook/layout';
 import {
@@ -120,6 +121,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     templateVars[imageVariableName(name)] = (await requireImageJson(workspaceRoot, name, arch)).ref;
     layoutDirs.push(inWorkspace(workspaceRoot, imageDir(name, arch)));
     imageLayouts.push({ name, dir: layoutDirs[layoutDirs.length - 1], ref: templateVars[imageVariableName(name)] });
+    // Layers are read as streams later: every blob is checked against its digest first.
+    await verifyImageLayout(workspaceRoot, layoutDirs[layoutDirs.length - 1], `${name}:build-${arch}`);
   }
   // Size budgets are read (and a mistake in them reported) before anything is built.
   const flavorBudget = readFlavorBudget(workspaceRoot, flavor.id);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import type { KernelMetadata } from './metadata';
-import { sha256OfPath, verifyKernelFiles, verifySha256Sums, writeSha256Sums } from './verify';
+import { sha256OfPath, verifyImageLayout, verifyKernelFiles, verifySha256Sums, writeSha256Sums } from './verify';
 
 function workspace(): string {
   const root = mkdtempSync(join(tmpdir(), 'hook-verify-'));
@@ -50,6 +50,23 @@ describe('kernel files against kernel.json', () => {
     writeFileSync(kernelFile, Buffer.concat([Buffer.alloc(1000, 7), Buffer.alloc(24, 0)]));
     await expect(verifyKernelFiles(root, metadata)).rejects.toThrow(
       'dist/kernels/k/kernel does not match the sha256 recorded in dist/kernels/k/kernel.json (a corrupted cache entry or a changed file): run npx nx run kernel-k:build --skip-nx-cache',
+    );
+  });
+});
+
+describe('OCI layout blobs in dist/', () => {
+  it('names a blob whose bytes do not match its digest', async () => {
+    const root = workspace();
+    const blobs = join(root, 'dist/images/svc/amd64/blobs/sha256');
+    mkdirSync(blobs, { recursive: true });
+    const layer = Buffer.alloc(2048, 3);
+    const hex = require('node:crypto').createHash('sha256').update(layer).digest('hex');
+    writeFileSync(join(blobs, hex), layer);
+    expect(await verifyImageLayout(root, join(root, 'dist/images/svc/amd64'), 'svc:build-amd64')).toBe(1);
+    layer.write('corrupted bytes', 500);
+    writeFileSync(join(blobs, hex), layer);
+    await expect(verifyImageLayout(root, join(root, 'dist/images/svc/amd64'), 'svc:build-amd64')).rejects.toThrow(
+      `dist/images/svc/amd64/blobs/sha256/${hex} does not match its sha256 (a corrupted cache entry or a changed file): run npx nx run svc:build-amd64 --skip-nx-cache`,
     );
   });
 });

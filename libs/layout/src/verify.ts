@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '@hook/log';
@@ -68,6 +68,27 @@ export async function verifySha256Sums(workspaceRoot: string, sumsFile: string, 
     const actual = await sha256OfPath(path).catch(() => undefined);
     if (actual !== match[1]) throw corrupt(workspaceRoot, path, sumsFile, target);
     checked.push(path);
+  }
+  return checked;
+}
+
+/**
+ * Checks every blob of an OCI layout in dist/ against its name (its sha256), before a build
+ * reads layers from it as streams; `target` rebuilds the layout. Returns the blobs checked.
+ */
+export async function verifyImageLayout(workspaceRoot: string, layoutDir: string, target: string): Promise<number> {
+  const blobs = join(layoutDir, 'blobs', 'sha256');
+  const names = await readdir(blobs).catch(() => [] as string[]);
+  let checked = 0;
+  for (const name of names) {
+    if (!/^[0-9a-f]{64}$/.test(name)) continue;
+    const path = join(blobs, name);
+    if ((await sha256OfPath(path)) !== name) {
+      throw new CorruptOutputError(
+        `${relative(workspaceRoot, path)} does not match its sha256 (a corrupted cache entry or a changed file): run npx nx run ${target} --skip-nx-cache to rebuild it, or remove that entry from Nx's cache (npx nx reset)`,
+      );
+    }
+    checked++;
   }
   return checked;
 }
