@@ -94,7 +94,12 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   const { docker } = engine;
   const common = { name: imageName, ref: tag.ref, tag: tag.tag, hash: tag.hash, arch, inputs };
   let metadata: ImageMetadata;
-  if (await inspectLocalImage(docker, tag.ref, arch)) {
+  const inEngine = await inspectLocalImage(docker, tag.ref, arch);
+  // The engine is shared (other clones, other days): its copy of the tag is reused only when it
+  // is the image dist/ recorded for that tag; otherwise dist/'s copy replaces it.
+  const engineMatches = inEngine && (!inDist || inDist.imageId === inEngine.id);
+  if (inEngine && !engineMatches) log.warn(`${imageName}: the Docker engine's ${tag.ref} is ${inEngine.id}, not the ${inDist?.imageId} recorded in dist/; loading dist/'s copy`);
+  if (engineMatches) {
     log.info(`${imageName}: ${tag.ref} is in the Docker engine; reusing it`);
     metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }, await reusedImagePackages(engine, opts, tag.ref, base.tag.ref)));
   } else if (inDist) {
