@@ -39,12 +39,13 @@ export function isModulePath(path: string): boolean {
   return MODULE_PATH.test(path);
 }
 
+type ComponentJson = { name?: string; hashes?: Array<{ alg: string; content: string }>; properties?: Array<{ name: string; value: string }> };
+type KernelBomJson = { metadata?: { component?: ComponentJson }; components?: ComponentJson[] };
+
 /** `lib/modules/<release>/...` suffix -> hash and size, from a kernel document. */
-function moduleHashes(kernelBomJson: string | undefined): Map<string, { sha256?: string; size?: number }> {
+function moduleHashes(doc: KernelBomJson | undefined): Map<string, { sha256?: string; size?: number }> {
   const byPath = new Map<string, { sha256?: string; size?: number }>();
-  if (!kernelBomJson) return byPath;
-  type Json = { name?: string; hashes?: Array<{ alg: string; content: string }>; properties?: Array<{ name: string; value: string }> };
-  const doc = JSON.parse(kernelBomJson) as { components?: Json[] };
+  if (!doc) return byPath;
   for (const c of doc.components ?? []) {
     const key = c.name ? MODULE_PATH.exec(c.name)?.[1] : undefined;
     if (!key) continue;
@@ -64,8 +65,11 @@ export function hookosBom(input: HookosBomInput): Models.Bom {
   for (const file of input.files) {
     bom.components.add(new Models.Component(Enums.ComponentType.File, file.name, { bomRef: `file:${file.name}`, hashes: sha256Hashes(file.sha256), properties: hookProperties({ 'file:size': file.size }) }));
   }
-  const kernel = kernelComponent(input.kernel);
-  const hashes = moduleHashes(input.kernelBomJson);
+  const kernelDoc = input.kernelBomJson ? (JSON.parse(input.kernelBomJson) as KernelBomJson) : undefined;
+  // The configuration hash is the kernel document's (kernel.json does not carry it).
+  const configSha256 = kernelDoc?.metadata?.component?.properties?.find((p) => p.name === 'hook:kernel:config-sha256')?.value;
+  const kernel = kernelComponent(input.kernel, configSha256);
+  const hashes = moduleHashes(kernelDoc);
   for (const path of [...new Set(input.modules)].sort()) {
     const known = hashes.get(MODULE_PATH.exec(path)?.[1] ?? '');
     kernel.components.add(moduleComponent(path, known?.sha256, known?.size));
