@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 #   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
 #   curl                  probing the registries a worker boot test runs inside its namespace
 #   nginx                 the Nx remote cache server (cache-server/, its tests and bench/cache.ts)
+#   faketime              the reproducibility test builds with the clock a day ahead
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -31,7 +32,7 @@ packages=(
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap
   dnsmasq-base iproute2 curl jq
-  nginx
+  nginx faketime
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)
