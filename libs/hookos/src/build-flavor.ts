@@ -161,7 +161,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     const initrd = await writeInitramfs(noteModules(rootfs(), modules), {
       output: staged('initramfs'),
       compression,
-      level: env.HOOK_INITRAMFS_LEVEL ? Number(env.HOOK_INITRAMFS_LEVEL) : undefined,
+      level: initramfsLevel(env),
       longWindow: env.HOOK_INITRAMFS_LONG ? Number(env.HOOK_INITRAMFS_LONG) : undefined,
       sourceDateEpoch: epoch,
       env,
@@ -236,4 +236,12 @@ function compressionFrom(env: NodeJS.ProcessEnv): Compression {
     throw new UserError(`HOOK_INITRAMFS_COMPRESSION is '${value}'; use zstd, gzip or none`);
   }
   return value;
+}
+
+/** HOOK_INITRAMFS_LEVEL as a number; a value that is not a whole number is named as given (not NaN). */
+function initramfsLevel(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.HOOK_INITRAMFS_LEVEL?.trim();
+  if (!value) return undefined;
+  if (!/^\d+$/.test(value)) throw new UserError(`HOOK_INITRAMFS_LEVEL is '${env.HOOK_INITRAMFS_LEVEL}'; use a whole number (zstd 1..22, gzip 1..9)`);
+  return Number(value);
 }
