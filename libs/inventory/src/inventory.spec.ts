@@ -190,3 +190,17 @@ describe('template images', () => {
     );
   });
 });
+
+describe('YAML errors in their fixed form', () => {
+  it('end without a stray colon', () => {
+    const { parseYamlMapping } = require('./validate');
+    expect(() => parseYamlMapping('ARCH: x86_64\nTAG: [a\n', 'flavors/x/flavor.yaml')).toThrow(
+      'flavors/x/flavor.yaml:3: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    );
+    try {
+      parseYamlMapping('ARCH: x86_64\nTAG: [a\n', 'flavors/x/flavor.yaml');
+    } catch (error) {
+      expect((error as Error).message.endsWith(']')).toBe(true);
+    }
+  });
+});

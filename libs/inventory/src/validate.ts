@@ -3,7 +3,7 @@
  * line and the field, so a typo in flavor.yaml is one readable line, not a stack trace.
  */
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
-import { UserError, suggest } from '@hook/log';
+import { UserError, suggest, yamlErrorLine } from '@hook/log';
 import { BOOTABLE_FIELDS, type FieldSpec } from './schema';
 
 export type Fields = Record<string, unknown>;
@@ -18,8 +18,8 @@ export function parseYamlMapping(text: string, file: string): { map: YAMLMap; wh
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
-    const line = err.linePos?.[0]?.line;
-    throw new UserError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${err.message.split('\n')[0]}`);
+    const shown = yamlErrorLine(err, err.linePos?.[0]?.line ?? 0);
+    throw new UserError(`${file}${shown.line ? `:${shown.line}` : ''}: invalid YAML: ${shown.message}`);
   }
   if (!isMap(doc.contents)) {
     throw new UserError(`${file}: expected a mapping of KEY: value pairs at the top level`);

@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { UserError } from '@hook/log';
+import { UserError, yamlErrorLine } from '@hook/log';
 import { formatPath, validateValue, type Problem, type ValuePath } from './validate';
 
 export interface IdMapping {
@@ -162,8 +162,7 @@ export function validateConfig(text: string, fileName = 'linuxkit.yaml', baseDir
   const shown = fileName;
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!;
-    const line = lineCounter.linePos(error.pos[0]).line;
-    const message = error.message.split('\n')[0];
+    const { line, message } = yamlErrorLine(error, lineCounter.linePos(error.pos[0]).line);
     throw new UserError(`${shown}:${line}: YAML syntax error: ${message}; fix the YAML`);
   }
   const where = (path: ValuePath, atKey = false) => `${shown}:${lineFor(doc, lineCounter, path, atKey)}`;

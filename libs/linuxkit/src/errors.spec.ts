@@ -89,3 +89,12 @@ describe('validation and assembly errors', () => {
     );
   });
 });
+
+describe('YAML syntax errors in their fixed form', () => {
+  it('end without a stray colon, and an over-indented line is named itself', () => {
+    expect(() => validateConfig('kernel:\n  image: x\n   cmdline: y\n', 't.yaml')).toThrow(
+      new UserError('t.yaml:3: YAML syntax error: Nested mappings are not allowed in compact mappings; fix the YAML'),
+    );
+    expect(() => validateConfig('services:\n  - name: a\n   image: x\n', 't.yaml')).toThrow(/^t\.yaml:\d+: YAML syntax error: [^\n]*[^:]; fix the YAML$/);
+  });
+});

@@ -6,6 +6,7 @@
 export { suggest } from './suggest';
 export { UserError } from './errors';
 export { YES_NO_SETTINGS, checkYesNoSettings, yesNo, type YesNoSetting } from './settings';
+export { yamlErrorLine } from './yaml-error';
 import { UserError } from './errors';
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error';
