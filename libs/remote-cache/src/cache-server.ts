@@ -56,6 +56,9 @@ async function handle(dir: string, url: string): Promise<CacheServer> {
       NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
       NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token,
       NX_NO_CLOUD: 'true',
+      // Inside an Nx task (the test command) these may be inherited; the runs here need the caches.
+      NX_SKIP_NX_CACHE: 'false',
+      NX_SKIP_REMOTE_CACHE: 'false',
     }),
     async stop() {
       if (stopped) return;
