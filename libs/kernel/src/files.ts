@@ -1,6 +1,6 @@
 /** File helpers: hashing, atomic directory publication, temp dirs. */
 import { sha256Hex, sha256OfFile } from '@hook/oci';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { removeOnInterrupt } from '@hook/process';
 
@@ -38,6 +38,8 @@ export async function publishDir<T>(target: string, fill: (dir: string) => Promi
   const temp = await tempDirBeside(target);
   try {
     const result = await fill(temp);
+    // mkdtemp makes 0700; the published folder is 0755 like the one Nx restores from its cache.
+    await chmod(temp, 0o755);
     const old = `${temp}.old`;
     if (await exists(target)) await rename(target, old);
     await rename(temp, target);

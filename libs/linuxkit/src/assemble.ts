@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, posix, resolve as resolvePath } from 'node:path';
+import { isAbsolute as isAbsolutePath, join, posix, relative as relativePath, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { stringify as yamlStringify } from 'yaml';
 import { UserError, log } from '@hook/log';
@@ -94,7 +94,8 @@ export async function* assemble(options: AssembleOptions): AsyncGenerator<FsEntr
 }
 
 export async function loadConfig(options: Pick<AssembleOptions, 'yamlPath' | 'yamlText' | 'templateVars' | 'baseDir'>): Promise<ParsedConfig> {
-  const name = options.yamlPath ?? 'linuxkit.yaml';
+  // Errors name the file as other errors do: relative to the workspace (the working directory).
+  const name = options.yamlPath ? shownPath(options.yamlPath) : 'linuxkit.yaml';
   let text = options.yamlText;
   if (text === undefined) {
     if (!options.yamlPath) throw new UserError('no LinuxKit YAML given: pass yamlPath or yamlText');
@@ -469,4 +470,10 @@ async function* emit(plan: Plan): AsyncGenerator<FsEntry> {
     }
   }
   guard.finish();
+}
+
+/** `path` relative to the working directory when it lies inside it, else as given. */
+function shownPath(path: string): string {
+  const shown = relativePath(process.cwd(), resolvePath(path));
+  return shown && !shown.startsWith('..') && !isAbsolutePath(shown) ? shown : path;
 }

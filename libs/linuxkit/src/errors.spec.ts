@@ -98,3 +98,13 @@ describe('YAML syntax errors in their fixed form', () => {
     expect(() => validateConfig('services:\n  - name: a\n   image: x\n', 't.yaml')).toThrow(/^t\.yaml:\d+: YAML syntax error: [^\n]*[^:]; fix the YAML$/);
   });
 });
+
+describe('template errors name the file relative to the workspace', () => {
+  it('a template inside the working directory is shown relative, as other errors are', async () => {
+    const { loadConfig } = require('./assemble');
+    const inside = join(process.cwd(), 'linuxkit-templates', 'hook.template.yaml');
+    await expect(loadConfig({ yamlPath: inside, yamlText: 'kernal:\n  image: x\n' })).rejects.toThrow(
+      'linuxkit-templates/hook.template.yaml:1: kernal: unknown key (did you mean kernel?)',
+    );
+  });
+});
