@@ -185,3 +185,24 @@ describe('build verification', () => {
     expect(logLines.filter((l) => l.includes('[error]'))).toEqual([expect.stringContaining('dist/hook/initramfs-x does not match')]);
   });
 });
+
+describe('checkWritable', () => {
+  it('names an unwritable dist folder and the fix, instead of Nx\'s "Operation not permitted (os error 1)"', async () => {
+    const { mkdtempSync, mkdirSync } = require('node:fs');
+    const { tmpdir } = require('node:os');
+    const { run } = require('@hook/process');
+    const { checkWritable } = require('./main');
+    const root = mkdtempSync(join(tmpdir(), 'hook-writable-'));
+    mkdirSync(join(root, 'dist/hook'), { recursive: true });
+    expect(() => checkWritable(root, ['dist', 'dist/hook'])).not.toThrow();
+    // Immutable: not writable even for root (the tests run as root).
+    await run('chattr', ['+i', join(root, 'dist/hook')]);
+    try {
+      expect(() => checkWritable(root, ['dist', 'dist/hook'])).toThrow(
+        "dist/hook is not writable (EPERM); Nx writes the build's files there, also from its cache: fix its permissions (chmod u+w dist/hook, chattr -i dist/hook) or remove it",
+      );
+    } finally {
+      await run('chattr', ['-i', join(root, 'dist/hook')]);
+    }
+  }, 30000);
+});

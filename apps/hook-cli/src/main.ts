@@ -2,7 +2,7 @@
  * The `hook` command: upstream build.sh's interface over the Nx targets. Fast commands
  * (gha-matrix, list, help) run in-process without loading Nx; build commands run `nx run`.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError, checkYesNoSettings, log, reportError, yesNo } from '@hook/log';
 import {
@@ -16,7 +16,7 @@ import {
   DEFAULT_LINUXKIT_VERSION,
   type Inventory,
 } from '@hook/inventory';
-import { DEFAULTS as LAYOUT_DEFAULTS, hookVersion, hookosFiles, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hookosFiles, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 
@@ -163,10 +163,30 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
 
 /** `nx run <flavor>:build`, then its files against their checksums: a corrupted cache entry fails here. */
 async function buildAndVerify(ctx: CliContext, flavorId: string, outputId: string): Promise<number> {
+  checkWritable(ctx.root, [DIST_DIR, HOOKOS_DIR]);
   const code = await ctx.runNx(['run', `${flavorId}:build`], ctx.env);
   if (code !== 0) return code;
   await ctx.verifyBuild(flavorId, outputId);
   return 0;
+}
+
+/**
+ * Nx writes a build's files into dist/, also when it restores them from its cache, and then
+ * says only "Operation not permitted (os error 1)": an unwritable folder is named here first.
+ */
+export function checkWritable(root: string, folders: readonly string[]): void {
+  for (const folder of folders) {
+    const dir = join(root, folder);
+    if (!existsSync(dir)) continue;
+    const probe = join(dir, `.hook-write-check-${process.pid}`);
+    try {
+      writeFileSync(probe, '');
+      rmSync(probe);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new UserError(`${folder} is not writable (${code}); Nx writes the build's files there, also from its cache: fix its permissions (chmod u+w ${folder}, chattr -i ${folder}) or remove it`);
+    }
+  }
 }
 
 /**
