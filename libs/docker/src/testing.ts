@@ -7,7 +7,7 @@
 import { open, readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '@hook/log';
-import { hasCommand, run } from '@hook/process';
+import { hasCommand, processRuns, run } from '@hook/process';
 import { type DockerEngine, connectDocker } from './engine';
 
 export interface TestDockerd {
@@ -96,22 +96,14 @@ async function readPid(path: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** SIGTERM, a bounded wait for dockerd to stop its containers and exit, then SIGKILL. */
 async function stopProcess(pid: number, graceMs = 20_000): Promise<void> {
-  if (!isAlive(pid)) return;
+  if (!processRuns(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && isAlive(pid)) await sleep(100);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (Date.now() < deadline && processRuns(pid)) await sleep(100);
+  if (processRuns(pid)) process.kill(pid, 'SIGKILL');
 }
 
 /** An exclusive lock file holding our pid; a lock whose holder died is taken over. */
@@ -127,7 +119,7 @@ async function acquireLock(path: string, timeoutMs: number): Promise<{ release()
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
     }
     const holder = await readPid(path);
-    if (holder && !isAlive(holder)) {
+    if (holder && !processRuns(holder)) {
       await rm(path, { force: true });
       continue;
     }

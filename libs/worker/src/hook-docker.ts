@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunOptions, type RunResult, run } from '@hook/process';
+import { type RunOptions, type RunResult, processRuns, run } from '@hook/process';
 import { HOOK_DOCKER_SCRIPT, type RunningScript, busyboxPath, startScript } from './scripts';
 
 export interface HookDockerOptions {
@@ -178,7 +178,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
       run('docker', ['--host', dockerHost, ...args], { timeoutMs: 120_000, ...runOptions, env: { ...process.env, DOCKER_CONFIG: join(dir, 'cli'), ...runOptions.env } });
     const dockerdPid = async () => {
       const pid = Number.parseInt((await readFile(paths.pidfile, 'utf8').catch(() => '')).trim(), 10);
-      return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+      return Number.isInteger(pid) && pid > 0 && processRuns(pid) ? pid : undefined;
     };
     const waitForEngine = async (timeoutMs: number, notPid?: number) => {
       const deadline = Date.now() + timeoutMs;
@@ -207,7 +207,7 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
         const pid = await dockerdPid();
         await service.stop();
         // hook-docker stops dockerd on SIGTERM; make sure, then clean up.
-        if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        if (pid && processRuns(pid)) process.kill(pid, 'SIGKILL');
         await cleanup();
       },
     };
@@ -224,14 +224,6 @@ export async function startHookDocker(options: HookDockerOptions): Promise<HookD
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Unmounts (lazily, deepest first) whatever is still mounted under dir. */
 async function unmountUnder(dir: string): Promise<void> {
