@@ -17,9 +17,22 @@ export const createNodesV2: CreateNodesV2<HookPluginOptions> = [
   PROJECT_FILES_GLOB,
   (files, options, context) => {
     const inference = inferenceContext(context.workspaceRoot);
+    // One mistake shared by several files (a bad variable in a template that 13 flavors use) is
+    // reported once, not once per file; the graph fails either way.
+    const reported = new Set<string>();
+    const inferOnce = (file: string) => {
+      try {
+        return inferFromFile(file, inference);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (reported.has(message)) return undefined;
+        reported.add(message);
+        throw error;
+      }
+    };
     return createNodesFromFiles(
       (file) => {
-        const project = inferFromFile(file, inference);
+        const project = inferOnce(file);
         if (!project) return {};
         const { root, ...configuration } = project;
         // InferredProject is a structural subset of ProjectConfiguration, kept Nx-free for tests.

@@ -196,3 +196,24 @@ describe('createNodesV2', () => {
     });
   });
 });
+
+describe('createNodesV2 errors', () => {
+  it('a mistake in a template that several flavors use is reported once', async () => {
+    const root = makeWorkspace({
+      'linuxkit-templates/hook.template.yaml': 'init:\n  - "${HOOK_CONTAINER_NOPE_IMAGE}"\n',
+      'kernel/k-amd64/kernel.yaml': SOURCE_KERNEL,
+      'flavors/a/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\nUSE_KERNEL_ID: k-amd64\n',
+      'flavors/b/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\nUSE_KERNEL_ID: k-amd64\n',
+      'flavors/c/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\nUSE_KERNEL_ID: k-amd64\n',
+    });
+    const [, create] = createNodesV2;
+    const files = ['flavors/a/flavor.yaml', 'flavors/b/flavor.yaml', 'flavors/c/flavor.yaml'];
+    const failure = await Promise.resolve(create(files, {}, { workspaceRoot: root, nxJsonConfiguration: {} })).then(
+      () => undefined,
+      (error: { errors?: [string, Error][] }) => error,
+    );
+    expect(failure?.errors?.map(([, error]) => error.message)).toEqual([
+      'linuxkit-templates/hook.template.yaml uses ${HOOK_CONTAINER_NOPE_IMAGE} but there is no image folder images/nope or images/hook-nope',
+    ]);
+  });
+});
