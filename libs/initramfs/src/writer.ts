@@ -40,16 +40,18 @@ export type Compression = 'zstd' | 'gzip' | 'none';
 export const LINUXKIT_EPOCH = 1492533000;
 
 /**
- * zstd -9, upstream's level, measured as the knee of the curve on a 306 MB cpio of Debian
- * content (kernel modules, Go binaries, sources; zstd 1.5.4 -T0, 2 cores): -9 gives 77.4 MB
- * for 7.1 s of CPU, -10 0.5% smaller for 42% more CPU, -11 0.8% for 124% more, -13 1.0% for
- * 6.5x, and -19 took over 7 minutes on a 650 MB tree. Levels up to 19 keep zstd's window at
- * 8 MiB at most, which the kernel's streaming decompressor handles with little memory;
- * --ultra levels and --long are refused for that reason (`level` accepts 1..19).
+ * The release default: zstd -19 with a 128 MiB long-distance window (--long=27). Measured on the
+ * real hook-debian-amd64 cpio (257.5 MiB: Go binaries, .ko.xz modules, libraries), zstd 1.5.7,
+ * 2 threads on 2 busy cores (bench/size.ts --levels): -9 102.0 MB in 9 s; -9 --long=27 93.7 MB
+ * in 8 s; -15 --long=27 91.0 MB in 128 s; -19 93.8 MB in 201 s; -19 --long=27 84.2 MB in 257 s.
+ * The window finds what dockerd, containerd, its shim and the docker CLI share (the same Go
+ * packages, far apart); an 8 MiB window cannot. The kernel allocates the window to unpack the
+ * initramfs (128 MiB for a moment; the boot tests unpack it with 2 GiB and bench/size.ts with
+ * 1 GiB). For development, HOOK_INITRAMFS_LEVEL=9 keeps the window: 8% larger, 30x faster.
  */
-export const DEFAULT_ZSTD_LEVEL = 9;
+export const DEFAULT_ZSTD_LEVEL = 19;
 /** zstd --long window log by default (0: none). */
-export const DEFAULT_LONG_WINDOW = 0;
+export const DEFAULT_LONG_WINDOW = 27;
 export const DEFAULT_GZIP_LEVEL = 9;
 
 export interface InitramfsOptions {
@@ -245,7 +247,7 @@ function* recordsHashingOnTheWay(plan: ArchivePlan, hashing: SameSizeHashing, de
 export const MAX_LONG_WINDOW = 27;
 
 function resolveLongWindow(compression: Compression, window: number | undefined): number | undefined {
-  if (!window) return undefined;
+  if (window === undefined || window === 0) return undefined;
   if (compression !== 'zstd') throw new UserError(`a long-distance window (HOOK_INITRAMFS_LONG) needs zstd compression, not ${compression}`);
   if (!Number.isInteger(window) || window < 10 || window > MAX_LONG_WINDOW) {
     throw new UserError(`initramfs zstd long window ${window} is out of range; use 10..${MAX_LONG_WINDOW} (2^N bytes the kernel allocates to unpack), or 0 for none`);
