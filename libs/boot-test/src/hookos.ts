@@ -42,6 +42,8 @@ export interface HookBootOptions {
   memoryMb?: number;
   /** MAC address of the NIC (default TEST_MAC). */
   mac?: string;
+  /** More QEMU arguments: controllers and disks beyond the virtio disk and NIC. */
+  extraQemuArgs?: string[];
 }
 
 export interface FlavorBootFiles {
@@ -92,6 +94,7 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
   }
   sessionOptions.wrapper = ['ip', 'netns', 'exec', network.netns];
   extraArgs.push('-device', `virtio-net-pci,netdev=net0,mac=${options.mac ?? TEST_MAC}`);
+  extraArgs.push(...(options.extraQemuArgs ?? []));
   return GuestSession.start(sessionOptions);
 }
 
