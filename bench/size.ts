@@ -6,7 +6,8 @@
  *   ./hook build hook-debian-amd64
  *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/size.ts [flavor...] [--levels] [--boot]
  *
- * --levels compresses the real cpio with several zstd levels and --long windows (size, seconds
+ * --no-parts leaves out the largest contributors (each part compressed on its own takes minutes
+ * at the release level). --levels compresses the real cpio with several zstd levels and --long windows (size, seconds
  * with 2 threads); --boot boots the flavor's kernel with its initramfs (and with the same cpio
  * at zstd -9, for comparison) until the kernel has unpacked it, and takes the time between the
  * kernel's "Trying to unpack rootfs" and "Freeing initrd memory" lines. The decompressor's
@@ -34,6 +35,8 @@ const flavors = args.filter((a) => !a.startsWith('--'));
 if (flavors.length === 0) flavors.push('hook-debian-amd64', 'hook-default-amd64');
 const withLevels = args.includes('--levels');
 const withBoot = args.includes('--boot');
+// --no-parts skips the per-part compression (minutes at the release level on 2 cores).
+const withParts = !args.includes('--no-parts');
 
 /** hook-default-amd64's kernel, measured once (a full compile takes 43 minutes here). */
 const DEFAULT_KERNEL_ESTIMATE = { vmlinuzBytes: 17_300_000, modulesCompressedBytes: 6_800_000, modulesUnpackedBytes: 36 * 1024 * 1024 };
@@ -81,6 +84,13 @@ async function contributors(root: string, level: number, long: number) {
     rows.push({ name: group.name, unpacked, compressed });
   }
   return rows.sort((a, b) => b.compressed - a.compressed);
+}
+
+/** The kernel modules alone (what a flavor with another kernel replaces). */
+async function moduleTree(root: string, level: number, long: number) {
+  if (!existsSync(join(root, 'usr/lib/modules'))) return undefined;
+  const tar = `tar -C ${shellQuote(root)} -cf - ./usr/lib/modules`;
+  return { name: 'usr/lib/modules', unpacked: Number(await sh(`${tar} | wc -c`)), compressed: Number(await sh(`${tar} | zstd -T2 -q -c ${zstdArgs(level, long).join(' ')} | wc -c`)) };
 }
 
 async function unpackTime(vmlinuz: string, initrd: string, memoryMb: number): Promise<number | undefined> {
@@ -144,10 +154,10 @@ async function main(): Promise<void> {
       const tree = join(work, 'tree');
       mkdirSync(tree);
       await sh(`cd ${shellQuote(tree)} && cpio -idm --quiet < ${shellQuote(cpio)}`);
-      const rows = await contributors(tree, level, long);
-      console.log(`  largest contributors (each compressed alone at ${label(level, long)}; the whole is smaller than the sum):`);
+      const rows = withParts ? await contributors(tree, level, long) : [];
+      if (withParts) console.log(`  largest contributors (each compressed alone at ${label(level, long)}; the whole is smaller than the sum):`);
       for (const row of rows.slice(0, 8)) console.log(`    ${row.name.padEnd(40)} ${MB(row.compressed).padStart(9)}  (${MiB(row.unpacked)} unpacked)`);
-      const modules = rows.find((r) => r.name === 'usr/lib/modules');
+      const modules = rows.find((r) => r.name === 'usr/lib/modules') ?? (await moduleTree(tree, level, long));
       if (flavorId.startsWith('hook-debian-') && modules) {
         debianUserland = { compressed: initramfsBytes - modules.compressed, unpacked: unpacked - modules.unpacked };
       }
