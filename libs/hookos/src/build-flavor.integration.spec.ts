@@ -4,7 +4,7 @@
  * with the system cpio), byte-identical rebuilds, and nothing written on a mistake.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
@@ -43,7 +43,10 @@ describe('buildFlavor (integration)', () => {
   it("writes upstream's files and an initramfs with the assembled tree", async () => {
     const result = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
     expect(result.outputId).toBe('x86_64');
-    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['initramfs-x86_64', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['SHA256SUMS-x86_64', 'initramfs-x86_64', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+    // The checksums `hook build` checks after Nx: every file of the build target, the tarball too.
+    const sums = await run('sh', ['-c', 'sha256sum -c SHA256SUMS-x86_64'], { cwd: join(root, 'dist/hook') });
+    expect(sums.stdout.split('\n').sort()).toEqual(['../hook_x86_64.tar.gz: OK', 'initramfs-x86_64: OK', 'sbom-x86_64.cdx.json: OK', 'size-report-x86_64.md: OK', 'vmlinuz-x86_64: OK']);
     expect(readFileSync(join(root, 'dist/hook/vmlinuz-x86_64'))).toEqual(Buffer.alloc(4096, 7));
     const names = await listInitramfs(join(root, 'dist/hook/initramfs-x86_64'));
     expect(names).toEqual(expect.arrayContaining(['init', 'bin/sh', 'lib/modules/6.12.9/modules.dep', 'containers/services/svc/config.json', 'etc/os-release', 'boot']));
@@ -97,5 +100,32 @@ describe('buildFlavor (integration)', () => {
     await expect(buildFlavor({ workspaceRoot: broken, flavorId: 'k', env: {} })).rejects.toThrow(
       'kernel k is not built (no dist/kernels/k/kernel.json); run: npx nx run kernel-k:build',
     );
+  });
+
+  it("names a kernel file that does not match kernel.json (a corrupted cache entry) and writes nothing", async () => {
+    const broken = await workspace();
+    const kernelJson = join(broken, 'dist/kernels/k/kernel.json');
+    const kernel = readFileSync(join(broken, 'dist/kernels/k/kernel'));
+    const metadata = { ...JSON.parse(readFileSync(kernelJson, 'utf8')), id: 'k', files: { kernel: { sha256: createHash('sha256').update(kernel).digest('hex'), size: kernel.length } } };
+    writeFileSync(kernelJson, JSON.stringify(metadata));
+    kernel.write('corrupted bytes', 100);
+    writeFileSync(join(broken, 'dist/kernels/k/kernel'), kernel);
+    await expect(buildFlavor({ workspaceRoot: broken, flavorId: 'k', env: {} })).rejects.toThrow(
+      'dist/kernels/k/kernel does not match the sha256 recorded in dist/kernels/k/kernel.json (a corrupted cache entry or a changed file): run npx nx run kernel-k:build --skip-nx-cache',
+    );
+    expect(existsSync(join(broken, 'dist/hook'))).toBe(false);
+  });
+
+  it('names an image blob that does not match its digest and writes nothing', async () => {
+    const broken = await workspace();
+    const blobs = join(broken, 'dist/images/svc/amd64/blobs/sha256');
+    const largest = readdirSync(blobs).sort((a, b) => readFileSync(join(blobs, b)).length - readFileSync(join(blobs, a)).length)[0];
+    const bytes = readFileSync(join(blobs, largest));
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(join(blobs, largest), bytes);
+    await expect(buildFlavor({ workspaceRoot: broken, flavorId: 'k', env: {} })).rejects.toThrow(
+      `dist/images/svc/amd64/blobs/sha256/${largest} does not match its sha256 (a corrupted cache entry or a changed file): run npx nx run svc:build-amd64 --skip-nx-cache`,
+    );
+    expect(existsSync(join(broken, 'dist/hook'))).toBe(false);
   });
 });

@@ -143,17 +143,18 @@ export interface ForegroundResult {
 
 /**
  * Runs a program in the foreground (the terminal's input and output) and passes SIGTERM and
- * SIGHUP on to it; SIGINT is not passed on, since Ctrl-C reaches the whole process group
- * already and a second one would cut the program's own cleanup short. Resolves when it exits.
+ * SIGHUP on to it (as `forwardAs` when given); SIGINT is not passed on, since Ctrl-C reaches the
+ * whole process group already and a second one would cut the program's own cleanup short.
+ * Resolves when it exits.
  */
-export async function runForeground(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ForegroundResult> {
+export async function runForeground(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; forwardAs?: NodeJS.Signals } = {}): Promise<ForegroundResult> {
   const { execa } = await loadExeca();
   log.debug(`run: ${[command, ...args].join(' ')}`);
   let interruptedBy: NodeJS.Signals | undefined;
   const child = execa(command, args, { cwd: options.cwd, env: options.env, extendEnv: true, reject: false, stdio: 'inherit' });
   const onSignal = (signal: NodeJS.Signals) => {
     interruptedBy ??= signal;
-    if (signal !== 'SIGINT') child.kill(signal);
+    if (signal !== 'SIGINT') child.kill(options.forwardAs ?? signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
