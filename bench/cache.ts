@@ -16,7 +16,7 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatBytes } from '@hook/log';
 import { makeTempDir, run, shellQuote } from '@hook/process';
-import { cloneWorkspace, nxEntry, startCacheServer, type CacheServer } from '@hook/remote-cache';
+import { cloneWorkspace, headCommit, nxEntry, startCacheServer, type CacheServer } from '@hook/remote-cache';
 
 const root = resolve(__dirname, '..');
 const FLAVOR = 'hook-debian-amd64';
@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     say(`warm, local cache (rm -rf dist): median ${median(local.map((m) => m.seconds)).toFixed(1)} s of ${runs} (${local.map((m) => m.seconds.toFixed(1)).join(', ')}); ${summary(local[0])}; Nx peak RSS ${formatBytes(Math.max(...local.map((m) => m.peakRss)))}`);
 
     const remote: Measured[] = [];
-    const second = await cloneWorkspace(root, join(work, 'remote'));
+    // The cold clone's commit: HEAD may have moved during the cold build.
+    const second = await cloneWorkspace(root, join(work, 'remote'), await headCommit(cold));
     for (let i = 0; i < runs; i++) {
       for (const path of ['dist', '.nx']) await rm(join(second, path), { recursive: true, force: true });
       remote.push(await build(second, server.nxEnv(server.readOnlyToken)));

@@ -8,8 +8,10 @@ import { lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
 
-export async function cloneWorkspace(workspace: string, dir: string): Promise<string> {
+/** Clones `workspace` at HEAD, or at `commit` (so two clones made minutes apart build the same inputs). */
+export async function cloneWorkspace(workspace: string, dir: string, commit?: string): Promise<string> {
   await run('git', ['clone', '--quiet', '--no-hardlinks', workspace, dir], { timeoutMs: 300_000 });
+  if (commit) await run('git', ['-C', dir, 'checkout', '--quiet', '--detach', commit]);
   await linkNodeModules(join(workspace, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
@@ -23,4 +25,9 @@ async function linkNodeModules(from: string, to: string): Promise<void> {
     else if (entry.startsWith('@') && info.isDirectory()) await linkNodeModules(source, join(to, entry));
     else await symlink(source, join(to, entry));
   }
+}
+
+/** The commit a clone is at. */
+export async function headCommit(dir: string): Promise<string> {
+  return (await run('git', ['-C', dir, 'rev-parse', 'HEAD'])).stdout.trim();
 }

@@ -15,7 +15,7 @@ import { appendFile, chmod, mkdir, readFile, readdir, readlink, rm, writeFile } 
 import { join, relative, resolve } from 'node:path';
 import { makeTempDir, run } from '@hook/process';
 import { startCacheServer, type CacheServer } from './cache-server';
-import { cloneWorkspace } from './clone';
+import { cloneWorkspace, headCommit } from './clone';
 import { nxEntry } from './workspace-facts';
 
 const root = resolve(__dirname, '../../..');
@@ -96,7 +96,8 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
 
   it('the second clone restores every task from the remote cache, byte-identical, with no Docker and no apt', async () => {
     expect(firstRun?.exitCode).toBe(0);
-    second = await cloneWorkspace(root, join(work, 'second'));
+    // The same commit as the first: HEAD may have moved meanwhile.
+    second = await cloneWorkspace(root, join(work, 'second'), await headCommit(first));
     const standIns = join(work, 'stand-ins');
     const calls = join(work, 'stand-in-calls.log');
     await mkdir(standIns);
