@@ -31,6 +31,7 @@ function listTree(dir: string): string[] {
     .map((e) => relative(dir, join(e.parentPath, e.name)));
 }
 
+let base: string;
 let copy: string;
 let env: NodeJS.ProcessEnv;
 let hookTemp: string;
@@ -106,7 +107,7 @@ beforeAll(async () => {
   for (const needed of [`dist/kernels/${FLAVOR}/kernel.json`, 'dist/images/hook-init/amd64/image.json']) {
     if (!existsSync(join(main, needed))) throw new Error(`${needed} is missing: run npx nx run ${FLAVOR}:build first`);
   }
-  const base = mkdtempSync(join(tmpdir(), 'hook-reliability-'));
+  base = mkdtempSync(join(tmpdir(), 'hook-reliability-'));
   copy = join(base, 'workspace');
   hookTemp = join(base, 'tmp');
   nxCache = join(base, 'nx-cache');
@@ -128,6 +129,11 @@ beforeAll(async () => {
     HOOK_INITRAMFS_LEVEL: '9',
     GITHUB_ACTIONS: '',
   };
+});
+
+afterAll(() => {
+  // The copy, its Nx cache and temp folder (dist/ hard links: the workspace's own files stay).
+  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 describe('builds that hold (e2e)', () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './index';
@@ -38,6 +38,7 @@ describe('removeStaleTemp', () => {
 
     expect(removed.sort()).toEqual([paths.deadStaging, paths.deadBlob, paths.deadInitramfs, paths.deadTemp].sort());
     for (const kept of [paths.liveStaging, paths.liveTemp, paths.output]) expect(existsSync(kept)).toBe(true);
+    rmSync(base, { recursive: true, force: true });
   });
 });
 
@@ -76,6 +77,7 @@ describe('an interrupted process', () => {
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(staging)).toBe(false);
     expect(processRuns(sleepPid)).toBe(false);
+    rmSync(base, { recursive: true, force: true });
   });
 });
 
