@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { Progress, UserError, log } from '@hook/log';
+import { Progress, UserError, formatBytes, log } from '@hook/log';
 import { spawnFilter } from '@hook/process';
 import { ChunkPool, cpioChunks, type ArchiveProgress } from './archive';
 import type { FsEntry } from './entry';
@@ -159,7 +159,21 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
 
     const progress: ArchiveProgress = { bytes: 0 };
     const writing = new Progress(`initramfs: writing ${options.output}`);
-    const ticker = setInterval(() => writing.update(progress.bytes), 1000);
+    // Once the compressor holds all the input it works for minutes at release levels: say so once
+    // instead of repeating the same figure every few seconds.
+    let fed = -1;
+    let fedAt = Date.now();
+    let saidWaiting = false;
+    const ticker = setInterval(() => {
+      if (progress.bytes !== fed) {
+        fed = progress.bytes;
+        fedAt = Date.now();
+        writing.update(fed);
+      } else if (!saidWaiting && Date.now() - fedAt > 5000) {
+        saidWaiting = true;
+        log.info(`initramfs: ${formatBytes(fed)} handed to ${compression} -${level}${longWindow ? ` --long=${longWindow}` : ''}; waiting for it to finish`);
+      }
+    }, 1000);
     let written: { size: number; sha256: string };
     try {
       const records = recordsHashingOnTheWay(plan, hashing, dedupe);
