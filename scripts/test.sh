@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+# The default flavor the boot tests build must stay within its size budget (README: Size).
+export HOOK_SIZE_BUDGET="${HOOK_SIZE_BUDGET:-enforce}"
 # Stop afterwards only an engine this run started: another build may be using a running one.
 if ! docker version >/dev/null 2>&1; then
   bash scripts/dockerd.sh start
