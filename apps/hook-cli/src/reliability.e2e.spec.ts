@@ -129,6 +129,8 @@ beforeAll(async () => {
     HOOK_INITRAMFS_LEVEL: '9',
     // -9 is over the 100 MB budget that the test command enforces for the release level.
     HOOK_SIZE_BUDGET: 'warn',
+    // Plain output to match against, also when this runs inside an Nx task (which sets FORCE_COLOR).
+    FORCE_COLOR: '0',
     GITHUB_ACTIONS: '',
   };
 });

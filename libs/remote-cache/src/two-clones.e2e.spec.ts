@@ -52,11 +52,14 @@ async function buildFlavor(dir: string, env: NodeJS.ProcessEnv): Promise<NxRun> 
     cwd: dir,
     // zstd -9 instead of the release's -19: the cache behaves the same, each flavor build is
     // minutes shorter; the budget check is the boot tests' build's (the test command enforces it).
-    env: { ...server.nxEnv(), NX_DAEMON: 'false', NX_TUI: 'false', HOOK_INITRAMFS_LEVEL: '9', HOOK_SIZE_BUDGET: 'warn', ...env },
+    // FORCE_COLOR=0: under the test command this runs inside an Nx task, which sets FORCE_COLOR,
+    // and colored '> nx run' lines would hide every task from the parsing below.
+    env: { ...server.nxEnv(), NX_DAEMON: 'false', NX_TUI: 'false', FORCE_COLOR: '0', HOOK_INITRAMFS_LEVEL: '9', HOOK_SIZE_BUDGET: 'warn', ...env },
     allowFailure: true,
     timeoutMs: BUILD_TIMEOUT_MS,
   });
-  const output = `${result.stdout}\n${result.stderr}`;
+  // eslint-disable-next-line no-control-regex
+  const output = `${result.stdout}\n${result.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
   const tasks = new Map<string, string>();
   for (const match of output.matchAll(/^> nx run (\S+)(?:\s+\[([^\]]+)\])?/gm)) tasks.set(match[1], match[2] ?? '');
   return { exitCode: result.exitCode, output, tasks };
