@@ -5,7 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makeTempDir, run } from '@hook/process';
-import { freeLoopbackPort } from '@hook/testing';
+import { onFreeLoopbackPort } from '@hook/testing';
 
 export const CACHE_SERVER_SCRIPT = resolve(__dirname, '../../../cache-server/cache-server.sh');
 
@@ -25,18 +25,10 @@ export interface CacheServer {
 export async function startCacheServer(): Promise<CacheServer> {
   const dir = await makeTempDir('nx-cache-server');
   try {
-    let lastError: unknown;
-    // A port found free can be taken before nginx binds it: try a few.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freeLoopbackPort();
-      try {
-        await run('bash', [CACHE_SERVER_SCRIPT, 'start', dir], { env: { HOOK_CACHE_SERVER_PORT: String(port) }, timeoutMs: 30_000 });
-        return await handle(dir, `http://127.0.0.1:${port}`);
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+    return await onFreeLoopbackPort(async (port) => {
+      await run('bash', [CACHE_SERVER_SCRIPT, 'start', dir], { env: { HOOK_CACHE_SERVER_PORT: String(port) }, timeoutMs: 30_000 });
+      return handle(dir, `http://127.0.0.1:${port}`);
+    });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

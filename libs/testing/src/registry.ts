@@ -57,18 +57,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       await writeFile(join(dir, 'htpasswd'), `${stdout.trim()}\n`);
       config.auth = { htpasswd: { realm: 'hook-test-registry', path: join(dir, 'htpasswd') } };
     }
-    // A port picked free can be taken before the registry binds it: try a few.
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freeLoopbackPort();
+    return await onFreeLoopbackPort((port) => {
       (config.http as { addr: string }).addr = `127.0.0.1:${port}`;
-      try {
-        return await launch(dir, config, port, options.startTimeoutMs ?? REGISTRY_START_TIMEOUT_MS, options.maxLifetimeMs ?? 15 * 60_000);
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+      return launch(dir, config, port, options.startTimeoutMs ?? REGISTRY_START_TIMEOUT_MS, options.maxLifetimeMs ?? 15 * 60_000);
+    });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
@@ -134,6 +126,22 @@ async function probe(url: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Starts a server on a free loopback port. A port found free can be taken before the server binds
+ * it, so a failed start is tried again on another port (three tries; the last error is thrown).
+ */
+export async function onFreeLoopbackPort<T>(start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      return await start(await freeLoopbackPort());
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
