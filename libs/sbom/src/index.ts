@@ -9,3 +9,4 @@ export * from './image-files';
 export * from './image-sbom';
 export * from './kernel-sbom';
 export * from './hookos-sbom';
+export * from './media-sbom';

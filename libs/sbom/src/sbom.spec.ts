@@ -11,6 +11,7 @@ import {
   imageBom,
   kernelBom,
   listKernelModules,
+  mediumBom,
   parseDpkgStatus,
   readImageContents,
   serializeBom,
@@ -211,5 +212,42 @@ describe('a HookOS document', () => {
     const broken = json.replace('"type": "operating-system"', '"type": "kernel"');
     expect(broken).not.toBe(json);
     expect(await validateBomJson(broken)).not.toBeNull();
+  });
+});
+
+describe('a boot medium document', () => {
+  const hookosJson = serializeBom(
+    hookosBom({ flavorId: 'hook-debian-amd64', outputId: 'x86_64', version: '0.11.1', arch: 'x86_64', kernel: kernelMetadata, modules: [], images: [], files: [] }),
+  );
+  const medium = () =>
+    mediumBom({
+      kind: 'iso',
+      medium: { name: 'hook-x86_64.iso', sha256: sha('iso'), size: 3 },
+      flavorId: 'hook-debian-amd64',
+      outputId: 'x86_64',
+      version: '0.11.1',
+      arch: 'x86_64',
+      hookosBomJson: hookosJson,
+      files: [
+        { name: 'EFI/BOOT/BOOTX64.EFI', sha256: sha('grub'), size: 4 },
+        { name: 'kernel', sha256: sha('kernel'), size: 6 },
+      ],
+      packages: [{ name: 'grub-efi-amd64-bin', version: '2.06-13+deb12u2', architecture: 'amd64' }],
+    });
+
+  it('names the medium by hash, the files on it, the GRUB package, and links the HookOS document by serial number', async () => {
+    const json = serializeBom(medium());
+    expect(await validateBomJson(json)).toBeNull();
+    const doc = JSON.parse(json) as Doc & { metadata: { component: { hashes: Array<{ content: string }> } } };
+    expect(doc.metadata.component).toMatchObject({ name: 'hook-x86_64.iso', hashes: [{ alg: 'SHA-256', content: sha('iso') }] });
+    expect(doc.components.find((c) => c.name === 'grub-efi-amd64-bin')).toMatchObject({ purl: 'pkg:deb/debian/grub-efi-amd64-bin@2.06-13+deb12u2?arch=amd64' });
+    expect(doc.components.find((c) => c.name === 'EFI/BOOT/BOOTX64.EFI')?.hashes?.[0]?.content).toBe(sha('grub'));
+    const serial = (JSON.parse(hookosJson) as { serialNumber: string }).serialNumber.replace('urn:uuid:', '');
+    const hookos = doc.components.find((c) => c.type === 'operating-system') as unknown as { externalReferences: Array<{ type: string; url: string }> };
+    expect(hookos.externalReferences).toEqual([expect.objectContaining({ type: 'bom', url: `urn:cdx:${serial}/1#hookos%3Ahook-debian-amd64` })]);
+  });
+
+  it('is byte-identical when made again', () => {
+    expect(serializeBom(medium())).toBe(serializeBom(medium()));
   });
 });
