@@ -1,8 +1,8 @@
 /** File helpers: hashing, atomic directory publication, temp dirs. */
 import { sha256Hex, sha256OfFile } from '@hook/oci';
-import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { exists, tempDirBeside } from '@hook/debian';
 import { basename, dirname, join } from 'node:path';
-import { removeOnInterrupt } from '@hook/process';
 
 /** Hex sha256 of a file (@hook/oci's one helper). */
 export async function sha256File(path: string): Promise<string> {
@@ -12,23 +12,7 @@ export async function sha256File(path: string): Promise<string> {
 /** Hex sha256 of strings or bytes in order (@hook/oci). */
 export const sha256Text = sha256Hex;
 
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * A temp directory next to `target` (same filesystem, so rename works), with this process's pid
- * in its name (a later build removes it when that process is gone) and removed on an interrupt.
- */
-export async function tempDirBeside(target: string): Promise<string> {
-  await mkdir(dirname(target), { recursive: true });
-  const dir = await mkdtemp(join(dirname(target), `.${basename(target)}.tmp-${process.pid}-`));
-  removeOnInterrupt(dir);
-  return dir;
-}
+export { exists, tempDirBeside } from '@hook/debian';
 
 /**
  * Fills a temp directory with `fill`, then replaces `target` with it. On failure the temp

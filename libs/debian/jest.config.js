@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'debian',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
