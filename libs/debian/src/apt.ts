@@ -97,8 +97,12 @@ export class AptSuite {
     readonly suite: string,
     readonly debArch: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Archive components, e.g. ['main', 'non-free-firmware'] for raspi-firmware. */
+    readonly components: string[] = ['main'],
   ) {
-    this.dir = join(cacheDir, 'apt', `${suite}-${debArch}`);
+    // Another component set is another package index: it gets its own state folder.
+    const extra = components.filter((c) => c !== 'main');
+    this.dir = join(cacheDir, 'apt', [`${suite}-${debArch}`, ...extra].join('+'));
   }
 
   /** Suites to configure: the suite, plus its backports for stable releases. */
@@ -136,7 +140,7 @@ export class AptSuite {
     const mirror = hostDebianMirror(this.env);
     for (const sub of ['lists/partial', 'cache/archives/partial', 'empty']) await mkdir(join(this.dir, sub), { recursive: true });
     const signedBy = (await exists(DEBIAN_KEYRING)) ? `[signed-by=${DEBIAN_KEYRING}] ` : '';
-    const lines = this.suites().map((suite) => `deb ${signedBy}${mirror} ${suite} main`);
+    const lines = this.suites().map((suite) => `deb ${signedBy}${mirror} ${suite} ${this.components.join(' ')}`);
     await writeFile(join(this.dir, 'sources.list'), `${lines.join('\n')}\n`);
     await writeFile(join(this.dir, 'status'), '');
     log.info(`apt: updating package lists for ${this.suites().join(', ')} (${this.debArch})`);
