@@ -29,8 +29,13 @@ export function latestArmbianTag(tags: string[]): string | undefined {
   return tags.filter((t) => ARMBIAN_TAG.test(t)).sort(compareVersionTags).pop();
 }
 
+/** Where Armbian publishes its OCI artifacts (kernels, u-boot): ARMBIAN_BASE_ORAS_REF, else upstream's default. */
+export function armbianOciBase(env: NodeJS.ProcessEnv): string {
+  return (env.ARMBIAN_BASE_ORAS_REF || 'ghcr.io/armbian/os').replace(/\/+$/, '');
+}
+
 export function armbianRepository(kernel: KernelDefinition, env: NodeJS.ProcessEnv): string {
-  return `${(env.ARMBIAN_BASE_ORAS_REF || 'ghcr.io/armbian/os').replace(/\/+$/, '')}/${kernel.ARMBIAN_KERNEL_ARTIFACT}`;
+  return `${armbianOciBase(env)}/${kernel.ARMBIAN_KERNEL_ARTIFACT}`;
 }
 
 /** Where a pulled artifact is cached: tags of Armbian artifacts are immutable. */
