@@ -77,6 +77,29 @@ describe('buildFlavor (integration)', () => {
     expect(`${inTarball.stdout}\n`).toBe(json);
   });
 
+  it('the ISO format writes the ISO and its own SBOM: GRUB by Debian package, the files on the ISO, a link to the HookOS document', async () => {
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' }, format: 'iso-efi-initrd' });
+    const json = readFileSync(join(root, 'dist/hook/sbom-iso-x86_64.cdx.json'), 'utf8');
+    expect(await validateBomJson(json)).toBeNull();
+    type Component = { type: string; name: string; version?: string; purl?: string; hashes?: Array<{ content: string }>; externalReferences?: Array<{ type: string; url: string }> };
+    const doc = JSON.parse(json) as { metadata: { component: Component }; components: Component[] };
+    expect(doc.metadata.component).toMatchObject({ type: 'file', name: 'hook-x86_64.iso', hashes: [expect.objectContaining({ content: sha256(join(root, 'dist/hook/hook-x86_64.iso')) })] });
+    const grub = await run('dpkg-query', ['-W', '-f', '${Version}', 'grub-efi-amd64-bin']);
+    expect(doc.components.find((c) => c.name === 'grub-efi-amd64-bin')).toMatchObject({ version: grub.stdout, purl: expect.stringMatching(/^pkg:deb\/debian\/grub-efi-amd64-bin@/) });
+    const onIso = (name: string) => doc.components.find((c) => c.name === name)?.hashes?.[0]?.content;
+    expect(onIso('kernel')).toBe(sha256(join(root, 'dist/hook/vmlinuz-x86_64')));
+    expect(onIso('initrd.img')).toBe(sha256(join(root, 'dist/hook/initramfs-x86_64')));
+    expect(onIso('EFI/BOOT/BOOTX64.EFI')).toMatch(/^[0-9a-f]{64}$/);
+    // The link names the serial number of the build target's document (the same assembly).
+    const hookos = JSON.parse(readFileSync(join(root, 'dist/hook/sbom-x86_64.cdx.json'), 'utf8')) as { serialNumber: string };
+    expect(doc.components.find((c) => c.type === 'operating-system')?.externalReferences).toEqual([
+      expect.objectContaining({ type: 'bom', url: `urn:cdx:${hookos.serialNumber.replace('urn:uuid:', '')}/1#hookos%3Ak` }),
+    ]);
+    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' }, format: 'iso-efi-initrd' });
+    expect(readFileSync(join(root, 'dist/hook/sbom-iso-x86_64.cdx.json'), 'utf8')).toBe(json);
+  });
+
   it('is reproducible: the same inputs give byte-identical files', async () => {
     await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
     const outputs = ['dist/hook/initramfs-x86_64', 'dist/hook_x86_64.tar.gz', 'dist/hook/sbom-x86_64.cdx.json'];

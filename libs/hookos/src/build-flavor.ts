@@ -196,6 +196,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     const written = await writeOutputs(format, {
       staged,
       files,
+      flavorId: flavor.id,
+      outputId,
       arch: flavor.ARCH,
       kernelDir,
       cmdline: config.kernel?.cmdline ?? '',

@@ -5,16 +5,18 @@
  * unless OUTPUT_TARBALL_FILELIST=yes); only the files of the chosen format are kept.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import type { FsEntry } from '@hook/initramfs';
-import { buildEfiIso } from '@hook/iso';
-import { KERNEL_FILES, type Arch, type HookosFiles } from '@hook/layout';
+import { buildEfiIso, installedGrubPackage, type EfiIsoResult } from '@hook/iso';
+import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
 import { yesNo } from '@hook/log';
+import { sha256OfFile } from '@hook/oci';
+import { mediumBom, writeBom } from '@hook/sbom';
 
 export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
 export type OutputFile = keyof HookosFiles;
@@ -25,6 +27,8 @@ export interface OutputContext {
   staged(file: OutputFile): string;
   /** dist/hook names for this OUTPUT_ID (the dtbs tarball's folder is named after its file). */
   files: HookosFiles;
+  flavorId: string;
+  outputId: string;
   arch: Arch;
   /** dist/kernels/<id> of the flavor's kernel. */
   kernelDir: string;
@@ -59,8 +63,10 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
   'iso-efi-initrd': {
     description: 'the EFI ISO (the iso target); vmlinuz and initramfs stay the build target\'s',
     writers: {
+      // The ISO's SBOM needs what only the ISO build sees (the GRUB image inside efiboot.img),
+      // so the ISO writer writes both.
       iso: async (ctx) => {
-        await buildEfiIso({
+        const iso = await buildEfiIso({
           arch: ctx.arch,
           kernelPath: ctx.staged('vmlinuz'),
           initrdPath: ctx.staged('initramfs'),
@@ -68,8 +74,10 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
           output: ctx.staged('iso'),
           sourceDateEpoch: ctx.sourceDateEpoch,
         });
+        await writeIsoSbom(ctx, iso);
         return true;
       },
+      isoSbom: assembled,
     },
   },
 };
@@ -81,6 +89,24 @@ export async function writeOutputs(format: FlavorFormat, ctx: OutputContext): Pr
     if (await writer(ctx)) written.push(file);
   }
   return written;
+}
+
+/** sbom-iso-<OUTPUT_ID>.cdx.json: the ISO by hash, the files on it, GRUB's Debian package, a link to the HookOS document. */
+async function writeIsoSbom(ctx: OutputContext, iso: EfiIsoResult): Promise<void> {
+  const grub = await installedGrubPackage(iso.grubModulesDir);
+  const bom = mediumBom({
+    kind: 'iso',
+    medium: { name: basename(ctx.files.iso), ...(await sha256OfFile(iso.output)) },
+    flavorId: ctx.flavorId,
+    outputId: ctx.outputId,
+    version: hookVersion(ctx.env),
+    arch: ctx.arch,
+    hookosBomJson: await readFile(ctx.staged('sbom'), 'utf8'),
+    files: iso.contents,
+    packages: grub ? [grub] : [],
+    properties: { 'grub:modules-dir': grub ? undefined : iso.grubModulesDir },
+  });
+  await writeBom(ctx.staged('isoSbom'), bom);
 }
 
 /** Upstream ships dtbs with every entry under `dtbs-<OUTPUT_ID>/`; x86 kernels have none. */

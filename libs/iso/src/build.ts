@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError, log } from '@hook/log';
+import { sha256OfPath } from '@hook/layout';
 import { hasCommand, run } from '@hook/process';
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, findPlaceholder } from './placeholder';
 
@@ -18,6 +19,25 @@ export interface EfiIsoOptions {
   sourceDateEpoch: number;
   /** GRUB module directory; default /usr/lib/grub/<x86_64-efi|arm64-efi> from Debian's grub-efi-*-bin. */
   grubModulesDir?: string;
+}
+
+export interface EfiIsoResult {
+  output: string;
+  bytes: number;
+  /** The files on the ISO (path on the ISO, sha256, size). */
+  contents: IsoFile[];
+  /** The GRUB modules the image was made from (its Debian package names the GRUB version). */
+  grubModulesDir: string;
+}
+
+export interface IsoFile {
+  name: string;
+  sha256: string;
+  size: number;
+}
+
+async function describeFiles(files: Array<[name: string, path: string]>): Promise<IsoFile[]> {
+  return Promise.all(files.map(async ([name, path]) => ({ name, sha256: await sha256OfPath(path), size: (await stat(path)).size })));
 }
 
 interface GrubTarget {
@@ -62,7 +82,7 @@ export function isoGrubConfig(cmdline: string): string {
  * Builds an EFI-bootable ISO (kernel, initrd, GRUB) whose grub.cfg carries `cmdline`.
  * Byte-identical for the same inputs and sourceDateEpoch. Written to a temp name and renamed.
  */
-export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: string; bytes: number }> {
+export async function buildEfiIso(options: EfiIsoOptions): Promise<EfiIsoResult> {
   const target = GRUB_TARGETS[options.arch];
   if (!target) throw new UserError(`unsupported ISO architecture '${options.arch}'; use x86_64 or aarch64`);
   if (!Number.isInteger(options.sourceDateEpoch) || options.sourceDateEpoch < 0) {
@@ -125,10 +145,18 @@ export async function buildEfiIso(options: EfiIsoOptions): Promise<{ output: str
         throw new UserError(`the Hook command line placeholder appears ${found.length} times in the ISO (the kernel or initrd contains it too); Smee needs exactly one`);
       }
     }
+    // What is on the ISO, for its SBOM (the GRUB image lives inside efiboot.img).
+    const contents = await describeFiles([
+      [`EFI/BOOT/${target.bootFile}`, bootEfi],
+      ['EFI/BOOT/grub.cfg', grubCfg],
+      ['efiboot.img', fatImage],
+      ['kernel', options.kernelPath],
+      ['initrd.img', options.initrdPath],
+    ]);
     await rename(partial, output);
     const bytes = (await stat(output)).size;
     log.info(`ISO written: ${output} (${Math.round(bytes / 1024 / 1024)} MiB)`);
-    return { output, bytes };
+    return { output, bytes, contents, grubModulesDir: grubDir };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

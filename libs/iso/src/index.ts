@@ -1,3 +1,4 @@
 export { buildEfiIso, embeddedGrubConfig, isoGrubConfig, ISO_MARKER_FILE } from './build';
-export type { EfiIsoOptions, IsoArch } from './build';
+export type { EfiIsoOptions, EfiIsoResult, IsoArch, IsoFile } from './build';
 export { HOOK_ISO_CMDLINE_PLACEHOLDER, findPlaceholder, patchCmdline, paddedCmdline } from './placeholder';
+export { installedGrubPackage, type GrubPackage } from './grub-package';

@@ -57,6 +57,8 @@ export interface HookosFiles {
   rootfsFileList: string;
   /** The EFI ISO (the `iso` target). */
   iso: string;
+  /** The ISO's software bill of materials: GRUB, the files on the ISO, a link to `sbom`. */
+  isoSbom: string;
   /** sha256sum lines of the build target's other files, checked by `hook build` after Nx ran. */
   checksums: string;
 }
@@ -72,13 +74,14 @@ export function hookosFiles(outputId: string): HookosFiles {
     rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
     rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
     iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
+    isoSbom: `${HOOKOS_DIR}/sbom-iso-${outputId}.cdx.json`,
     checksums: `${HOOKOS_DIR}/SHA256SUMS-${outputId}`,
   };
 }
 
 /** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
 export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'releaseTarball', 'checksums'];
-export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso'];
+export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso', 'isoSbom'];
 
 /** A dist/ path (as above) on this machine. */
 export function inWorkspace(workspaceRoot: string, relative: string): string {

@@ -69,6 +69,7 @@ describe('dist/ names', () => {
       rootfsTar: 'dist/hook/hook_rootfs_x86_64.tar',
       rootfsFileList: 'dist/hook/hook_rootfs_x86_64.filelist',
       iso: 'dist/hook/hook-x86_64.iso',
+      isoSbom: 'dist/hook/sbom-iso-x86_64.cdx.json',
       checksums: 'dist/hook/SHA256SUMS-x86_64',
     });
     expect(nxOutput('dist/kernels/k')).toBe('{workspaceRoot}/dist/kernels/k');

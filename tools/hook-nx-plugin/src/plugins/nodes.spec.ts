@@ -55,7 +55,7 @@ describe('inferred projects', () => {
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook_x86_64.tar.gz');
     // The SBOM is cached with the build (kernels' and images' SBOMs are inside their output folders).
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/sbom-x86_64.cdx.json');
-    expect(flavor.targets.iso.outputs).toEqual(['{workspaceRoot}/dist/hook/hook-x86_64.iso']);
+    expect(flavor.targets.iso.outputs).toEqual(['{workspaceRoot}/dist/hook/hook-x86_64.iso', '{workspaceRoot}/dist/hook/sbom-iso-x86_64.cdx.json']);
     expect(flavor.targets['bootable-media']).toBeUndefined();
   });
 

@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import { hasCommand, run } from '@hook/process';
+
+export interface GrubPackage {
+  name: string;
+  version: string;
+  architecture: string;
+}
+
+/**
+ * The Debian package GRUB's modules come from, for the medium's SBOM: dpkg's record when the
+ * host has the package installed, else `undefined` (modules unpacked from a downloaded .deb
+ * say their package themselves, see grub-modules.ts).
+ */
+export async function installedGrubPackage(modulesDir: string): Promise<GrubPackage | undefined> {
+  if (!(await hasCommand('dpkg-query'))) return undefined;
+  const owner = await run('dpkg-query', ['-S', join(modulesDir, 'linux.mod')], { allowFailure: true });
+  const name = owner.exitCode === 0 ? /^([^:,\s]+)/.exec(owner.stdout)?.[1] : undefined;
+  if (!name) return undefined;
+  const shown = await run('dpkg-query', ['-W', '-f', '${Version}\\t${Architecture}', name], { allowFailure: true });
+  const [version, architecture] = shown.stdout.trim().split('\t');
+  return shown.exitCode === 0 && version && architecture ? { name, version, architecture } : undefined;
+}
