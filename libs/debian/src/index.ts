@@ -2,3 +2,4 @@ export { AptSuite, hostDebianMirror, parseAptSources, debianArchOf, type AptSour
 export { extractDebData, readArMembers, type ArMember } from './deb';
 export { unpackTar, memberPath, type EntryFilter } from './tar';
 export { exists, tempDirBeside } from './files';
+export { unpackedPackage, unpackedPackageOf, hostDebianSuite, UNPACKED_PACKAGE_FILE, type UnpackedPackage, type UnpackedPackageRequest } from './unpacked';

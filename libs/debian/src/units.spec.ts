@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { run } from '@hook/process';
 import { hostDebianMirror, parseAptSources } from './apt';
 import { extractDebData, readArMembers } from './deb';
+import { hostDebianSuite } from './unpacked';
 
 jest.setTimeout(30_000);
 
@@ -26,6 +27,16 @@ describe('apt sources', () => {
     expect(hostDebianMirror({}, apt)).toBe('http://m.example/debian');
     expect(hostDebianMirror({ DEBIAN_MIRROR: 'http://other.example/d/' }, apt)).toBe('http://other.example/d');
     expect(() => hostDebianMirror({}, join(dir, 'none'))).toThrow(/No Debian mirror found.*DEBIAN_MIRROR/);
+  });
+});
+
+describe('host suite', () => {
+  it('reads VERSION_CODENAME from os-release, and nothing when it names none', async () => {
+    await writeFile(join(dir, 'os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n');
+    expect(hostDebianSuite(join(dir, 'os-release'))).toBe('bookworm');
+    await writeFile(join(dir, 'other'), 'ID=alpine\n');
+    expect(hostDebianSuite(join(dir, 'other'))).toBeUndefined();
+    expect(hostDebianSuite(join(dir, 'missing'))).toBeUndefined();
   });
 });
 
