@@ -10,8 +10,9 @@
  * at the release level). --levels compresses the real cpio with several zstd levels and --long windows (size, seconds
  * with 2 threads); --boot boots the flavor's kernel with its initramfs (and with the same cpio
  * at zstd -9, for comparison) until the kernel has unpacked it, and takes the time between the
- * kernel's "Trying to unpack rootfs" and "Freeing initrd memory" lines. The decompressor's
- * memory is the frame's window (printed); a boot with 1 GiB of RAM proves it fits there too.
+ * kernel's "Trying to unpack rootfs" and "Freeing initrd memory" lines, and the least RAM with
+ * which the kernel still unpacks it (bisection in 32 MiB steps): the decompressor's memory (the
+ * frame's window, printed) shows as the difference to the zstd -9 image without --long.
  *
  * A flavor that is not built (hook-default-amd64 needs a 43-minute kernel compile) is estimated
  * from its parts: the built Debian flavor's userland plus its kernel and modules as measured
@@ -93,8 +94,17 @@ async function moduleTree(root: string, level: number, long: number) {
   return { name: 'usr/lib/modules', unpacked: Number(await sh(`${tar} | wc -c`)), compressed: Number(await sh(`${tar} | zstd -T2 -q -c ${zstdArgs(level, long).join(' ')} | wc -c`)) };
 }
 
-async function unpackTime(vmlinuz: string, initrd: string, memoryMb: number): Promise<number | undefined> {
-  // No init (rdinit points nowhere): the boot ends in a panic right after unpacking; -no-reboot stops QEMU.
+interface Unpack {
+  /** The kernel unpacked the whole initramfs. */
+  ok: boolean;
+  /** Seconds between "Trying to unpack rootfs" and "Freeing initrd memory". */
+  seconds?: number;
+}
+
+async function unpack(vmlinuz: string, initrd: string, memoryMb: number): Promise<Unpack> {
+  // No init (rdinit points nowhere): the boot ends in a panic right after unpacking; -no-reboot
+  // stops QEMU. The panic is the marker, so a failed unpack (its message comes before the
+  // "Freeing initrd memory" line) or an out-of-memory panic are both seen.
   const result = await bootAndWait({
     arch: 'x86_64',
     kernel: vmlinuz,
@@ -102,7 +112,7 @@ async function unpackTime(vmlinuz: string, initrd: string, memoryMb: number): Pr
     append: 'console=ttyS0 printk.time=1 panic=-1 rdinit=/nonexistent root=/dev/nonexistent',
     memoryMb,
     cpus: 1,
-    marker: /Freeing initrd memory/,
+    marker: /Kernel panic/,
     timeoutMs: 10 * 60 * 1000,
   });
   const at = (pattern: RegExp) => {
@@ -111,7 +121,20 @@ async function unpackTime(vmlinuz: string, initrd: string, memoryMb: number): Pr
   };
   const start = at(/Trying to unpack rootfs image as initramfs/);
   const end = at(/Freeing initrd memory/);
-  return start !== undefined && end !== undefined ? end - start : undefined;
+  const seconds = start !== undefined && end !== undefined ? end - start : undefined;
+  const failed = /Initramfs unpacking failed|[Oo]ut of memory|oom-kill|Unable to handle kernel/.test(result.serialLog);
+  return { ok: !failed && seconds !== undefined, seconds };
+}
+
+/** The least RAM (32 MiB steps between `low` and `high`) with which the kernel unpacks `initrd`: a bisection of about 6 boots. */
+async function leastMemory(vmlinuz: string, initrd: string, low: number, high: number): Promise<number | undefined> {
+  if (!(await unpack(vmlinuz, initrd, high)).ok) return undefined;
+  while (high - low > 32) {
+    const middle = Math.round((low + high) / 2 / 32) * 32;
+    if ((await unpack(vmlinuz, initrd, middle)).ok) high = middle;
+    else low = middle;
+  }
+  return high;
 }
 
 async function main(): Promise<void> {
@@ -172,14 +195,19 @@ async function main(): Promise<void> {
         }
       }
 
-      const boots: { setting: string; memoryMb: number; unpackSeconds?: number }[] = [];
+      const boots: { setting: string; memoryMb: number; unpackSeconds?: number; leastMemoryMb?: number }[] = [];
       if (withBoot) {
         const baseline = join(work, 'initramfs-zstd-9');
         await run('zstd', ['-T2', '-q', '-9', cpio, '-o', baseline]);
-        for (const [setting, file, memoryMb] of [[`as built (${window} window)`, initramfs, 2048], ['as built', initramfs, 1024], ['zstd -9', baseline, 2048]] as const) {
-          const unpackSeconds = await unpackTime(vmlinuz, file, memoryMb);
-          boots.push({ setting, memoryMb, unpackSeconds });
-          console.log(`  kernel unpacks it (${setting}, ${memoryMb} MiB RAM, TCG): ${unpackSeconds === undefined ? 'did not finish' : `${unpackSeconds.toFixed(1)} s`}`);
+        for (const [setting, file] of [[`as built (${window} window)`, initramfs], ['zstd -9 (no --long)', baseline]] as const) {
+          const { seconds: unpackSeconds } = await unpack(vmlinuz, file, 2048);
+          // The decompressor's memory as an operator feels it: the least RAM that still unpacks.
+          const leastMemoryMb = await leastMemory(vmlinuz, file, 128, 2048);
+          boots.push({ setting, memoryMb: 2048, unpackSeconds, leastMemoryMb });
+          console.log(
+            `  kernel unpacks it (${setting}, TCG): ${unpackSeconds === undefined ? 'did not finish' : `${unpackSeconds.toFixed(1)} s`} with 2048 MiB RAM; ` +
+              `least RAM that unpacks: ${leastMemoryMb === undefined ? 'not even 2048 MiB' : `${leastMemoryMb} MiB`}`,
+          );
         }
       }
       out[flavorId] = { kernelBytes, initramfsBytes, total, unpacked, budget, window, compressSeconds: seconds, contributors: rows, levels, boots };
