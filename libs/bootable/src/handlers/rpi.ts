@@ -1,0 +1,108 @@
+/**
+ * HANDLER rpi_firmware: a Raspberry Pi SD card. The Pi's boot ROM/EEPROM reads only an MBR and a
+ * FAT partition; there it loads the GPU firmware (Pi 4: start4.elf + fixup4.dat; Pi 3 and older:
+ * bootcode.bin, start.elf, fixup.dat), which reads config.txt, the board's DTB from the
+ * partition's root, overlays from overlays/, then the kernel and initramfs config.txt names,
+ * passing cmdline.txt as the kernel command line.
+ * The firmware comes from Debian's raspi-firmware package (component non-free-firmware), apt-
+ * verified from the host's mirror (RPI_FIRMWARE_SUITE, default trixie; RPI_FIRMWARE_VERSION pins it).
+ */
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError, log } from '@hook/log';
+import { unpackedPackage } from '@hook/debian';
+import { DEFAULT_CACHE_DIR } from '@hook/layout';
+
+export const RPI_FIRMWARE_PACKAGE = 'raspi-firmware';
+const FIRMWARE_DIR = 'usr/lib/raspi-firmware';
+/** What the firmware needs on every Pi this image supports (Pi 4 and the older boot chain). */
+export const RPI_REQUIRED_FIRMWARE = ['start4.elf', 'fixup4.dat', 'bootcode.bin', 'start.elf', 'fixup.dat'];
+/** The names config.txt gives the kernel and initramfs on the partition. */
+export const RPI_KERNEL = 'vmlinuz';
+export const RPI_INITRAMFS = 'initrd.img';
+/** Overlays config.txt asks for when the flavor ships them (serial console on the GPIO UART, KMS). */
+const WANTED_OVERLAYS = ['disable-bt', 'vc4-kms-v3d'];
+
+export interface RaspiFirmware {
+  version: string;
+  /** Folder holding the firmware files (start4.elf, fixup4.dat, ...). */
+  dir: string;
+  files: string[];
+}
+
+/** Downloads raspi-firmware (arch all) through apt with the non-free-firmware component, unpacked once per version. */
+export async function fetchRaspiFirmware(options: { workspaceRoot: string; env: NodeJS.ProcessEnv }): Promise<RaspiFirmware> {
+  const { workspaceRoot, env } = options;
+  const suite = env.RPI_FIRMWARE_SUITE || 'trixie';
+  const pkg = await unpackedPackage({
+    cacheDir: join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), 'debian'),
+    suite,
+    debArch: 'arm64',
+    name: RPI_FIRMWARE_PACKAGE,
+    version: env.RPI_FIRMWARE_VERSION || undefined,
+    keep: [`${FIRMWARE_DIR}/`],
+    components: ['main', 'non-free-firmware'],
+    env,
+  });
+  const dir = join(pkg.dir, FIRMWARE_DIR);
+  const files = (await readdir(dir)).sort();
+  const missing = RPI_REQUIRED_FIRMWARE.filter((f) => !files.includes(f));
+  if (missing.length) throw new UserError(`${RPI_FIRMWARE_PACKAGE} ${pkg.version} lacks ${missing.join(', ')}; pick another RPI_FIRMWARE_VERSION`);
+  log.info(`Raspberry Pi firmware: Debian ${RPI_FIRMWARE_PACKAGE} ${pkg.version} (${suite})`);
+  return { version: pkg.version, dir, files };
+}
+
+/**
+ * config.txt: 64-bit kernel, the kernel and initramfs by name, the UART on for the serial console
+ * (with Bluetooth moved off the PL011 so ttyAMA0 is the GPIO UART), overlays the flavor has.
+ */
+export function rpiConfigTxt(overlays: string[]): string {
+  const wanted = WANTED_OVERLAYS.filter((o) => overlays.includes(o));
+  return [
+    '# Tinkerbell Hook: Raspberry Pi firmware settings (https://www.raspberrypi.com/documentation/computers/config_txt.html)',
+    'arm_64bit=1',
+    `kernel=${RPI_KERNEL}`,
+    `initramfs ${RPI_INITRAMFS} followkernel`,
+    // The kernel's console on the GPIO UART; the firmware also logs there.
+    'enable_uart=1',
+    'uart_2ndstage=1',
+    ...wanted.map((o) => `dtoverlay=${o}`),
+    'disable_overscan=1',
+    'arm_boost=1',
+    '[cm4]',
+    'otg_mode=1',
+    '[all]',
+    '',
+  ].join('\n');
+}
+
+/** cmdline.txt is one line; the firmware passes it to the kernel as is. */
+export function rpiCmdlineTxt(cmdline: string): string {
+  return `${cmdline.replace(/\s+/g, ' ').trim()}\n`;
+}
+
+/**
+ * The flavor's DTBs as the firmware wants them: the Broadcom board DTBs at the partition's root,
+ * overlays (Armbian: overlay/, the Raspberry Pi tree: overlays/) in overlays/.
+ * Returns partition path -> source path.
+ */
+export async function rpiDtbFiles(dtbsDir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const list = (dir: string) => readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const sub of ['broadcom', '.']) {
+    for (const entry of await list(join(dtbsDir, sub))) {
+      if (entry.isFile() && entry.name.endsWith('.dtb') && !files.has(entry.name)) files.set(entry.name, join(dtbsDir, sub, entry.name));
+    }
+  }
+  for (const sub of ['overlays', 'overlay', 'broadcom/overlays', 'broadcom/overlay']) {
+    for (const entry of await list(join(dtbsDir, sub))) {
+      if (entry.isFile()) files.set(`overlays/${entry.name}`, join(dtbsDir, sub, entry.name));
+    }
+  }
+  return files;
+}
+
+/** Overlay names (without .dtbo) among the partition paths. */
+export function overlayNames(paths: Iterable<string>): string[] {
+  return [...paths].filter((p) => p.startsWith('overlays/') && p.endsWith('.dtbo')).map((p) => p.slice('overlays/'.length, -'.dtbo'.length));
+}
