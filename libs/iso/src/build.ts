@@ -5,6 +5,7 @@ import { UserError, log } from '@hook/log';
 import { sha256OfPath } from '@hook/layout';
 import { hasCommand, run } from '@hook/process';
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, findPlaceholder } from './placeholder';
+import { checkGrubTools, grubTarget, makeGrubEfiImage, markerGrubConfig } from './grub-image';
 
 export type IsoArch = 'x86_64' | 'aarch64';
 
@@ -40,23 +41,8 @@ async function describeFiles(files: Array<[name: string, path: string]>): Promis
   return Promise.all(files.map(async ([name, path]) => ({ name, sha256: await sha256OfPath(path), size: (await stat(path)).size })));
 }
 
-interface GrubTarget {
-  format: string;
-  bootFile: string;
-  debianPackage: string;
-}
-
-const GRUB_TARGETS: Record<IsoArch, GrubTarget> = {
-  x86_64: { format: 'x86_64-efi', bootFile: 'BOOTX64.EFI', debianPackage: 'grub-efi-amd64-bin' },
-  aarch64: { format: 'arm64-efi', bootFile: 'BOOTAA64.EFI', debianPackage: 'grub-efi-arm64-bin' },
-};
-
 /** Only this file exists on the ISO's root: GRUB finds the ISO (not the FAT image, not a disk) by it. */
 export const ISO_MARKER_FILE = '/hookos-iso.marker';
-
-/** Built into the GRUB image; the other modules help when someone drops to the GRUB shell. */
-const REQUIRED_GRUB_MODULES = ['iso9660', 'search', 'search_fs_file', 'configfile', 'normal', 'linux', 'echo', 'test'];
-const OPTIONAL_GRUB_MODULES = ['part_gpt', 'part_msdos', 'fat', 'gzio', 'ls', 'cat', 'halt', 'reboot', 'efi_gop', 'all_video'];
 
 /**
  * GRUB's own config: find the ISO, then read the ISO's grub.cfg. GRUB is a plain grub-mkimage
@@ -64,12 +50,7 @@ const OPTIONAL_GRUB_MODULES = ['part_gpt', 'part_msdos', 'fat', 'gzio', 'ls', 'c
  * memdisk tar carries build-time timestamps and so is not reproducible.
  */
 export function embeddedGrubConfig(): string {
-  return [
-    `search --no-floppy --set=root --file ${ISO_MARKER_FILE}`,
-    'if [ -z "$root" ]; then echo "HookOS: cannot find the ISO file system"; fi',
-    'configfile ($root)/EFI/BOOT/grub.cfg',
-    '',
-  ].join('\n');
+  return markerGrubConfig(ISO_MARKER_FILE, '/EFI/BOOT/grub.cfg', 'the ISO file system');
 }
 
 /** The ISO's EFI/BOOT/grub.cfg, laid out like LinuxKit's iso-efi-initrd. */
@@ -83,13 +64,12 @@ export function isoGrubConfig(cmdline: string): string {
  * Byte-identical for the same inputs and sourceDateEpoch. Written to a temp name and renamed.
  */
 export async function buildEfiIso(options: EfiIsoOptions): Promise<EfiIsoResult> {
-  const target = GRUB_TARGETS[options.arch];
-  if (!target) throw new UserError(`unsupported ISO architecture '${options.arch}'; use x86_64 or aarch64`);
+  const target = grubTarget(options.arch);
   if (!Number.isInteger(options.sourceDateEpoch) || options.sourceDateEpoch < 0) {
     throw new UserError(`sourceDateEpoch must be a whole number of seconds, got ${options.sourceDateEpoch}`);
   }
   const grubDir = options.grubModulesDir ?? `/usr/lib/grub/${target.format}`;
-  await checkTools(grubDir, target);
+  await checkTools(grubDir, options.arch);
   for (const [what, path] of [['kernel', options.kernelPath], ['initrd', options.initrdPath]] as const) {
     if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
   }
@@ -101,10 +81,7 @@ export async function buildEfiIso(options: EfiIsoOptions): Promise<EfiIsoResult>
   const env = { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
   try {
     const bootEfi = join(work, target.bootFile);
-    const embedded = join(work, 'embedded.cfg');
-    await writeFile(embedded, embeddedGrubConfig());
-    const modules = [...REQUIRED_GRUB_MODULES, ...OPTIONAL_GRUB_MODULES.filter((m) => existsSync(join(grubDir, `${m}.mod`)))];
-    await run('grub-mkimage', ['-d', grubDir, '-O', target.format, '-o', bootEfi, '-p', '/EFI/BOOT', '-c', embedded, ...modules], { env });
+    await makeGrubEfiImage({ arch: options.arch, modulesDir: grubDir, embeddedConfig: embeddedGrubConfig(), modules: ['iso9660'], output: bootEfi, env });
 
     const fatImage = join(work, 'efiboot.img');
     await makeFatImage(fatImage, bootEfi, target.bootFile, env);
@@ -181,9 +158,8 @@ function escapeGraftSource(path: string): string {
   return path.replace(/\\/g, '\\\\').replace(/=/g, '\\=');
 }
 
-async function checkTools(grubDir: string, target: GrubTarget): Promise<void> {
+async function checkTools(grubDir: string, arch: IsoArch): Promise<void> {
   const tools: Array<[string, string]> = [
-    ['grub-mkimage', 'grub-common'],
     ['mformat', 'mtools'],
     ['mmd', 'mtools'],
     ['mcopy', 'mtools'],
@@ -194,10 +170,5 @@ async function checkTools(grubDir: string, target: GrubTarget): Promise<void> {
       throw new UserError(`'${command}' is needed to build the ISO; install it (Debian: apt-get install ${debianPackage})`);
     }
   }
-  if (!existsSync(join(grubDir, 'linux.mod'))) {
-    throw new UserError(
-      `GRUB ${target.format} modules not found in ${grubDir}; install them (Debian: apt-get install ${target.debianPackage}` +
-        (target.format === 'arm64-efi' ? '; on other hosts extract its .deb and pass its usr/lib/grub/arm64-efi as grubModulesDir)' : ')'),
-    );
-  }
+  await checkGrubTools(arch, grubDir);
 }
