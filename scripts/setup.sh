@@ -18,6 +18,9 @@ cd "$(dirname "$0")/.."
 #   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev   building kernels on the host
 #   gcc-aarch64-linux-gnu (on amd64 hosts)   cross-building arm64 kernels
 #   debootstrap           bootstrapping the Debian base image without any registry
+#   qemu-user-static binfmt-support   building images of the other arch (arm64 on amd64): debootstrap
+#                         and Dockerfile RUN steps run through qemu-user, registered in binfmt_misc
+#                         with the F flag so it works inside containers
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
 #   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
 #   curl                  probing the registries a worker boot test runs inside its namespace
@@ -30,7 +33,7 @@ packages=(
   xorriso mtools dosfstools "grub-efi-$(dpkg --print-architecture)-bin" grub-common
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
-  debootstrap
+  debootstrap qemu-user-static binfmt-support
   dnsmasq-base iproute2 curl jq
   nginx faketime
 )
