@@ -7,11 +7,16 @@
  * The firmware comes from Debian's raspi-firmware package (component non-free-firmware), apt-
  * verified from the host's mirror (RPI_FIRMWARE_SUITE, default trixie; RPI_FIRMWARE_VERSION pins it).
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { unpackedPackage } from '@hook/debian';
 import { DEFAULT_CACHE_DIR } from '@hook/layout';
+import { run } from '@hook/process';
+import { kernelCommandLine } from '../cmdline';
+import type { FatFile } from '../disk-image';
+import type { BootableHandler, HandlerContext } from '../handler';
+import { writeBootableKernel } from './armbian-uboot-layout';
 
 export const RPI_FIRMWARE_PACKAGE = 'raspi-firmware';
 const FIRMWARE_DIR = 'usr/lib/raspi-firmware';
@@ -106,3 +111,45 @@ export async function rpiDtbFiles(dtbsDir: string): Promise<Map<string, string>>
 export function overlayNames(paths: Iterable<string>): string[] {
   return [...paths].filter((p) => p.startsWith('overlays/') && p.endsWith('.dtbo')).map((p) => p.slice('overlays/'.length, -'.dtbo'.length));
 }
+
+/** Where the FAT partition starts (as Raspberry Pi OS images: 4 MiB). */
+export const RPI_PARTITION_START = 4 * 1024 * 1024;
+/** Upstream's extra kernel parameters for the Pi (cgroups the firmware's default DT leaves off). */
+const RPI_KERNEL_ARGS = ['loglevel=7', 'cgroup_enable=cpuset', 'cgroup_memory=1', 'cgroup_enable=memory'];
+
+export const rpiHandler: BootableHandler = {
+  handler: 'rpi_firmware',
+  imageName: () => 'hook-bootable-rpi.img',
+  async layout(ctx: HandlerContext) {
+    const { flavor, bootable } = ctx;
+    if (!flavor.dtbs) {
+      throw new UserError(`bootable ${bootable.ID} needs the Raspberry Pi device trees, but flavor ${flavor.flavorId} has none (no dtbs-${flavor.outputId}.tar.gz); use an arm64 flavor with a Raspberry Pi kernel (armbian-bcm2711-current)`);
+    }
+    const dtbsDir = join(ctx.workDir, 'dtbs');
+    await mkdir(dtbsDir, { recursive: true });
+    // Upstream strips the archive's top folder (dtbs-<OUTPUT_ID>/).
+    await run('tar', ['-C', dtbsDir, '--strip-components=1', '-xzf', flavor.dtbs]);
+    const dtbs = await rpiDtbFiles(dtbsDir);
+    const boardDtbs = [...dtbs.keys()].filter((p) => /^bcm27\d\d-rpi-.*\.dtb$/.test(p));
+    if (boardDtbs.length === 0) {
+      throw new UserError(`flavor ${flavor.flavorId} has no Raspberry Pi device tree (bcm27xx-rpi-*.dtb) in dtbs-${flavor.outputId}.tar.gz; use a Raspberry Pi kernel (armbian-bcm2711-current)`);
+    }
+    const firmware = await fetchRaspiFirmware({ workspaceRoot: ctx.workspaceRoot, env: ctx.env });
+
+    const kernel = join(ctx.workDir, RPI_KERNEL);
+    await writeBootableKernel(flavor.kernel, kernel);
+    const console = `${bootable.SERIAL_CONSOLE ?? 'ttyAMA0'}${bootable.CONSOLE_EXTRA_ARGS ?? ',115200'}`;
+    const cmdline = kernelCommandLine(ctx.tink, ['tty1', console], RPI_KERNEL_ARGS);
+    const files: FatFile[] = [
+      ...firmware.files.map((name) => ({ path: name, source: join(firmware.dir, name) })),
+      ...[...dtbs].map(([path, source]) => ({ path, source })),
+      { path: RPI_KERNEL, source: kernel },
+      { path: RPI_INITRAMFS, source: flavor.initramfs },
+      { path: 'config.txt', content: rpiConfigTxt(overlayNames(dtbs.keys())) },
+      { path: 'cmdline.txt', content: rpiCmdlineTxt(cmdline) },
+    ];
+    log.info(`${bootable.ID}: raspi-firmware ${firmware.version}, ${boardDtbs.length} board device trees, ${overlayNames(dtbs.keys()).length} overlays`);
+    // The boot ROM reads only an MBR and a FAT partition (type 0x0c).
+    return { table: 'mbr', partitionStart: RPI_PARTITION_START, esp: false, active: true, volumeLabel: 'HOOK', files, raw: [] };
+  },
+};

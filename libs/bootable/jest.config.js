@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'bootable',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,184 @@
+/**
+ * `hook bootable-media <bootable-id>`: find the bootable and its flavor, choose the boards
+ * (BOARD, default all), check the flavor's build, let the handler lay out the disk, write the
+ * image and compress it as upstream names it: dist/bootable/<name>.img.xz.
+ */
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UserError, log, suggest } from '@hook/log';
+import { DIST_DIR, hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { boardsOf, bootablesOf, kernelOf, loadInventory, outputIdOf, type Bootable, type Flavor, type Inventory } from '@hook/inventory';
+import { makeTempDir, removeOnInterrupt, run } from '@hook/process';
+import { tinkSettings } from './cmdline';
+import { writeDiskImage } from './disk-image';
+import type { Board, BootableHandler, FlavorOutputs } from './handler';
+import { boardOptions } from './handler';
+import { HANDLERS } from './handlers';
+
+/** Where media are written (relative to the workspace root). */
+export const BOOTABLE_DIR = `${DIST_DIR}/bootable`;
+export const DEFAULT_SOURCE_DATE_EPOCH = 1492533000;
+
+export interface ResolvedBootable {
+  bootable: Bootable;
+  flavor: Flavor;
+  outputId: string;
+  handler: BootableHandler | undefined;
+}
+
+/** The bootable `id` and its flavor; with `flavorId`, the bootable must be that flavor's. One line for each mistake. */
+export function resolveBootable(inventory: Inventory, id: string | undefined, flavorId?: string): ResolvedBootable {
+  const all = bootablesOf(inventory);
+  const ids = all.map((b) => b.bootable.ID);
+  if (!id) throw new UserError(`bootable-media needs a bootable id; valid ones are: ${ids.join(' ')}`);
+  const match = all.find((b) => b.bootable.ID === id);
+  if (flavorId !== undefined) {
+    const flavor = inventory.flavors.find((f) => f.id === flavorId);
+    if (!flavor) throw new UserError(`Unknown flavor '${flavorId}'`);
+    if (!flavor.BOOTABLES.some((b) => b.ID === id)) {
+      const own = flavor.BOOTABLES.map((b) => b.ID);
+      throw new UserError(
+        `Flavor ${flavorId} has no bootable '${id}' (${own.length ? `its bootables: ${own.join(' ')}` : `${flavor.file} lists no BOOTABLES`})` +
+          (match ? `; '${id}' belongs to ${match.flavor.id}: ./hook bootable-media ${id}` : ''),
+      );
+    }
+  }
+  if (!match) {
+    const hint = suggest(id, ids);
+    throw new UserError(`Unknown bootable '${id}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
+  }
+  const kernel = kernelOf(inventory, match.flavor);
+  return { bootable: match.bootable, flavor: match.flavor, outputId: outputIdOf(match.flavor, kernel), handler: HANDLERS[match.bootable.HANDLER] };
+}
+
+/**
+ * The boards to write: all of the bootable's, or those BOARD names (space- or comma-separated;
+ * a board id such as `r58x`, or upstream's Armbian BOARD value such as `mekotronics-r58x-pro`).
+ */
+export function selectBoards(bootable: Bootable, boardSetting: string | undefined): Board[] {
+  const boards = boardsOf(bootable);
+  const wanted = (boardSetting ?? '').split(/[\s,]+/).filter(Boolean);
+  if (wanted.length === 0) return boards;
+  return wanted.map((name) => {
+    const board = boards.find((b) => b.id === name || boardOptions(b).BOARD === name);
+    if (!board) {
+      const ids = boards.map((b) => b.id);
+      const hint = suggest(name, ids);
+      throw new UserError(`Unknown board '${name}' for bootable ${bootable.ID}${hint ? ` (did you mean ${hint}?)` : ''}; its boards are: ${ids.join(' ')}`);
+    }
+    return board;
+  });
+}
+
+/** The compressed image's path (relative to the workspace root) of one board. */
+export function mediaFile(handler: BootableHandler, bootable: Bootable, board: Board, outputId: string): string {
+  return `${BOOTABLE_DIR}/${handler.imageName(bootable, board, outputId)}.xz`;
+}
+
+/** Every file the media of a bootable can be, for the Nx target's outputs (undefined without a handler). */
+export function mediaFilesOf(bootable: Bootable, outputId: string): string[] | undefined {
+  const handler = HANDLERS[bootable.HANDLER];
+  return handler ? boardsOf(bootable).map((board) => mediaFile(handler, bootable, board, outputId)) : undefined;
+}
+
+export interface BootableMediaRequest {
+  workspaceRoot: string;
+  bootableId: string;
+  /** The flavor whose target runs this (the bootable must be one of its own). */
+  flavorId?: string;
+  env: NodeJS.ProcessEnv;
+  /** Leave the image uncompressed (`<name>.img`), e.g. to boot it in a test. Default: xz, as upstream. */
+  compress?: boolean;
+  /** Default dist/bootable in the workspace. */
+  outputDir?: string;
+}
+
+export interface WrittenMedium {
+  board: string;
+  /** Absolute path of the image (.img.xz, or .img without compression). */
+  file: string;
+  /** The raw image's size. */
+  imageBytes: number;
+  cmdlineOf?: string;
+}
+
+/** The flavor's built files, checked against dist/hook/SHA256SUMS-<OUTPUT_ID> (Nx restores its cache unchecked). */
+export async function flavorOutputs(workspaceRoot: string, flavor: Flavor, outputId: string): Promise<FlavorOutputs> {
+  const files = hookosFiles(outputId);
+  const path = (relative: string) => inWorkspace(workspaceRoot, relative);
+  for (const [what, relative] of [['kernel', files.vmlinuz], ['initramfs', files.initramfs]] as const) {
+    if (!existsSync(path(relative))) {
+      throw new UserError(`${relative} (the ${what}) is missing: build the flavor first: ./hook build ${flavor.id} (npx nx run ${flavor.id}:build)`);
+    }
+  }
+  await verifySha256Sums(workspaceRoot, path(files.checksums), `${flavor.id}:build`);
+  return {
+    flavorId: flavor.id,
+    outputId,
+    arch: flavor.ARCH,
+    kernel: path(files.vmlinuz),
+    initramfs: path(files.initramfs),
+    dtbs: existsSync(path(files.dtbs)) ? path(files.dtbs) : undefined,
+  };
+}
+
+function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
+  const value = env.SOURCE_DATE_EPOCH;
+  if (value === undefined || value === '') return DEFAULT_SOURCE_DATE_EPOCH;
+  if (!/^\d+$/.test(value)) throw new UserError(`SOURCE_DATE_EPOCH is '${value}'; use a whole number of seconds since 1970`);
+  return Number(value);
+}
+
+/** Writes the media of a bootable, one per selected board. Nothing is left half-written. */
+export async function buildBootableMedia(request: BootableMediaRequest): Promise<WrittenMedium[]> {
+  const { workspaceRoot, env } = request;
+  const inventory = loadInventory(workspaceRoot);
+  const { bootable, flavor, outputId, handler } = resolveBootable(inventory, request.bootableId, request.flavorId);
+  if (!handler) throw new UserError(`bootable ${bootable.ID}: handler ${bootable.HANDLER} is not implemented yet`);
+  const boards = selectBoards(bootable, env.BOARD);
+  const epoch = sourceDateEpoch(env);
+  // Every setting is checked before anything is read or written.
+  const settings = boards.map((board) => ({ board, tink: tinkSettings(env, board.id) }));
+  const outputs = await flavorOutputs(workspaceRoot, flavor, outputId);
+  const outputDir = request.outputDir ?? inWorkspace(workspaceRoot, BOOTABLE_DIR);
+
+  const written: WrittenMedium[] = [];
+  for (const { board, tink } of settings) {
+    const work = await makeTempDir(`bootable-${board.id}`, env);
+    try {
+      const layout = await handler.layout({ workspaceRoot, flavor: outputs, bootable, board, tink, env, workDir: work });
+      const imageName = handler.imageName(bootable, board, outputId);
+      const image = join(outputDir, imageName);
+      const result = await writeDiskImage(layout, image, { sourceDateEpoch: epoch, env });
+      let file = image;
+      if (request.compress !== false) file = await compressXz(image, env);
+      log.info(`Bootable media for ${bootable.ID}, board ${board.id}: ${file} (image ${Math.round(result.bytes / 1048576)} MiB, FAT32 partition at ${result.partitionStart} bytes)`);
+      written.push({ board: board.id, file, imageBytes: result.bytes });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  return written;
+}
+
+/**
+ * `<image>.xz` as upstream's pixz step, then the raw image is removed. xz in multi-threaded mode
+ * with a fixed block size: the same bytes with any number of threads (single-threaded mode
+ * would write a different stream).
+ */
+export async function compressXz(image: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const output = `${image}.xz`;
+  const partial = join(dirname(image), `.tmp-${process.pid}-${basename(output)}`);
+  const forget = removeOnInterrupt(partial);
+  try {
+    await rm(output, { force: true });
+    await run('sh', ['-c', 'xz --threads=0 --block-size=16MiB -6 --check=crc64 --stdout -- "$1" > "$2"', 'xz', image, partial], { env });
+    await rename(partial, output);
+    await rm(image, { force: true });
+    return output;
+  } finally {
+    forget();
+    await rm(partial, { force: true });
+  }
+}
