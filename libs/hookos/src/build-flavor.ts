@@ -14,11 +14,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
 import { removeOnInterrupt } from '@hook/process';
 import {
+  DEFAULT_CACHE_DIR,
   HOOKOS_DIR,
   KERNEL_FILES,
   hookVersion,
@@ -200,6 +201,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       outputId,
       arch: flavor.ARCH,
       kernelDir,
+      cacheDir: resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR),
       cmdline: config.kernel?.cmdline ?? '',
       rootfs,
       sourceDateEpoch: epoch,

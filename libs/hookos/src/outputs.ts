@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import type { FsEntry } from '@hook/initramfs';
-import { buildEfiIso, installedGrubPackage, type EfiIsoResult } from '@hook/iso';
+import { buildEfiIso, downloadedGrubPackage, grubModulesDir, installedGrubPackage, type EfiIsoResult } from '@hook/iso';
 import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
 import { yesNo } from '@hook/log';
@@ -32,6 +32,8 @@ export interface OutputContext {
   arch: Arch;
   /** dist/kernels/<id> of the flavor's kernel. */
   kernelDir: string;
+  /** CACHE_DIR, absolute: downloads such as Debian's GRUB of another architecture. */
+  cacheDir: string;
   /** The kernel command line from the LinuxKit YAML. */
   cmdline: string;
   /** The root filesystem again (for the rootfs tar). */
@@ -73,6 +75,8 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
           cmdline: ctx.cmdline,
           output: ctx.staged('iso'),
           sourceDateEpoch: ctx.sourceDateEpoch,
+          // The host's GRUB package, or Debian's of the flavor's arch (arm64 on an amd64 host).
+          grubModulesDir: await grubModulesDir({ arch: ctx.arch, cacheDir: join(ctx.cacheDir, 'debian'), env: ctx.env }),
         });
         await writeIsoSbom(ctx, iso);
         return true;
@@ -93,7 +97,7 @@ export async function writeOutputs(format: FlavorFormat, ctx: OutputContext): Pr
 
 /** sbom-iso-<OUTPUT_ID>.cdx.json: the ISO by hash, the files on it, GRUB's Debian package, a link to the HookOS document. */
 async function writeIsoSbom(ctx: OutputContext, iso: EfiIsoResult): Promise<void> {
-  const grub = await installedGrubPackage(iso.grubModulesDir);
+  const grub = (await installedGrubPackage(iso.grubModulesDir)) ?? (await downloadedGrubPackage(iso.grubModulesDir));
   const bom = mediumBom({
     kind: 'iso',
     medium: { name: basename(ctx.files.iso), ...(await sha256OfFile(iso.output)) },

@@ -10,22 +10,13 @@ import { join } from 'node:path';
 import { hostDebianSuite, unpackedPackage, unpackedPackageOf } from '@hook/debian';
 import { UserError, log } from '@hook/log';
 import { hasCommand, run } from '@hook/process';
-import type { IsoArch } from './build';
+import { grubTarget, type GrubArch } from './grub-image';
 
-interface GrubPlatform {
-  /** grub-mkimage's -O and the folder name under usr/lib/grub. */
-  format: string;
-  debianPackage: string;
-  debArch: string;
-}
-
-export const GRUB_EFI_PLATFORMS: Record<IsoArch, GrubPlatform> = {
-  x86_64: { format: 'x86_64-efi', debianPackage: 'grub-efi-amd64-bin', debArch: 'amd64' },
-  aarch64: { format: 'arm64-efi', debianPackage: 'grub-efi-arm64-bin', debArch: 'arm64' },
-};
+/** Debian's architecture of each GRUB EFI platform's package. */
+const DEBIAN_ARCH: Record<GrubArch, string> = { x86_64: 'amd64', aarch64: 'arm64' };
 
 export interface GrubModulesRequest {
-  arch: IsoArch;
+  arch: GrubArch;
   /** Where downloaded packages are kept (e.g. `<CACHE_DIR>/debian`). */
   cacheDir: string;
   env?: NodeJS.ProcessEnv;
@@ -39,8 +30,7 @@ export interface GrubModulesRequest {
  */
 export async function grubModulesDir(request: GrubModulesRequest): Promise<string> {
   const env = request.env ?? process.env;
-  const platform = GRUB_EFI_PLATFORMS[request.arch];
-  if (!platform) throw new UserError(`unsupported ISO architecture '${request.arch}'; use x86_64 or aarch64`);
+  const platform = { ...grubTarget(request.arch), debArch: DEBIAN_ARCH[request.arch] };
   if (env.HOOK_GRUB_MODULES_DIR) {
     const dir = env.HOOK_GRUB_MODULES_DIR;
     if (!existsSync(join(dir, 'linux.mod'))) throw new UserError(`HOOK_GRUB_MODULES_DIR=${dir} holds no GRUB modules (no linux.mod); point it at a usr/lib/grub/${platform.format} folder`);
