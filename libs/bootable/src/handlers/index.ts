@@ -4,8 +4,12 @@
  */
 import type { BootableHandler as HandlerName } from '@hook/inventory';
 import type { BootableHandler } from '../handler';
+import { armbianUbootHandlers } from './armbian-uboot';
 import { grubHandler } from './grub';
+import { rpiHandler } from './rpi';
 
 export const HANDLERS: Partial<Record<HandlerName, BootableHandler>> = {
   grub: grubHandler,
+  rpi_firmware: rpiHandler,
+  ...armbianUbootHandlers(),
 };
