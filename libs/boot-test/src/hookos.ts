@@ -44,6 +44,10 @@ export interface HookBootOptions {
   mac?: string;
   /** More QEMU arguments: controllers and disks beyond the virtio disk and NIC. */
   extraQemuArgs?: string[];
+  /** Boot this EFI ISO through the firmware (OVMF, AAVMF) instead of the kernel and initramfs; it brings its own command line. */
+  iso?: string;
+  /** Stop QEMU after this long whatever happens (the session's default is 15 minutes). */
+  maxRunMs?: number;
 }
 
 export interface FlavorBootFiles {
@@ -73,11 +77,13 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
   const logDir = join(options.workspaceRoot, 'dist', 'boot-test');
   mkdirSync(logDir, { recursive: true });
   const extraArgs = ['-no-reboot'];
+  const boot: Pick<SessionOptions, 'kernel' | 'initrd' | 'append' | 'iso'> = options.iso
+    ? { iso: options.iso }
+    : { kernel: files.kernel, initrd: options.initrd ?? files.initrd, append: `console=${serialConsoleOf(files.arch)} ${options.cmdline ?? ''}`.trim() };
   const sessionOptions: SessionOptions = {
     arch: files.arch,
-    kernel: files.kernel,
-    initrd: options.initrd ?? files.initrd,
-    append: `console=${serialConsoleOf(files.arch)} ${options.cmdline ?? ''}`.trim(),
+    ...boot,
+    maxRunMs: options.maxRunMs,
     memoryMb: options.memoryMb ?? 2048,
     // One vCPU: with two, QEMU's multi-threaded TCG now and then runs a stale int3 of the
     // kernel's code patching (jump labels) on the other vCPU, and the guest oopses (seen under load).
