@@ -16,6 +16,7 @@ import { run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
 import type { FatFile } from '../disk-image';
 import type { BootableHandler, HandlerContext } from '../handler';
+import { listFiles } from '../files';
 import { writeBootableKernel } from './armbian-uboot-layout';
 
 export const RPI_FIRMWARE_PACKAGE = 'raspi-firmware';
@@ -32,6 +33,7 @@ export interface RaspiFirmware {
   version: string;
   /** Folder holding the firmware files (start4.elf, fixup4.dat, ...). */
   dir: string;
+  /** Paths in dir ('/'-separated): the firmware files, overlays/... */
   files: string[];
 }
 
@@ -50,7 +52,8 @@ export async function fetchRaspiFirmware(options: { workspaceRoot: string; env: 
     env,
   });
   const dir = join(pkg.dir, FIRMWARE_DIR);
-  const files = (await readdir(dir)).sort();
+  // Newer packages also carry a few overlays (overlays/*.dtbo).
+  const files = await listFiles(dir);
   const missing = RPI_REQUIRED_FIRMWARE.filter((f) => !files.includes(f));
   if (missing.length) throw new UserError(`${RPI_FIRMWARE_PACKAGE} ${pkg.version} lacks ${missing.join(', ')}; pick another RPI_FIRMWARE_VERSION`);
   log.info(`Raspberry Pi firmware: Debian ${RPI_FIRMWARE_PACKAGE} ${pkg.version} (${suite})`);
@@ -140,15 +143,17 @@ export const rpiHandler: BootableHandler = {
     await writeBootableKernel(flavor.kernel, kernel);
     const console = `${bootable.SERIAL_CONSOLE ?? 'ttyAMA0'}${bootable.CONSOLE_EXTRA_ARGS ?? ',115200'}`;
     const cmdline = kernelCommandLine(ctx.tink, ['tty1', console], RPI_KERNEL_ARGS);
+    // The flavor's overlays win over the firmware package's of the same name: they match its kernel.
+    const onPartition = new Map(firmware.files.map((name) => [name, join(firmware.dir, name)]));
+    for (const [path, source] of dtbs) onPartition.set(path, source);
     const files: FatFile[] = [
-      ...firmware.files.map((name) => ({ path: name, source: join(firmware.dir, name) })),
-      ...[...dtbs].map(([path, source]) => ({ path, source })),
+      ...[...onPartition].map(([path, source]) => ({ path, source })),
       { path: RPI_KERNEL, source: kernel },
       { path: RPI_INITRAMFS, source: flavor.initramfs },
-      { path: 'config.txt', content: rpiConfigTxt(overlayNames(dtbs.keys())) },
+      { path: 'config.txt', content: rpiConfigTxt(overlayNames(onPartition.keys())) },
       { path: 'cmdline.txt', content: rpiCmdlineTxt(cmdline) },
     ];
-    log.info(`${bootable.ID}: raspi-firmware ${firmware.version}, ${boardDtbs.length} board device trees, ${overlayNames(dtbs.keys()).length} overlays`);
+    log.info(`${bootable.ID}: raspi-firmware ${firmware.version}, ${boardDtbs.length} board device trees, ${overlayNames(onPartition.keys()).length} overlays`);
     // The boot ROM reads only an MBR and a FAT partition (type 0x0c).
     return { table: 'mbr', partitionStart: RPI_PARTITION_START, esp: false, active: true, volumeLabel: 'HOOK', files, raw: [] };
   },
