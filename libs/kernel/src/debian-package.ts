@@ -6,7 +6,7 @@ import type { KernelDefinition } from '@hook/inventory';
 import { AptSuite, debianArchOf } from './apt';
 import { sha256Text, tempDirBeside } from './files';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
-import { INSTALLER_POLICY, trimModules, writeReport } from './modules';
+import { installerPolicy, trimModules, writeReport } from './modules';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 
@@ -33,11 +33,12 @@ export async function buildFromDebianPackage(options: { workspaceRoot: string; k
   const work = await tempDirBeside(kernelCacheDir(workspaceRoot, env, 'stage', kernel.id));
   try {
     const unpacked = await unpackKernelPackage(deb, work);
-    const report = await trimModules(unpacked.modulesRoot, unpacked.release, INSTALLER_POLICY);
+    const policy = installerPolicy(kernel.ARCH);
+    const report = await trimModules(unpacked.modulesRoot, unpacked.release, policy);
     const reportPath = join(work, 'modules-report.md');
     await writeReport(reportPath, report);
     const version = versionOfRelease(unpacked.release);
-    const hash = sha256Text(`${pkg.name}=${pkg.version}`, JSON.stringify(INSTALLER_POLICY)).slice(0, 8);
+    const hash = sha256Text(`${pkg.name}=${pkg.version}`, JSON.stringify(policy)).slice(0, 8);
     const tag = `${version}-${hash}-${kernel.id.replace(/^hook-debian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,

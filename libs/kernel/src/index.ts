@@ -2,7 +2,7 @@ export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelL
 export type { KernelMetadata, FileDigest } from './outputs';
 export type { KernelRegistry } from './registry';
 export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';
-export { INSTALLER_POLICY, ARMBIAN_POLICY, type ModulePolicy, type TrimReport } from './modules';
+export { INSTALLER_POLICY, ARMBIAN_POLICY, installerPolicy, type ModulePolicy, type TrimReport } from './modules';
 export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';
 export { sourceKernelTag, BUILD_RECIPE } from './tag';
 export { checkAllKernelConfigs, checkKernelConfig, reportConfigCheck, type ConfigCheckReport } from './config-check';

@@ -67,6 +67,23 @@ export const INSTALLER_POLICY: ModulePolicy = {
   ],
 };
 
+/**
+ * arm64 boards (Debian's generic arm64 kernel runs on SoCs as well as servers) reach their
+ * storage, USB and network only through the SoC's clocks, regulators, resets, PHYs, pin control
+ * and power domains, which x86 machines leave to the firmware. About 2.3 MiB of modules.
+ */
+const ARM64_SOC_KEEP: ModuleRule[] = KEEP(
+  'arm64 SoC basics: clocks, regulators, resets, PHYs, pin control, GPIO, power domains, buses, mailboxes, thermal and cpufreq',
+  'kernel/drivers/clk/', 'kernel/drivers/regulator/', 'kernel/drivers/reset/', 'kernel/drivers/phy/', 'kernel/drivers/pinctrl/', 'kernel/drivers/gpio/',
+  'kernel/drivers/pmdomain/', 'kernel/drivers/power/', 'kernel/drivers/soc/', 'kernel/drivers/mfd/', 'kernel/drivers/bus/', 'kernel/drivers/interconnect/',
+  'kernel/drivers/nvmem/', 'kernel/drivers/mailbox/', 'kernel/drivers/irqchip/', 'kernel/drivers/thermal/', 'kernel/drivers/cpufreq/',
+);
+
+/** The installer policy for a kernel's arch (`x86_64`, `aarch64`): arm64 also keeps its SoC basics. */
+export function installerPolicy(arch: string): ModulePolicy {
+  return arch === 'aarch64' ? { ...INSTALLER_POLICY, keep: [...INSTALLER_POLICY.keep, ...ARM64_SOC_KEEP] } : INSTALLER_POLICY;
+}
+
 /** Upstream Hook's Armbian trimming. */
 export const ARMBIAN_POLICY: ModulePolicy = {
   name: 'armbian (upstream)',

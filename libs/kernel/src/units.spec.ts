@@ -114,6 +114,26 @@ describe('archives', () => {
 });
 
 describe('module policy', () => {
+  it('keeps the SoC basics (clocks, PHYs, regulators ...) for arm64 only', async () => {
+    const { trimModules, installerPolicy, INSTALLER_POLICY } = await import('./modules');
+    expect(installerPolicy('x86_64')).toBe(INSTALLER_POLICY);
+    const files = ['kernel/drivers/clk/rockchip/clk-rk3568.ko.xz', 'kernel/drivers/phy/rockchip/phy-rockchip-naneng-combphy.ko.xz', 'kernel/drivers/regulator/fan53555.ko.xz', 'kernel/drivers/media/rc/rc-core.ko.xz'];
+    const kept: Record<string, string[]> = {};
+    for (const arch of ['x86_64', 'aarch64']) {
+      const root = join(dir, arch);
+      const base = join(root, 'lib', 'modules', '6.12.1');
+      for (const path of files) {
+        await mkdir(join(base, path, '..'), { recursive: true });
+        await writeFile(join(base, path), 'x');
+      }
+      await writeFile(join(base, 'modules.dep'), '');
+      await trimModules(root, '6.12.1', installerPolicy(arch));
+      kept[arch] = (await run('find', [base, '-name', '*.ko.xz'])).stdout.split('\n').filter(Boolean).map((p) => p.slice(base.length + 1)).sort();
+    }
+    expect(kept.x86_64).toEqual([]);
+    expect(kept.aarch64).toEqual(files.slice(0, 3).sort());
+  });
+
   it('keeps the allow list, drops the rest, keeps what kept modules need, reruns depmod and reports sizes and names', async () => {
     const { trimModules, INSTALLER_POLICY } = await import('./modules');
     const base = join(dir, 'lib', 'modules', '6.12.1');
