@@ -53,8 +53,16 @@ describe('qemuCommandLine', () => {
     expect(line).not.toContain('-nographic');
   });
 
+  it('boots a disk image through -bios firmware (u-boot) on virtio-blk-pci', () => {
+    const line = argv({ arch: 'aarch64', bios: '/usr/lib/u-boot/qemu_arm64/u-boot.bin', bootDisk: '/m,1.img' });
+    expect(line).toContain('-nodefaults -no-user-config -bios /usr/lib/u-boot/qemu_arm64/u-boot.bin -drive if=none,id=boot0,format=raw,file=/m,,1.img -device virtio-blk-pci,drive=boot0,bootindex=0');
+    expect(line).not.toContain('pflash');
+    expect(line).not.toContain('-kernel');
+  });
+
   it('rejects machines that cannot work', () => {
-    expect(() => argv({ arch: 'x86_64' })).toThrow(new UserError('nothing to boot: give a kernel (with an initrd) or an ISO'));
+    expect(() => argv({ arch: 'x86_64' })).toThrow(new UserError('nothing to boot: give a kernel (with an initrd), an ISO, or firmware (bios) with a boot disk'));
+    expect(() => argv({ arch: 'aarch64', bios: '/u-boot.bin', uefi: true }, { ...serialFile, uefiVars: '/v' })).toThrow(new UserError('give either bios firmware or UEFI, not both'));
     expect(() => argv({ arch: 'x86_64', iso: '/i', uefi: false })).toThrow(UserError);
     expect(() => argv({ arch: 'x86_64', kernel: '/k', mac: 'nope', netUser: true })).toThrow(/not a MAC address/);
     expect(() => argv({ arch: 'x86_64', kernel: '/k', hostForwards: [{ hostPort: 1, guestPort: 2 }] })).toThrow(/need netUser/);

@@ -23,6 +23,13 @@ export interface MachineOptions {
   uefi?: boolean;
   /** A sparse scratch disk (the guest sees a blank disk, like upstream's 10 G disk). */
   disk?: { sizeGb: number };
+  /**
+   * Firmware loaded with -bios instead of a kernel or UEFI, e.g. Debian's u-boot-qemu
+   * (/usr/lib/u-boot/qemu_arm64/u-boot.bin), which then boots from `bootDisk`.
+   */
+  bios?: string;
+  /** A raw disk image to boot from (a bootable medium), on virtio-blk-pci; the guest may write to it. */
+  bootDisk?: string;
   /** User-mode networking (no root, no bridge); off unless asked. */
   netUser?: boolean;
   /** MAC address of the user-mode NIC (so worker_id/hw_addr can match it). */
@@ -122,6 +129,7 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
     args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveValue(profile.firmwareCode)}`);
     args.push('-drive', `if=pflash,format=raw,unit=1,file=${driveValue(files.uefiVars)}`);
   }
+  if (options.bios) args.push('-bios', options.bios);
   if (options.kernel) {
     args.push('-kernel', options.kernel);
     if (options.initrd) args.push('-initrd', options.initrd);
@@ -136,6 +144,10 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
       args.push('-drive', `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${driveValue(options.iso)}`);
       args.push('-device', 'scsi-cd,bus=scsi0.0,drive=cd0');
     }
+  }
+  if (options.bootDisk) {
+    args.push('-drive', `if=none,id=boot0,format=raw,file=${driveValue(options.bootDisk)}`);
+    args.push('-device', 'virtio-blk-pci,drive=boot0,bootindex=0');
   }
   if (options.disk) {
     if (!files.disk) throw new Error('qemuCommandLine: a disk needs files.disk');
@@ -163,9 +175,10 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
 }
 
 function validate(options: MachineOptions): void {
-  if (!options.kernel && !options.iso && !usesUefi(options)) {
-    throw new UserError('nothing to boot: give a kernel (with an initrd) or an ISO');
+  if (!options.kernel && !options.iso && !usesUefi(options) && !options.bios) {
+    throw new UserError('nothing to boot: give a kernel (with an initrd), an ISO, or firmware (bios) with a boot disk');
   }
+  if (options.bios && usesUefi(options)) throw new UserError('give either bios firmware or UEFI, not both');
   if (options.initrd && !options.kernel) throw new UserError('an initrd needs a kernel to go with it');
   if (options.append && !options.kernel) throw new UserError('a kernel command line (append) needs a kernel; an ISO brings its own');
   if (options.iso && options.uefi === false) throw new UserError('the Hook ISO boots through UEFI only; drop uefi: false');

@@ -19,7 +19,7 @@ export async function prepareMachine(
   if (!(await hasCommand(profile.binary))) {
     throw new UserError(`'${profile.binary}' is not installed; install it (Debian: apt-get install ${profile.debianPackage})`);
   }
-  for (const [what, path] of [['kernel', options.kernel], ['initrd', options.initrd], ['ISO', options.iso]] as const) {
+  for (const [what, path] of [['kernel', options.kernel], ['initrd', options.initrd], ['ISO', options.iso], ['firmware (bios)', options.bios], ['boot disk', options.bootDisk]] as const) {
     if (path !== undefined && !existsSync(path)) throw new UserError(`${what} not found: ${path}`);
   }
   const files: MachineFiles = { ...io };
