@@ -83,7 +83,8 @@ describe('commands', () => {
       [['graph'], ['graph']],
       [['graph', 'out/graph.html'], ['graph', '--file=out/graph.html']],
       [['build', 'hook-default-arm64', 'LINUXKIT_ISO=yes'], ['run', 'hook-default-arm64:iso']],
-      [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-media', '--bootable=grub-amd64']],
+      [['bootable', 'grub-amd64'], ['run', 'hook-default-amd64:bootable-grub-amd64']],
+      [['media', 'uboot-rk35xx-vendor', 'BOARD=mekotronics-r58x-pro'], ['run', 'armbian-rk35xx-vendor:bootable-uboot-rk35xx-vendor']],
       [['kernel-check', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:check-config']],
       [['check-kernel-config', 'hook-debian-arm64'], ['run', 'kernel-hook-debian-arm64:check-config']],
     ];
@@ -113,6 +114,12 @@ describe('commands', () => {
       [['build', 'no-such-flavor'], "Unknown flavor 'no-such-flavor'; valid ones are: armbian-bcm2711-current"],
       [['bootable-media', 'grub-amd65'], "Unknown bootable 'grub-amd65' (did you mean grub-amd64?)"],
       [['bootable-media'], 'bootable-media needs a bootable id; valid ones are: grub-amd64'],
+      [['bootable-media', 'uboot-rk', 'BOARD=rock5b'], "Unknown board 'rock5b' for bootable uboot-rk; its boards are: cm3588-nas nanopct6 odroidm1 quartz64a rockpro64"],
+      [['bootable-media', 'grub-debian-amd64', 'TINK_SERVER=a b'], "TINK_SERVER is 'a b': a kernel command line value cannot hold spaces"],
+      [['bootable-media', 'grub-debian-amd64', 'TINK_GRPC_PORT=grpc'], "TINK_GRPC_PORT is 'grpc'; use a TCP port number"],
+      [['bootable-media', 'uboot-rk', 'CARD_DEVICE=/dev/null'], 'CARD_DEVICE takes one medium, but bootable uboot-rk has 5 boards'],
+      [['bootable-media', 'grub-debian-amd64', 'CARD_DEVICE=/etc/hostname'], 'CARD_DEVICE /etc/hostname is a regular file, not a block device'],
+      [['bootable-media', 'grub-debian-amd64', 'CARD_DEVICE=/dev/no-such-card'], 'CARD_DEVICE /dev/no-such-card does not exist'],
       [['build', '--frob'], 'Unknown option --frob'],
       [['build', 'peg-default-amd64', 'LINUXKIT_ISO=yes'], 'Flavor peg-default-amd64 does not support an ISO'],
     ] as [string[], string][]) {

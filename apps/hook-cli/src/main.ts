@@ -6,7 +6,6 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync, chmodS
 import { dirname, join } from 'node:path';
 import { UserError, checkYesNoSettings, log, reportError, yesNo } from '@hook/log';
 import {
-  bootablesOf,
   findFlavor,
   kernelOf,
   kernelProjectName,
@@ -200,18 +199,32 @@ function logDefaults(env: NodeJS.ProcessEnv): void {
   }
 }
 
+/**
+ * `<flavor>:bootable-<id>` writes (or restores from the cache) the media into dist/bootable;
+ * with CARD_DEVICE the one medium is then written to that device. Every mistake (bootable,
+ * board, TINK_* value, device) is found before Nx runs.
+ */
 async function bootableMedia(ctx: CliContext, bootableId: string | undefined): Promise<number> {
+  const media = await import('@hook/bootable/cli');
   const inventory = loadInventory(ctx.root);
-  const all = bootablesOf(inventory);
-  const ids = all.map((b) => b.bootable.ID);
-  if (!bootableId) throw new UserError(`bootable-media needs a bootable id; valid ones are: ${ids.join(' ')}`);
-  const match = all.find((b) => b.bootable.ID === bootableId);
-  if (!match) {
-    const hint = suggest(bootableId, ids);
-    throw new UserError(`Unknown bootable '${bootableId}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
+  const { bootable, flavor } = media.resolveBootable(inventory, bootableId);
+  const boards = media.selectBoards(bootable, ctx.env.BOARD);
+  for (const board of boards) media.tinkSettings(ctx.env, board.id);
+  const device = ctx.env.CARD_DEVICE;
+  if (device) {
+    if (boards.length !== 1) {
+      throw new UserError(`CARD_DEVICE takes one medium, but bootable ${bootable.ID} has ${boards.length} boards (${boards.map((b) => b.id).join(' ')}); choose one with BOARD=<board>`);
+    }
+    media.checkCardDevice(device);
   }
   logDefaults(ctx.env);
-  return ctx.runNx(['run', `${match.flavor.id}:bootable-media`, `--bootable=${bootableId}`], ctx.env);
+  const code = await ctx.runNx(['run', `${flavor.id}:bootable-${bootable.ID}`], ctx.env);
+  if (code !== 0 || !device) return code;
+  const manifest = await media.readMediaManifest(inWorkspace(ctx.root, media.mediaManifestFile(bootable.ID)));
+  const file = manifest.media[boards[0].id];
+  if (!file) throw new UserError(`${media.mediaManifestFile(bootable.ID)} names no medium for board ${boards[0].id}; run again`);
+  await media.writeImageToDevice(inWorkspace(ctx.root, file), device);
+  return 0;
 }
 
 /** `nx graph`: served and opened in a browser, or written to a .json or .html file. */

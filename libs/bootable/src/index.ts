@@ -3,17 +3,6 @@ export { writeDiskImage, validateLayout, sfdiskScript, partitionBytesFor, guidFr
 export { boardOptions, type Board, type BootableHandler, type FlavorOutputs, type HandlerContext } from './handler';
 export { HANDLERS } from './handlers';
 export { grubHandler, grubConfig, GRUB_MEDIUM_MARKER } from './handlers/grub';
-export {
-  BOOTABLE_DIR,
-  buildBootableMedia,
-  compressXz,
-  flavorOutputs,
-  mediaFile,
-  mediaFilesOf,
-  resolveBootable,
-  selectBoards,
-  type BootableMediaRequest,
-  type ResolvedBootable,
-  type WrittenMedium,
-} from './media';
+export { buildBootableMedia, compressXz, flavorOutputs, handlerOf, mediaFile, mediaFilesOf, type BootableMediaRequest, type WrittenMedium } from './media';
+export { BOOTABLE_DIR, mediaManifestFile, readMediaManifest, resolveBootable, selectBoards, type MediaManifest, type ResolvedBootable } from './select';
 export { checkCardDevice, liveSystemView, parseMountInfo, writeImageToDevice, type MountEntry, type SystemView } from './device';

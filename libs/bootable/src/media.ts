@@ -4,71 +4,25 @@
  * image and compress it as upstream names it: dist/bootable/<name>.img.xz.
  */
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { UserError, log, suggest } from '@hook/log';
-import { DIST_DIR, hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
-import { boardsOf, bootablesOf, kernelOf, loadInventory, outputIdOf, type Bootable, type Flavor, type Inventory } from '@hook/inventory';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { UserError, log } from '@hook/log';
+import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { boardsOf, loadInventory, type Bootable, type Flavor } from '@hook/inventory';
 import { makeTempDir, removeOnInterrupt, run } from '@hook/process';
 import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
 import type { Board, BootableHandler, FlavorOutputs } from './handler';
-import { boardOptions } from './handler';
 import { HANDLERS } from './handlers';
+import { BOOTABLE_DIR, mediaManifestFile, resolveBootable, selectBoards, type MediaManifest } from './select';
 
-/** Where media are written (relative to the workspace root). */
-export const BOOTABLE_DIR = `${DIST_DIR}/bootable`;
 export const DEFAULT_SOURCE_DATE_EPOCH = 1492533000;
 
-export interface ResolvedBootable {
-  bootable: Bootable;
-  flavor: Flavor;
-  outputId: string;
-  handler: BootableHandler | undefined;
-}
-
-/** The bootable `id` and its flavor; with `flavorId`, the bootable must be that flavor's. One line for each mistake. */
-export function resolveBootable(inventory: Inventory, id: string | undefined, flavorId?: string): ResolvedBootable {
-  const all = bootablesOf(inventory);
-  const ids = all.map((b) => b.bootable.ID);
-  if (!id) throw new UserError(`bootable-media needs a bootable id; valid ones are: ${ids.join(' ')}`);
-  const match = all.find((b) => b.bootable.ID === id);
-  if (flavorId !== undefined) {
-    const flavor = inventory.flavors.find((f) => f.id === flavorId);
-    if (!flavor) throw new UserError(`Unknown flavor '${flavorId}'`);
-    if (!flavor.BOOTABLES.some((b) => b.ID === id)) {
-      const own = flavor.BOOTABLES.map((b) => b.ID);
-      throw new UserError(
-        `Flavor ${flavorId} has no bootable '${id}' (${own.length ? `its bootables: ${own.join(' ')}` : `${flavor.file} lists no BOOTABLES`})` +
-          (match ? `; '${id}' belongs to ${match.flavor.id}: ./hook bootable-media ${id}` : ''),
-      );
-    }
-  }
-  if (!match) {
-    const hint = suggest(id, ids);
-    throw new UserError(`Unknown bootable '${id}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
-  }
-  const kernel = kernelOf(inventory, match.flavor);
-  return { bootable: match.bootable, flavor: match.flavor, outputId: outputIdOf(match.flavor, kernel), handler: HANDLERS[match.bootable.HANDLER] };
-}
-
-/**
- * The boards to write: all of the bootable's, or those BOARD names (space- or comma-separated;
- * a board id such as `r58x`, or upstream's Armbian BOARD value such as `mekotronics-r58x-pro`).
- */
-export function selectBoards(bootable: Bootable, boardSetting: string | undefined): Board[] {
-  const boards = boardsOf(bootable);
-  const wanted = (boardSetting ?? '').split(/[\s,]+/).filter(Boolean);
-  if (wanted.length === 0) return boards;
-  return wanted.map((name) => {
-    const board = boards.find((b) => b.id === name || boardOptions(b).BOARD === name);
-    if (!board) {
-      const ids = boards.map((b) => b.id);
-      const hint = suggest(name, ids);
-      throw new UserError(`Unknown board '${name}' for bootable ${bootable.ID}${hint ? ` (did you mean ${hint}?)` : ''}; its boards are: ${ids.join(' ')}`);
-    }
-    return board;
-  });
+/** The handler of a bootable; one line when there is none yet. */
+export function handlerOf(bootable: Bootable): BootableHandler {
+  const handler = HANDLERS[bootable.HANDLER];
+  if (!handler) throw new UserError(`bootable ${bootable.ID}: handler ${bootable.HANDLER} is not implemented yet`);
+  return handler;
 }
 
 /** The compressed image's path (relative to the workspace root) of one board. */
@@ -76,10 +30,10 @@ export function mediaFile(handler: BootableHandler, bootable: Bootable, board: B
   return `${BOOTABLE_DIR}/${handler.imageName(bootable, board, outputId)}.xz`;
 }
 
-/** Every file the media of a bootable can be, for the Nx target's outputs (undefined without a handler). */
+/** Every file the media of a bootable can be, and its manifest, for the Nx target's outputs (undefined without a handler). */
 export function mediaFilesOf(bootable: Bootable, outputId: string): string[] | undefined {
   const handler = HANDLERS[bootable.HANDLER];
-  return handler ? boardsOf(bootable).map((board) => mediaFile(handler, bootable, board, outputId)) : undefined;
+  return handler ? [...boardsOf(bootable).map((board) => mediaFile(handler, bootable, board, outputId)), mediaManifestFile(bootable.ID)] : undefined;
 }
 
 export interface BootableMediaRequest {
@@ -100,7 +54,6 @@ export interface WrittenMedium {
   file: string;
   /** The raw image's size. */
   imageBytes: number;
-  cmdlineOf?: string;
 }
 
 /** The flavor's built files, checked against dist/hook/SHA256SUMS-<OUTPUT_ID> (Nx restores its cache unchecked). */
@@ -134,8 +87,8 @@ function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
 export async function buildBootableMedia(request: BootableMediaRequest): Promise<WrittenMedium[]> {
   const { workspaceRoot, env } = request;
   const inventory = loadInventory(workspaceRoot);
-  const { bootable, flavor, outputId, handler } = resolveBootable(inventory, request.bootableId, request.flavorId);
-  if (!handler) throw new UserError(`bootable ${bootable.ID}: handler ${bootable.HANDLER} is not implemented yet`);
+  const { bootable, flavor, outputId } = resolveBootable(inventory, request.bootableId, request.flavorId);
+  const handler = handlerOf(bootable);
   const boards = selectBoards(bootable, env.BOARD);
   const epoch = sourceDateEpoch(env);
   // Every setting is checked before anything is read or written.
@@ -158,6 +111,12 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  }
+  if (request.outputDir === undefined) {
+    const manifest: MediaManifest = { bootable: bootable.ID, flavor: flavor.id, media: Object.fromEntries(written.map((m) => [m.board, relative(workspaceRoot, m.file).split(sep).join('/')])) };
+    const path = inWorkspace(workspaceRoot, mediaManifestFile(bootable.ID));
+    await writeFile(`${path}.tmp-${process.pid}`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(`${path}.tmp-${process.pid}`, path);
   }
   return written;
 }

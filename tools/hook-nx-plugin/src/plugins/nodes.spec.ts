@@ -56,7 +56,7 @@ describe('inferred projects', () => {
     // The SBOM is cached with the build (kernels' and images' SBOMs are inside their output folders).
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/sbom-x86_64.cdx.json');
     expect(flavor.targets.iso.outputs).toEqual(['{workspaceRoot}/dist/hook/hook-x86_64.iso', '{workspaceRoot}/dist/hook/sbom-iso-x86_64.cdx.json']);
-    expect(flavor.targets['bootable-media']).toBeUndefined();
+    expect(Object.keys(flavor.targets).filter((t) => t.startsWith('bootable'))).toEqual([]);
   });
 
   it('re-runs build and iso when the assembly backend or the initramfs settings change, not when only the linuxkit path does', () => {
@@ -74,7 +74,29 @@ describe('inferred projects', () => {
     expect(flavor.targets.build.dependsOn).toContainEqual({ target: 'build-arm64', projects: ['hook-bootkit', 'hook-init'] });
     expect(flavor.targets.build.outputs).toContain('{workspaceRoot}/dist/hook/initramfs-k-arm64');
     expect(flavor.targets.iso).toBeUndefined();
-    expect(flavor.targets['bootable-media']).toBeDefined();
+  });
+
+  it('gives each bootable a cached target after the flavor build, hashing the TINK_* settings and the build\'s sha256s, writing upstream\'s file names', () => {
+    const { ctx } = fixture();
+    const flavor = inferFromFile('flavors/k-arm64/flavor.yaml', ctx)!;
+    const target = flavor.targets['bootable-b'];
+    expect(target).toMatchObject({ executor: '@hook/nx-plugin:bootable-media', options: { flavor: 'k-arm64', bootable: 'b' }, cache: true, dependsOn: ['build'] });
+    expect(target.outputs).toEqual(['{workspaceRoot}/dist/bootable/hook-bootable-grub-k-arm64.img.xz']);
+    expect(target.inputs).toEqual(
+      expect.arrayContaining([
+        'hookBootableTooling',
+        { dependentTasksOutputFiles: '**/SHA256SUMS-*' },
+        { env: 'TINK_WORKER_IMAGE' },
+        { env: 'TINK_SERVER' },
+        { env: 'TINK_TLS' },
+        { env: 'TINK_GRPC_PORT' },
+        { env: 'WORKER_ID' },
+        { env: 'BOARD' },
+        { env: 'SOURCE_DATE_EPOCH' },
+      ]),
+    );
+    // Where the image goes when written to a card is no part of the cached result.
+    expect(target.inputs).not.toContainEqual({ env: 'CARD_DEVICE' });
   });
 
   it('follows USE_KERNEL_ID and the flavor template', () => {

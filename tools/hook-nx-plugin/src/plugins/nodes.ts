@@ -34,6 +34,7 @@ import {
   type Flavor,
   type KernelDefinition,
 } from '@hook/inventory';
+import { mediaFilesOf, TINK_SETTING_NAMES } from '@hook/bootable';
 
 export const PLUGIN = '@hook/nx-plugin';
 export const PROJECT_FILES_GLOB = '{flavors/*/flavor.yaml,kernel/*/kernel.yaml,images/*/Dockerfile,images/*/image.yaml}';
@@ -69,6 +70,7 @@ export const TOOLING_INPUTS = {
   kernel: 'hookKernelTooling',
   image: 'hookImageTooling',
   flavor: 'hookFlavorTooling',
+  bootable: 'hookBootableTooling',
 } as const;
 
 export interface InferenceContext {
@@ -215,13 +217,33 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
       metadata: { description: `Writes the EFI ISO ${files.iso} (kernel, initramfs, GRUB)`, technologies: ['linuxkit'] },
     };
   }
-  if (flavor.BOOTABLES.length > 0) {
-    targets['bootable-media'] = {
+  for (const bootable of flavor.BOOTABLES) {
+    // One cached target per bootable: its media (one per board) from the flavor's build.
+    const media = mediaFilesOf(bootable, outputId);
+    targets[`bootable-${bootable.ID}`] = {
       executor: `${PLUGIN}:bootable-media`,
-      options: { flavor: id },
-      cache: false,
+      options: { flavor: id, bootable: bootable.ID },
+      cache: media !== undefined,
+      inputs: [
+        'default',
+        TOOLING_INPUTS.bootable,
+        // The flavor's files through the sha256s its build recorded (not 100 MB of hashing).
+        { dependentTasksOutputFiles: '**/SHA256SUMS-*' },
+        ...TINK_SETTING_NAMES.map((name) => ({ env: name })),
+        { env: 'BOARD' },
+        { env: 'SOURCE_DATE_EPOCH' },
+        { env: 'HOOK_GRUB_MODULES_DIR' },
+        { env: 'HOOK_GRUB_DEBIAN_SUITE' },
+        // GRUB's EFI image comes from the host's grub-mkimage and modules of its version.
+        { runtime: 'grub-mkimage --version 2>/dev/null || true' },
+      ],
+      outputs: (media ?? []).map(nxOutput),
       dependsOn: ['build'],
-      metadata: { description: `Writes a bootable disk image for one of ${flavor.BOOTABLES.map((b) => b.ID).join(', ')} (--bootable=<id>; not implemented yet)` },
+      metadata: {
+        description: media
+          ? `Writes ${bootable.ID}'s disk image for each board (BOARD= chooses): ${media.join(', ')}`
+          : `Writes ${bootable.ID}'s disk image (handler ${bootable.HANDLER}: not implemented yet)`,
+      },
     };
   }
   return {

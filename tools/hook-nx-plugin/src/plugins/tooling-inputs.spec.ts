@@ -1,6 +1,6 @@
 /**
  * The cached targets hash the plugin and the libraries their executor runs (nx.json named
- * inputs hookKernelTooling, hookImageTooling, hookFlavorTooling). A library missing from a
+ * inputs hookKernelTooling, hookImageTooling, hookFlavorTooling, hookBootableTooling). A library missing from a
  * list would give stale cache hits; an extra one re-runs targets for nothing (a change to
  * libs/iso must not rebuild a 43-minute kernel). This checks the lists against the imports.
  */
@@ -55,6 +55,7 @@ describe('the tooling inputs of cached targets', () => {
     ['kernel', TOOLING_INPUTS.kernel, ['kernel-build', 'armbian-fetch']],
     ['image', TOOLING_INPUTS.image, ['container-build']],
     ['flavor', TOOLING_INPUTS.flavor, ['linuxkit-build']],
+    ['bootable', TOOLING_INPUTS.bootable, ['bootable-media']],
   ])('%s targets hash exactly the libraries their executors run', (_kind, input, executors) => {
     expect(librariesInNamedInput(input)).toEqual(librariesOf(executors));
   });

@@ -2,5 +2,5 @@ export interface BootableMediaSchema {
   /** Flavor id (folder under flavors/). */
   flavor: string;
   /** One of the flavor's BOOTABLES ids. */
-  bootable?: string;
+  bootable: string;
 }
