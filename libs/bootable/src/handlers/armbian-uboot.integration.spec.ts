@@ -1,7 +1,7 @@
 /**
  * Armbian u-boot media against a real OCI registry on loopback (Debian's docker-registry via
  * @hook/testing) serving u-boot artifacts made the way Armbian publishes them (an ORAS artifact
- * whose file is a linux-u-boot-*.deb, built here with dpkg-deb), written by the real disk image
+ * whose file is a linux-u-boot-*.deb, built with dpkg-deb: armbian-uboot-fixture.ts), written by the real disk image
  * writer. The board's own u-boot cannot run in QEMU: the image is read back byte by byte against
  * the SoC family's layout instead (sfdisk for the table, mtools for the partition's files).
  * Debian packages: docker-registry, dpkg-dev, fdisk (sfdisk), mtools, u-boot-tools (mkimage).
@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { boardsOf, findFlavor, loadInventory, type Bootable } from '@hook/inventory';
-import { pushArtifact } from '@hook/oci';
 import { run } from '@hook/process';
 import { startRegistry, type TestRegistry } from '@hook/testing';
 import { tinkSettings } from '../cmdline';
@@ -20,12 +19,12 @@ import { writeDiskImage } from '../disk-image';
 import type { FlavorOutputs } from '../handler';
 import { armbianUbootHandlers } from './armbian-uboot';
 import { defaultUbootRegistry, type UbootRegistry } from './armbian-uboot-fetch';
+import { publishUbootArtifact } from './armbian-uboot-fixture';
 
 jest.setTimeout(180_000);
 
 const WORKSPACE = resolve(__dirname, '../../../..');
 const MIB = 1024 * 1024;
-const ARTIFACT_TYPE = 'application/vnd.unknown.artifact.v1';
 
 let registry: TestRegistry | undefined;
 let dir: string;
@@ -35,24 +34,8 @@ let counting: UbootRegistry;
 const blobs: Record<string, Buffer> = {};
 const kernelImage = Buffer.concat([Buffer.alloc(0x38), Buffer.from('ARMd'), randomBytes(200_000)]);
 
-/** An Armbian-style linux-u-boot .deb: the binaries and u-boot-metadata.sh under usr/lib/linux-u-boot-<branch>-<board>/. */
-async function ubootDeb(board: string, branch: string, files: Record<string, Buffer | string>): Promise<string> {
-  const pkg = join(dir, `pkg-${board}-${branch}`);
-  const lib = join(pkg, 'usr', 'lib', `linux-u-boot-${branch}-${board}`);
-  await mkdir(join(pkg, 'DEBIAN'), { recursive: true });
-  await mkdir(lib, { recursive: true });
-  await mkdir(join(pkg, 'usr', 'lib', 'u-boot'), { recursive: true });
-  await writeFile(join(pkg, 'DEBIAN', 'control'), `Package: linux-u-boot-${board}-${branch}\nVersion: 25.2.1\nArchitecture: arm64\nMaintainer: t <t@t.invalid>\nDescription: test\n`);
-  for (const [name, content] of Object.entries(files)) await writeFile(join(lib, name), content);
-  await writeFile(join(pkg, 'usr', 'lib', 'u-boot', 'platform_install.sh'), 'write_uboot_platform() { false; } # never run by Hook\n');
-  const deb = join(dir, `linux-u-boot-${board}-${branch}_25.2.1_arm64.deb`);
-  await run('dpkg-deb', ['--root-owner-group', '-Zxz', '-b', pkg, deb]);
-  await rm(pkg, { recursive: true, force: true });
-  return deb;
-}
-
 async function publish(board: string, branch: string, tag: string, files: Record<string, Buffer | string>): Promise<void> {
-  await pushArtifact(`${registry?.host}/armbian/os/uboot-${board}-${branch}:${tag}`, [await ubootDeb(board, branch, files)], ARTIFACT_TYPE);
+  await publishUbootArtifact({ base: `${registry?.host}/armbian/os`, dir, board, branch, tag, files });
 }
 
 /** The flavor's dist/hook files: a gzip kernel, an initramfs and dtbs-<OUTPUT_ID>.tar.gz as the flavor build writes them. */
