@@ -26,6 +26,8 @@ cd "$(dirname "$0")/.."
 #   curl                  probing the registries a worker boot test runs inside its namespace
 #   nginx                 the Nx remote cache server (cache-server/, its tests and bench/cache.ts)
 #   faketime              the reproducibility test builds with the clock a day ahead
+#   u-boot-qemu           u-boot for QEMU's arm64 virt machine: the u-boot extlinux medium boot test
+#   u-boot-tools          mkimage: boot.scr of u-boot media (UBOOT_TYPE bootscript)
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -36,6 +38,7 @@ packages=(
   debootstrap qemu-user-static binfmt-support
   dnsmasq-base iproute2 curl jq
   nginx faketime
+  u-boot-qemu u-boot-tools
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)
