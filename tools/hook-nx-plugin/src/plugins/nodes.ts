@@ -34,7 +34,7 @@ import {
   type Flavor,
   type KernelDefinition,
 } from '@hook/inventory';
-import { mediaFilesOf, TINK_SETTING_NAMES } from '@hook/bootable';
+import { HANDLER_SETTINGS, mediaFilesOf, TINK_SETTING_NAMES } from '@hook/bootable';
 
 export const PLUGIN = '@hook/nx-plugin';
 export const PROJECT_FILES_GLOB = '{flavors/*/flavor.yaml,kernel/*/kernel.yaml,images/*/Dockerfile,images/*/image.yaml}';
@@ -234,6 +234,7 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
         { env: 'SOURCE_DATE_EPOCH' },
         { env: 'HOOK_GRUB_MODULES_DIR' },
         { env: 'HOOK_GRUB_DEBIAN_SUITE' },
+        ...HANDLER_SETTINGS[bootable.HANDLER].map((name) => ({ env: name })),
         // GRUB's EFI image comes from the host's grub-mkimage and modules of its version.
         { runtime: 'grub-mkimage --version 2>/dev/null || true' },
       ],
