@@ -46,6 +46,8 @@ export interface HookBootOptions {
   extraQemuArgs?: string[];
   /** Boot this EFI ISO through the firmware (OVMF, AAVMF) instead of the kernel and initramfs; it brings its own command line. */
   iso?: string;
+  /** Boot this disk image (a bootable medium) through the UEFI firmware instead of the kernel and initramfs; it brings its own command line. */
+  bootDisk?: string;
   /** Stop QEMU after this long whatever happens (the session's default is 15 minutes). */
   maxRunMs?: number;
 }
@@ -77,9 +79,11 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
   const logDir = join(options.workspaceRoot, 'dist', 'boot-test');
   mkdirSync(logDir, { recursive: true });
   const extraArgs = ['-no-reboot'];
-  const boot: Pick<SessionOptions, 'kernel' | 'initrd' | 'append' | 'iso'> = options.iso
+  const boot: Pick<SessionOptions, 'kernel' | 'initrd' | 'append' | 'iso' | 'bootDisk' | 'uefi'> = options.iso
     ? { iso: options.iso }
-    : { kernel: files.kernel, initrd: options.initrd ?? files.initrd, append: `console=${serialConsoleOf(files.arch)} ${options.cmdline ?? ''}`.trim() };
+    : options.bootDisk
+      ? { bootDisk: options.bootDisk, uefi: true }
+      : { kernel: files.kernel, initrd: options.initrd ?? files.initrd, append: `console=${serialConsoleOf(files.arch)} ${options.cmdline ?? ''}`.trim() };
   const sessionOptions: SessionOptions = {
     arch: files.arch,
     ...boot,

@@ -6,9 +6,10 @@
  * from LinuxKit's grub image: its embedded config finds the partition by a marker file.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '@hook/log';
-import { grubTarget, makeGrubEfiImage, markerGrubConfig } from '@hook/iso';
+import { grubModulesDir, grubTarget, makeGrubEfiImage, markerGrubConfig } from '@hook/iso';
+import { DEFAULT_CACHE_DIR } from '@hook/layout';
 import { run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
 import type { FatFile } from '../disk-image';
@@ -37,7 +38,9 @@ export const grubHandler: BootableHandler = {
     const console = bootable.SERIAL_CONSOLE ?? DEFAULT_CONSOLE[flavor.arch];
     const cmdline = kernelCommandLine(ctx.tink, [`${console}${bootable.CONSOLE_EXTRA_ARGS ?? ''}`]);
 
-    const modulesDir = ctx.env.HOOK_GRUB_MODULES_DIR || `/usr/lib/grub/${target.format}`;
+    // The host's GRUB modules, else Debian's package of the medium's arch (arm64 on an amd64 host).
+    const cacheDir = join(resolve(ctx.workspaceRoot, ctx.env.CACHE_DIR || DEFAULT_CACHE_DIR), 'debian');
+    const modulesDir = await grubModulesDir({ arch: flavor.arch, cacheDir, env: ctx.env });
     const bootEfi = join(ctx.workDir, target.bootFile);
     await makeGrubEfiImage({
       arch: flavor.arch,
