@@ -37,13 +37,13 @@ describe('u-boot disk layouts', () => {
     expect(layout.table).toBe('mbr');
   });
 
-  it('Amlogic: 444 bytes at sector 0 (the MBR table at 446 stays), the rest from sector 1; always MBR', () => {
+  it('Amlogic: 442 bytes at sector 0 (the MBR table at 446 stays), the rest from sector 1; always MBR', () => {
     const layout = ubootDiskLayout('armbian_uboot_amlogic', ['u-boot.bin', 'u-boot.bin.sd.bin'], { 'u-boot.bin.sd.bin': MIB }, { UBOOT_PARTITION_TYPE: 'gpt' });
     expect(layout).toEqual({
       table: 'mbr',
       partitionStart: UBOOT_PARTITION_START,
       writes: [
-        { file: 'u-boot.bin.sd.bin', offset: 0, length: 444 },
+        { file: 'u-boot.bin.sd.bin', offset: 0, length: 442 },
         { file: 'u-boot.bin.sd.bin', offset: 512, skip: 512 },
       ],
     });

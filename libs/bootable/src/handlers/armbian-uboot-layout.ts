@@ -6,9 +6,10 @@
  *   `idbloader.img` at sector 64 and `u-boot.itb` at sector 16384 (8 MiB); older rk3399 packages:
  *   `idbloader.bin` at 64, `uboot.img` at 16384, `trust.bin` at 24576. GPT fits in front (it ends
  *   at sector 34).
- * - Amlogic: `u-boot.bin.sd.bin` (or `u-boot.bin`): its first 444 bytes at sector 0 (boot code
- *   and disk signature, the MBR's partition table at 446 stays), the rest from sector 1. So the
- *   table must be MBR: a GPT header at sector 1 would be overwritten.
+ * - Amlogic: `u-boot.bin.sd.bin` (or `u-boot.bin`): its first 442 bytes at sector 0 (the boot
+ *   code area; bytes 442..511 keep the end of the disk id, the MBR's partition table at 446 and
+ *   the 0x55AA signature), the rest from sector 1, as Armbian's and Hardkernel's writers do. So
+ *   the table must be MBR: a GPT header at sector 1 would be overwritten.
  * The FAT partition starts at 16 MiB, after every family's u-boot region.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -21,6 +22,8 @@ export type UbootHandler = 'armbian_uboot_amlogic' | 'armbian_uboot_rockchip' | 
 
 export const SECTOR = 512;
 export const UBOOT_PARTITION_START = 16 * 1024 * 1024;
+/** What an Amlogic u-boot puts into sector 0 (dd bs=1 count=442). */
+export const AMLOGIC_HEAD_BYTES = 442;
 
 /** One raw write of (part of) a u-boot file onto the disk, outside the partition. */
 export interface RawWrite {
@@ -61,7 +64,7 @@ export function ubootDiskLayout(handler: UbootHandler, files: string[], sizes: R
       table: 'mbr',
       partitionStart: UBOOT_PARTITION_START,
       writes: [
-        { file, offset: 0, length: 444 },
+        { file, offset: 0, length: AMLOGIC_HEAD_BYTES },
         { file, offset: SECTOR, skip: SECTOR },
       ],
     };
