@@ -6,17 +6,19 @@
  * the SoC family's layout instead (sfdisk for the table, mtools for the partition's files).
  * Debian packages: docker-registry, dpkg-dev, fdisk (sfdisk), mtools, u-boot-tools (mkimage).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { boardsOf, findFlavor, loadInventory, type Bootable } from '@hook/inventory';
+import { boardsOf, findFlavor, kernelOf, loadInventory, outputIdOf, type Bootable } from '@hook/inventory';
+import { hookosFiles, inWorkspace } from '@hook/layout';
 import { run } from '@hook/process';
 import { startRegistry, type TestRegistry } from '@hook/testing';
 import { tinkSettings } from '../cmdline';
 import { writeDiskImage } from '../disk-image';
 import type { FlavorOutputs } from '../handler';
+import { buildBootableMedia } from '../media';
 import { armbianUbootHandlers } from './armbian-uboot';
 import { defaultUbootRegistry, type UbootRegistry } from './armbian-uboot-fetch';
 import { publishUbootArtifact } from './armbian-uboot-fixture';
@@ -198,6 +200,33 @@ describe('Armbian u-boot media (integration: docker-registry on loopback, the re
     expect(script).toContain('setenv bootargs "console=ttyFIQ0,1500000 worker_id=52:54:00:12:34:56 ');
     expect(script).toContain('${fdt_addr_r} /dtb/rockchip/rk3588-blueberry-edge-v12-linux.dtb');
     expect(script).toContain('booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr_r}');
+  });
+
+  it('hook bootable-media uboot-rk BOARD=odroidm1 on a built flavor: dist/bootable/hook-bootable-odroidm1-edge.img.xz with u-boot at its offsets', async () => {
+    // A workspace with the inventory and the flavor's dist/hook files, as its build leaves them.
+    const root = await mkdtemp(join(dir, 'workspace-'));
+    for (const folder of ['flavors', 'kernel', 'linuxkit-templates']) await run('cp', ['-r', join(WORKSPACE, folder), root]);
+    const inventory = loadInventory(root);
+    const flavor = findFlavor(inventory, 'armbian-rockchip64-edge');
+    const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
+    const built = await flavorOutputs('armbian-rockchip64-edge', ['rockchip/rk3568-odroid-m1.dtb']);
+    const files = hookosFiles(outputId);
+    await mkdir(join(root, 'dist', 'hook'), { recursive: true });
+    const sums: string[] = [];
+    for (const [from, to] of [[built.kernel, files.vmlinuz], [built.initramfs, files.initramfs], [built.dtbs as string, files.dtbs]]) {
+      await copyFile(from, inWorkspace(root, to));
+      sums.push(`${createHash('sha256').update(await readFile(from)).digest('hex')}  ${to.split('/').pop()}`);
+    }
+    await writeFile(inWorkspace(root, files.checksums), `${sums.join('\n')}\n`);
+
+    const written = await buildBootableMedia({ workspaceRoot: root, bootableId: 'uboot-rk', env: { ...env, BOARD: 'odroidm1' } });
+    expect(written.map((m) => m.file)).toEqual([join(root, 'dist', 'bootable', 'hook-bootable-odroidm1-edge.img.xz')]);
+    await run('xz', ['-dk', written[0].file]);
+    const image = written[0].file.replace(/\.xz$/, '');
+    expect((await partitionTable(image)).partitions[0].start).toBe(32768);
+    expect((await bytesAt(image, 64 * 512, blobs.idbloader.length)).equals(blobs.idbloader)).toBe(true);
+    expect((await bytesAt(image, 16384 * 512, blobs.itb.length)).equals(blobs.itb)).toBe(true);
+    expect((await fatFile(image, 16 * MIB, 'extlinux/extlinux.conf')).toString()).toContain('  fdt /dtb/rockchip/rk3568-odroid-m1.dtb\n');
   });
 
   it('mistakes are one line each and write nothing: a pinned version the registry lacks, a board without artifacts, a DTB the flavor lacks', async () => {
