@@ -95,7 +95,12 @@ export async function fetchArmbianUboot(options: {
   const { workspaceRoot, board, branch, env } = options;
   const registry = options.registry ?? defaultUbootRegistry(env);
   const repository = armbianUbootRepository(env, board, branch);
-  const tags = await registry.listTags(repository);
+  const tags = await registry.listTags(repository).catch((error: unknown) => {
+    if (error instanceof UserError && /not found/.test(error.message)) {
+      throw new UserError(`there is no Armbian u-boot artifact ${repository} (board ${board}, branch ${branch}); check BOARD, BRANCH and ARMBIAN_BASE_ORAS_REF`);
+    }
+    throw error;
+  });
   const pinned = env.UBOOT_VERSION;
   const tag = pinned || latestUbootTag(tags);
   if (!tag) throw new UserError(`${repository} has no Armbian u-boot tag (like 2024.01-Sabcd); check BOARD, BRANCH and ARMBIAN_BASE_ORAS_REF`);
