@@ -150,7 +150,13 @@ async function readUbootPackage(packageDir: string, reference: string): Promise<
   if (!folder) throw new UserError(`${reference}: its package has no usr/lib/linux-u-boot-* folder; is it an Armbian u-boot package?`);
   const binariesDir = join(lib, folder);
   const files = (await readdir(binariesDir)).sort();
-  const metadataPath = join(binariesDir, 'u-boot-metadata.sh');
-  const metadata = (await exists(metadataPath)) ? parseUbootMetadata(await readFile(metadataPath, 'utf8')) : {};
+  // Beside the binaries, or beside platform_install.sh (upstream flattens both folders).
+  let metadata: UbootMetadata = {};
+  for (const path of [join(binariesDir, 'u-boot-metadata.sh'), join(lib, 'u-boot', 'u-boot-metadata.sh')]) {
+    if (await exists(path)) {
+      metadata = parseUbootMetadata(await readFile(path, 'utf8'));
+      break;
+    }
+  }
   return { reference, binariesDir, files, metadata };
 }
