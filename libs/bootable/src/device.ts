@@ -4,8 +4,7 @@
  * that holds the running system (/ or /boot), and one that device-mapper or RAID holds.
  * Each refusal is one line; nothing is written then.
  */
-import { constants, createReadStream, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, existsSync, fsyncSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
@@ -134,11 +133,15 @@ export function checkCardDevice(device: string, view: SystemView = liveSystemVie
  */
 export async function writeImageToDevice(image: string, device: string, view?: SystemView): Promise<void> {
   const path = checkCardDevice(device, view);
-  const handle = await open(path, constants.O_WRONLY | constants.O_EXCL).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`CARD_DEVICE ${device} cannot be opened for writing (${error.code ?? error.message}); is it in use?`);
-  });
+  let fd: number;
   try {
-    const sink = handle.createWriteStream({ autoClose: false });
+    fd = openSync(path, constants.O_WRONLY | constants.O_EXCL);
+  } catch (error) {
+    throw new UserError(`CARD_DEVICE ${device} cannot be opened for writing (${(error as NodeJS.ErrnoException).code ?? String(error)}); is it in use?`);
+  }
+  try {
+    // A plain descriptor: the stream writes, this function flushes and closes it.
+    const sink = createWriteStream('', { fd, autoClose: false });
     log.info(`Writing ${basename(image)} to ${device} ...`);
     if (image.endsWith('.xz')) {
       const xz = await spawnFilter('xz', ['--decompress', '--stdout', '--', image]);
@@ -147,9 +150,9 @@ export async function writeImageToDevice(image: string, device: string, view?: S
     } else {
       await pipeline(createReadStream(image), sink);
     }
-    await handle.sync();
+    fsyncSync(fd);
     log.info(`Wrote ${basename(image)} to ${device}; it is flushed and can be removed`);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
