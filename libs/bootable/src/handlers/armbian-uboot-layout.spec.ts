@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { bootCmd, extlinuxConf, ubootDiskLayout, UBOOT_PARTITION_START, writeBootableKernel } from './armbian-uboot-layout';
 import { latestUbootTag, parseUbootMetadata } from './armbian-uboot-fetch';
+import { ubootConsoles } from './armbian-uboot';
 
 const MIB = 1024 * 1024;
 
@@ -129,5 +130,17 @@ describe('the kernel u-boot starts', () => {
     zboot.write('zimg', 4, 'latin1');
     await writeFile(join(dir, 'zboot'), zboot);
     await expect(writeBootableKernel(join(dir, 'zboot'), join(dir, 'out'))).rejects.toThrow(/is an EFI zboot image, which u-boot's booti cannot start/);
+  });
+});
+
+describe('the console of a u-boot board', () => {
+  it("takes Armbian's SERIALCON (rate after a colon, several consoles), else SERIAL_CONSOLE, else the family's UART, with CONSOLE_EXTRA_ARGS", () => {
+    expect(ubootConsoles('armbian_uboot_rockchip', { UBOOT_KERNEL_SERIALCON: 'ttyS2:1500000' }, undefined, ',1500000')).toEqual(['ttyS2,1500000']);
+    expect(ubootConsoles('armbian_uboot_rockchip', { UBOOT_KERNEL_SERIALCON: 'ttyS2,ttyGS0' }, undefined, ',1500000')).toEqual(['ttyS2,1500000', 'ttyGS0']);
+    expect(ubootConsoles('armbian_uboot_amlogic', {}, undefined, ',115200')).toEqual(['ttyAML0,115200']);
+    expect(ubootConsoles('armbian_uboot_rockchip_vendor', {}, 'ttyS9', undefined)).toEqual(['ttyS9']);
+    expect(() => ubootConsoles('armbian_uboot_rockchip', { UBOOT_KERNEL_SERIALCON: 'ttyS2;reboot' })).toThrow(
+      /^the serial console 'ttyS2;reboot' \(from the u-boot package's UBOOT_KERNEL_SERIALCON\) is not a kernel console/,
+    );
   });
 });

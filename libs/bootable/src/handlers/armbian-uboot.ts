@@ -35,13 +35,20 @@ function boardAndBranch(board: Board): { BOARD: string; BRANCH: string } {
 }
 
 /**
- * The `console=` value: Armbian's UBOOT_KERNEL_SERIALCON (else the bootable's SERIAL_CONSOLE,
- * else the family's UART) with the bootable's CONSOLE_EXTRA_ARGS (the baud rate, ",1500000").
+ * The `console=` values: Armbian's UBOOT_KERNEL_SERIALCON (else the bootable's SERIAL_CONSOLE,
+ * else the family's UART). Armbian lists consoles with commas and writes a baud rate after a
+ * colon (`ttyS2:1500000,tty1`); the kernel wants one console= each and the rate after a comma.
+ * The bootable's CONSOLE_EXTRA_ARGS (the rate, ",1500000") goes to a console without one.
  */
-export function ubootConsole(handler: UbootHandler, metadata: Record<string, string>, serialConsole?: string, extraArgs?: string): string {
-  // Armbian writes the baud rate after a colon (ttyS2:1500000); the kernel wants a comma.
-  const base = (metadata.UBOOT_KERNEL_SERIALCON || serialConsole || FAMILY_CONSOLE[handler]).trim().replace(':', ',');
-  return base.includes(',') ? base : `${base}${extraArgs ?? ''}`;
+export function ubootConsoles(handler: UbootHandler, metadata: Record<string, string>, serialConsole?: string, extraArgs?: string): string[] {
+  const listed = (metadata.UBOOT_KERNEL_SERIALCON || serialConsole || FAMILY_CONSOLE[handler]).split(/[\s,]+/).filter(Boolean);
+  const consoles = listed.map((entry, index) => (entry.includes(':') ? entry.replace(':', ',') : index === 0 ? `${entry}${extraArgs ?? ''}` : entry));
+  for (const console of consoles) {
+    if (!/^[A-Za-z0-9]+(,[A-Za-z0-9]+)?$/.test(console)) {
+      throw new UserError(`the serial console '${console}' (from ${metadata.UBOOT_KERNEL_SERIALCON ? "the u-boot package's UBOOT_KERNEL_SERIALCON" : 'SERIAL_CONSOLE and CONSOLE_EXTRA_ARGS'}) is not a kernel console such as ttyS2,1500000`);
+    }
+  }
+  return consoles;
 }
 
 export interface ArmbianUbootOptions {
@@ -87,9 +94,9 @@ function makeHandler(handler: UbootHandler, options: ArmbianUbootOptions = {}): 
         throw new UserError(`the u-boot of board ${BOARD} boots device tree ${dtb}, which flavor ${flavor.flavorId} does not have (dtbs-${flavor.outputId}.tar.gz); use this bootable with its own flavor`);
       }
 
-      const console = ubootConsole(handler, uboot.metadata, bootable.SERIAL_CONSOLE, bootable.CONSOLE_EXTRA_ARGS);
+      const consoles = ubootConsoles(handler, uboot.metadata, bootable.SERIAL_CONSOLE, bootable.CONSOLE_EXTRA_ARGS);
       const armbianArgs = (uboot.metadata.UBOOT_EXTLINUX_CMDLINE ?? '').split(/\s+/).filter(Boolean);
-      const append = kernelCommandLine(ctx.tink, [console], armbianArgs);
+      const append = kernelCommandLine(ctx.tink, consoles, armbianArgs);
       const boot = { kernel: `/${UBOOT_KERNEL}`, initrd: `/${UBOOT_INITRAMFS}`, append, fdt: dtb ? `/dtb/${dtb}` : undefined };
       if (ubootType === 'extlinux') {
         files.push({ path: 'extlinux/extlinux.conf', content: extlinuxConf({ ...boot, fdtdir: dtbFiles.length ? '/dtb/' : undefined }) });
