@@ -4,6 +4,8 @@
  * settings, then booted by OVMF in QEMU (TCG) from that disk alone: no -kernel, no ISO, no
  * network boot. HookOS must come up with all its services, and /proc/cmdline must carry the
  * parameters given at build time. QEMU runs in a network namespace of its own.
+ * With HOOK_TEST_ARM64=yes (and hook-debian-arm64 built), grub-debian-arm64's image boots by
+ * AAVMF under qemu-system-aarch64 to a root shell on ttyAMA0 too.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,4 +80,40 @@ describe('bootable media boot (grub-debian-amd64, OVMF + QEMU TCG)', () => {
     session.type('poweroff\n');
     expect(await session.waitForExit(30000)).toBeLessThan(30);
   });
+});
+
+const ARM64_BOOT_TIMEOUT_MS = 15 * 60 * 1000;
+const describeArm64 = process.env.HOOK_TEST_ARM64 === 'yes' ? describe : describe.skip;
+
+describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; HOOK_TEST_ARM64=yes)', () => {
+  let netns: TestNetns | undefined;
+  let session: GuestSession | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    await session?.close();
+    await netns?.dispose();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hook-bootable-e2e-arm64-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, ...SETTINGS, BOARD: '', CARD_DEVICE: '' };
+    const [medium] = await buildBootableMedia({ workspaceRoot: WORKSPACE, bootableId: 'grub-debian-arm64', env, compress: false, outputDir: dir });
+    netns = await createNetns();
+    session = await bootHookOs({
+      workspaceRoot: WORKSPACE,
+      flavorId: 'hook-debian-arm64',
+      name: 'bootable-grub-debian-arm64',
+      bootDisk: medium.file,
+      network: { kind: 'user', netns: netns.name },
+      maxRunMs: ARM64_BOOT_TIMEOUT_MS + 4 * 60 * 1000,
+    });
+    await expectHealthyBoot(session, EXPECTED, ARM64_BOOT_TIMEOUT_MS);
+    await loginOnConsole(session, 5 * 60 * 1000);
+    const cmdline = (await guestCommand(session, 'cat /proc/cmdline', 60000)).trim().split(/\s+/);
+    expect(cmdline).toEqual(expect.arrayContaining(['BOOT_IMAGE=/vmlinuz', 'console=ttyAMA0', `worker_id=${SETTINGS.WORKER_ID}`, `grpc_authority=${SETTINGS.TINK_SERVER}:${SETTINGS.TINK_GRPC_PORT}`]));
+    session.type('poweroff\n');
+    expect(await session.waitForExit(120000)).toBeLessThan(120);
+  }, ARM64_BOOT_TIMEOUT_MS + 10 * 60 * 1000);
 });
