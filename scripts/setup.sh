@@ -28,6 +28,8 @@ cd "$(dirname "$0")/.."
 #   faketime              the reproducibility test builds with the clock a day ahead
 #   u-boot-qemu           u-boot for QEMU's arm64 virt machine: the u-boot extlinux medium boot test
 #   u-boot-tools          mkimage: boot.scr of u-boot media (UBOOT_TYPE bootscript)
+#   fdisk mount e2fsprogs sfdisk writes bootable media's partition tables on the image file; the
+#                         CARD_DEVICE tests use a loop device (losetup) with an ext4 file system
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
@@ -39,6 +41,7 @@ packages=(
   dnsmasq-base iproute2 curl jq
   nginx faketime
   u-boot-qemu u-boot-tools
+  fdisk mount e2fsprogs
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)
