@@ -47,6 +47,21 @@ describe('hook CLI (integration)', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // Through the real bundle: bootable-media loads @hook/bootable/cli (the handlers' OCI and
+  // Docker libraries must stay out of the bundle: esbuild cannot bundle their native modules).
+  it.each([
+    [['bootable-media', 'grub-debian-amd65'], {}, /Unknown bootable 'grub-debian-amd65' \(did you mean grub-debian-amd64\?\)/],
+    [['bootable-media', 'uboot-rk'], { BOARD: 'rock5b' }, /Unknown board 'rock5b' for bootable uboot-rk; its boards are: cm3588-nas nanopct6 odroidm1 quartz64a rockpro64/],
+    [['bootable-media', 'grub-debian-amd64'], { CARD_DEVICE: '/etc/hostname' }, /CARD_DEVICE \/etc\/hostname is a regular file, not a block device/],
+    [['bootable-media', 'grub-debian-amd64'], { WORKER_ID: 'a b' }, /WORKER_ID is 'a b': a kernel command line value cannot hold spaces/],
+  ] as [string[], NodeJS.ProcessEnv, RegExp][])('%j %j exits 1 with one readable line before Nx runs', async (args, env, message) => {
+    const result = await hook(args, env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).not.toContain('nx run');
+  });
+
   it('a flavor.yaml with a typo is one line naming the file, line and key', async () => {
     const workspace = makeWorkspace({
       'kernel/k/kernel.yaml': SOURCE_KERNEL,
