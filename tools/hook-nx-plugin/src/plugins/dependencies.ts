@@ -21,7 +21,7 @@ export interface InferredDependency {
 }
 
 /** The library (Nx project) the build executor of each kind of project runs. */
-export const TOOLING_LIBRARIES = { flavor: 'hookos', kernel: 'kernel', image: 'containers' } as const;
+export const TOOLING_LIBRARIES = { flavor: 'hookos', kernel: 'kernel', image: 'containers', bootable: 'bootable' } as const;
 
 /** Edges for the projects at these roots (`flavors/<id>`, `kernel/<id>`, `images/<name>`). */
 export function inferDependencies(roots: Iterable<string>, ctx: InferenceContext, libraries: ReadonlySet<string> = new Set()): InferredDependency[] {
@@ -34,11 +34,13 @@ export function inferDependencies(roots: Iterable<string>, ctx: InferenceContext
     if (parts.length !== 2) continue;
     const [dir, id] = parts;
     if (dir === 'flavors') {
-      const { kernel, images } = readFlavor(ctx, id);
+      const { flavor, kernel, images } = readFlavor(ctx, id);
       const sourceFile = `${root}/flavor.yaml`;
       edges.push({ source: id, target: kernelProjectName(kernel.id), sourceFile });
       for (const image of images) edges.push({ source: id, target: image, sourceFile });
       tooling(id, TOOLING_LIBRARIES.flavor);
+      // Its bootable-<id> targets run @hook/bootable.
+      if (flavor.BOOTABLES.length > 0) tooling(id, TOOLING_LIBRARIES.bootable);
     } else if (dir === 'kernel') {
       const kernel = readKernel(ctx, id);
       if (!kernel) continue;

@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SOURCE_KERNEL, makeWorkspace } from '@hook/inventory/testing';
+import { loadInventory } from '@hook/inventory';
+import { computeMatrices } from '@hook/ci-matrix';
+import { handlerOf, mediaFile, resolveBootable, selectBoards } from '@hook/bootable';
 import { createNodesV2 } from '../index';
 import { inferFromFile, type InferenceContext } from './nodes';
 import { inferDependencies } from './dependencies';
@@ -81,7 +84,7 @@ describe('inferred projects', () => {
     const flavor = inferFromFile('flavors/k-arm64/flavor.yaml', ctx)!;
     const target = flavor.targets['bootable-b'];
     expect(target).toMatchObject({ executor: '@hook/nx-plugin:bootable-media', options: { flavor: 'k-arm64', bootable: 'b' }, cache: true, dependsOn: ['build'] });
-    expect(target.outputs).toEqual(['{workspaceRoot}/dist/bootable/hook-bootable-grub-k-arm64.img.xz']);
+    expect(target.outputs).toEqual(['{workspaceRoot}/dist/bootable/hook-bootable-grub-k-arm64.img.xz', '{workspaceRoot}/dist/bootable/b.json']);
     expect(target.inputs).toEqual(
       expect.arrayContaining([
         'hookBootableTooling',
@@ -155,10 +158,13 @@ describe('inferred projects', () => {
 
   it('links each project to the library its executor runs, when that library is a project', () => {
     const { ctx } = fixture();
-    const libraries = new Set(['hookos', 'kernel', 'containers']);
-    const edges = inferDependencies(['flavors/mini', 'kernel/k-arm64', 'images/base', 'libs/iso'], ctx, libraries);
+    const libraries = new Set(['hookos', 'kernel', 'containers', 'bootable']);
+    const edges = inferDependencies(['flavors/mini', 'flavors/k-arm64', 'kernel/k-arm64', 'images/base', 'libs/iso'], ctx, libraries);
     expect(edges.filter((e) => e.sourceFile === undefined)).toEqual([
       { source: 'mini', target: 'hookos' },
+      // A flavor with bootables also runs @hook/bootable (its bootable-<id> targets).
+      { source: 'k-arm64', target: 'hookos' },
+      { source: 'k-arm64', target: 'bootable' },
       { source: 'kernel-k-arm64', target: 'kernel' },
       { source: 'base', target: 'containers' },
     ]);
@@ -237,5 +243,24 @@ describe('createNodesV2 errors', () => {
     expect(failure?.errors?.map(([, error]) => error.message)).toEqual([
       'linuxkit-templates/hook.template.yaml uses ${HOOK_CONTAINER_NOPE_IMAGE} but there is no image folder images/nope or images/hook-nope',
     ]);
+  });
+});
+
+describe("the workspace's bootable targets", () => {
+  it('exist for every item of gha-matrix bootable_json, whose board the target writes (the workflow runs hook bootable-media <bootable> with BOARD=<board_id>)', () => {
+    const root = join(__dirname, '../../../..');
+    const inventory = loadInventory(root);
+    const allTags = [...new Set(inventory.flavors.flatMap((f) => [...f.TAG, ...f.BOOTABLES.flatMap((b) => b.TAG)]))].join(' ');
+    const items = computeMatrices(inventory, { CI_TAGS: allTags }).bootable;
+    expect(items.map((i) => i.bootable)).toEqual(expect.arrayContaining(['grub-debian-amd64', 'grub-debian-arm64', 'uboot-rk', 'rpi']));
+    const ctx: InferenceContext = { workspaceRoot: root, hostDockerArch: 'amd64', cache: new Map() };
+    for (const item of items) {
+      const target = inferFromFile(`flavors/${item.kernel}/flavor.yaml`, ctx)?.targets[`bootable-${item.bootable}`];
+      expect([item.kernel, item.bootable, target?.cache]).toEqual([item.kernel, item.bootable, true]);
+      const { bootable, outputId } = resolveBootable(inventory, item.bootable, item.kernel);
+      const [board] = selectBoards(bootable, item.board_id);
+      expect(board).toEqual({ id: item.board_id, opts: item.board_opts });
+      expect(target?.outputs).toContain(`{workspaceRoot}/${mediaFile(handlerOf(bootable), bootable, board, outputId)}`);
+    }
   });
 });
