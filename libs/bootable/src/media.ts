@@ -115,8 +115,9 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
   if (request.outputDir === undefined) {
     const manifest: MediaManifest = { bootable: bootable.ID, flavor: flavor.id, media: Object.fromEntries(written.map((m) => [m.board, relative(workspaceRoot, m.file).split(sep).join('/')])) };
     const path = inWorkspace(workspaceRoot, mediaManifestFile(bootable.ID));
-    await writeFile(`${path}.tmp-${process.pid}`, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(`${path}.tmp-${process.pid}`, path);
+    const partial = join(dirname(path), `.tmp-${process.pid}-${basename(path)}`);
+    await writeFile(partial, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(partial, path);
   }
   return written;
 }
