@@ -110,7 +110,7 @@ describe('CARD_DEVICE on block devices (integration: mknod, losetup, mount; root
       await run('truncate', ['-s', '40M', image]);
       await run('sh', ['-c', 'printf HOOK-HEAD | dd of="$1" conv=notrunc status=none; printf HOOK-TAIL | dd of="$1" bs=1 seek=41943031 conv=notrunc status=none', 'sh', image]);
       const expected = createHash('sha256').update(await readFile(image)).digest('hex');
-      const compressed = await compressXz(image, process.env);
+      const compressed = await compressXz(image, `${image}.xz`, process.env);
       expect(existsSync(image)).toBe(false);
       await writeImageToDevice(compressed, loop);
       const written = (await run('sh', ['-c', 'head -c 41943040 "$1" | sha256sum', 'sh', loop])).stdout.split(' ')[0];

@@ -4,7 +4,7 @@
  * image and compress it as upstream names it: dist/bootable/<name>.img.xz.
  */
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
@@ -102,10 +102,11 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
     try {
       const layout = await handler.layout({ workspaceRoot, flavor: outputs, bootable, board, tink, env, workDir: work });
       const imageName = handler.imageName(bootable, board, outputId);
-      const image = join(outputDir, imageName);
+      const compress = request.compress !== false;
+      // Compressed media: the raw image stays in the temp folder, only the .xz lands in dist/.
+      const image = compress ? join(work, 'image', imageName) : join(outputDir, imageName);
       const result = await writeDiskImage(layout, image, { sourceDateEpoch: epoch, env });
-      let file = image;
-      if (request.compress !== false) file = await compressXz(image, env);
+      const file = compress ? await compressXz(image, join(outputDir, `${imageName}.xz`), env) : image;
       log.info(`Bootable media for ${bootable.ID}, board ${board.id}: ${file} (image ${Math.round(result.bytes / 1048576)} MiB, FAT32 partition at ${result.partitionStart} bytes)`);
       written.push({ board: board.id, file, imageBytes: result.bytes });
     } finally {
@@ -123,13 +124,13 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
 }
 
 /**
- * `<image>.xz` as upstream's pixz step, then the raw image is removed. xz in multi-threaded mode
- * with a fixed block size: the same bytes with any number of threads (single-threaded mode
- * would write a different stream).
+ * `output` (`<name>.img.xz`) from `image`, as upstream's pixz step; then the raw image is removed.
+ * xz in multi-threaded mode with a fixed block size: the same bytes with any number of threads
+ * (single-threaded mode would write a different stream).
  */
-export async function compressXz(image: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const output = `${image}.xz`;
-  const partial = join(dirname(image), `.tmp-${process.pid}-${basename(output)}`);
+export async function compressXz(image: string, output: string, env: NodeJS.ProcessEnv): Promise<string> {
+  await mkdir(dirname(output), { recursive: true });
+  const partial = join(dirname(output), `.tmp-${process.pid}-${basename(output)}`);
   const forget = removeOnInterrupt(partial);
   try {
     await rm(output, { force: true });
