@@ -16,6 +16,7 @@ import type { Board, BootableHandler, FlavorOutputs } from './handler';
 import { HANDLERS } from './handlers';
 import { BOOTABLE_DIR, mediaManifestFile, resolveBootable, selectBoards, type MediaManifest } from './select';
 
+/** SOURCE_DATE_EPOCH when unset: LinuxKit's epoch, as the initramfs and the ISO use. */
 export const DEFAULT_SOURCE_DATE_EPOCH = 1492533000;
 
 /** The handler of a bootable; one line when there is none yet. */
