@@ -2,7 +2,8 @@
  * The real Nx on a clone of this repository: the project list, the graph edges and
  * `nx show projects --affected` after changing one image folder or one defconfig, the task
  * hashes Nx computes before running (test/task-hash.js) after changing the Debian base recipe
- * or a library, and what `nx show project` says about every target.
+ * or a library (and of a bootable target after a TINK_* or libs/bootable change), and what
+ * `nx show project` says about every target.
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +99,20 @@ describe('the Nx graph of this repository (integration)', () => {
     expect(affected).toEqual(expect.arrayContaining(['iso', 'hookos', 'hook-debian-amd64', 'hook-default-amd64']));
     expect(affected.filter((p) => p.startsWith('kernel-'))).toEqual([]);
     expect(affected).not.toContain('hook-docker');
+  });
+
+  it('re-runs a bootable target, not the flavor build, after a TINK_* change or a change to libs/bootable; CARD_DEVICE is no input', async () => {
+    const hashWith = async (task: string, extra: NodeJS.ProcessEnv) =>
+      (await run(process.execPath, [join(__dirname, '../../test/task-hash.js'), task], { cwd: clone, env: { ...env, ...extra } })).stdout.trim();
+    const media = 'hook-debian-amd64:bootable-grub-debian-amd64';
+    const before = await Promise.all([hashOf(media), hashOf('hook-debian-amd64:build')]);
+    expect(await hashWith(media, { TINK_SERVER: '10.0.0.1' })).not.toBe(before[0]);
+    expect(await hashWith(media, { CARD_DEVICE: '/dev/sdz' })).toBe(before[0]);
+    const affected = await commitChange('libs/bootable/src/cmdline.ts', '// changed by a test');
+    const after = await Promise.all([hashOf(media), hashOf('hook-debian-amd64:build')]);
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).toBe(before[1]);
+    expect(affected).toEqual(expect.arrayContaining(['bootable', 'hook-debian-amd64', 'hook-debian-arm64']));
   });
 
   it('describes every target of a flavor and of an image (nx show project)', async () => {
