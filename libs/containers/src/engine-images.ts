@@ -82,6 +82,8 @@ export interface BuildRequest {
   label: string;
   /** Build only up to this stage of the Dockerfile, untagged (`ref` is then only for messages). */
   target?: string;
+  /** Run every step again instead of taking layers from the engine's cache. */
+  noCache?: boolean;
 }
 
 /** `docker build` of a folder through the engine API, showing the build's output lines; the image ID. */
@@ -89,6 +91,7 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
   const files = (await listFilesSorted(request.contextDir, '.')).map((f) => f.slice(2));
   const options: Dockerode.ImageBuildOptions = { buildargs: request.buildArgs, rm: true, forcerm: true, pull: false };
   if (request.target) options.target = request.target;
+  if (request.noCache) options.nocache = true;
   else options.t = request.ref;
   // The classic builder takes FROM images of another architecture as they are; the platform is
   // only passed when it differs, since older engines accept it only in experimental mode.

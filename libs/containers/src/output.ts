@@ -28,6 +28,8 @@ export const readImageMetadata = readImageJson;
 export async function existingOutput(dir: string, ref: string): Promise<ImageMetadata | undefined> {
   const metadata = await readImageMetadata(dir);
   if (metadata?.ref !== ref) return undefined;
+  // An image of another architecture under this arch's tag (see buildForArch) is not the output.
+  if (metadata.platform && metadata.arch && metadata.platform !== `linux/${metadata.arch}`) return undefined;
   try {
     await access(join(dir, IMAGE_SBOM_FILE));
     const layout = await OciLayout.open(dir);

@@ -5,6 +5,7 @@
  * EXPORT_LK_CONTAINERS=yes saves a .tar.gz. Every image also lands in dist/ as an OCI layout.
  */
 import { createHash } from 'node:crypto';
+import type Dockerode from 'dockerode';
 import { copyFile, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeTempDir } from '@hook/process';
@@ -15,7 +16,7 @@ import { OciLayout } from '@hook/oci';
 import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
-import { buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
+import { type BuildRequest, buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
 import { type ImageMetadata, type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
 import { builderStagePackages } from './builder-stage';
@@ -121,7 +122,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     try {
       await fillBuildContext(opts, contextDir);
       const request = { contextDir, ref: tag.ref, arch, buildArgs: { BASE_IMAGE: base.tag.ref }, label: `${imageName} (${arch})` };
-      await buildImage(docker, engine.arch, request);
+      await buildForArch(docker, engine.arch, request);
       packages = await builderStagePackages(docker, engine.arch, request);
     } finally {
       await rm(contextDir, { recursive: true, force: true });
@@ -131,6 +132,22 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   await publishImage(engine, metadata, env);
   log.info(`${imageName}: ${metadata.ref} (${metadata.source})`);
   return metadata;
+}
+
+/**
+ * `docker build` for `request.arch`. The classic builder's layer cache ignores the platform: when
+ * every step of the final stage matches layers another arch's build left (files that are the same
+ * on every arch, as hook-embedded's scripts), the tag gets that arch's image. Then the image is
+ * built again without the cache.
+ */
+async function buildForArch(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<void> {
+  await buildImage(docker, engineArch, request);
+  if (await inspectLocalImage(docker, request.ref, request.arch)) return;
+  log.info(`${request.label}: the engine's layer cache gave an image of another architecture; building again without the cache`);
+  await buildImage(docker, engineArch, { ...request, noCache: true });
+  if (!(await inspectLocalImage(docker, request.ref, request.arch))) {
+    throw new UserError(`${request.label}: the Docker engine built ${request.ref} for another architecture than ${request.arch}; check that it builds with --platform linux/${request.arch} (docker version, binfmt_misc)`);
+  }
 }
 
 /** The image's folder, the shared files and (hook-embedded) its Docker storage, in `contextDir`. */
