@@ -135,16 +135,14 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
 }
 
 /**
- * `docker build` for `request.arch`. The classic builder's layer cache ignores the platform: when
- * every step of the final stage matches layers another arch's build left (files that are the same
- * on every arch, as hook-embedded's scripts), the tag gets that arch's image. Then the image is
- * built again without the cache.
+ * `docker build` for `request.arch`. For another arch than the engine's, without the engine's
+ * layer cache: the classic builder's cache ignores the platform, and a FROM scratch stage whose
+ * files are the same on every arch (hook-embedded's) got the other arch's image, or once even
+ * the builder stage's image, under the tag. A foreign-arch image is built once per change of its
+ * inputs (dist/ and Nx's cache keep it), so this costs only the RUN steps of a changed image.
  */
 async function buildForArch(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<void> {
-  await buildImage(docker, engineArch, request);
-  if (await inspectLocalImage(docker, request.ref, request.arch)) return;
-  log.info(`${request.label}: the engine's layer cache gave an image of another architecture; building again without the cache`);
-  await buildImage(docker, engineArch, { ...request, noCache: true });
+  await buildImage(docker, engineArch, request.arch === engineArch ? request : { ...request, noCache: true });
   if (!(await inspectLocalImage(docker, request.ref, request.arch))) {
     throw new UserError(`${request.label}: the Docker engine built ${request.ref} for another architecture than ${request.arch}; check that it builds with --platform linux/${request.arch} (docker version, binfmt_misc)`);
   }
