@@ -91,8 +91,8 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
   const files = (await listFilesSorted(request.contextDir, '.')).map((f) => f.slice(2));
   const options: Dockerode.ImageBuildOptions = { buildargs: request.buildArgs, rm: true, forcerm: true, pull: false };
   if (request.target) options.target = request.target;
-  if (request.noCache) options.nocache = true;
   else options.t = request.ref;
+  if (request.noCache) options.nocache = true;
   // The classic builder takes FROM images of another architecture as they are; the platform is
   // only passed when it differs, since older engines accept it only in experimental mode.
   if (request.arch !== engineArch) options.platform = `linux/${request.arch}`;
