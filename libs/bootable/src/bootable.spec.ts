@@ -49,7 +49,11 @@ describe('which bootable and boards', () => {
     expect(amd64.flavor.id).toBe('hook-debian-amd64');
     expect(amd64.bootable).toMatchObject({ HANDLER: 'grub', SERIAL_CONSOLE: 'ttyS0', TAG: ['debian'] });
     expect(resolveBootable(inventory, 'grub-debian-arm64').bootable).toMatchObject({ HANDLER: 'grub', SERIAL_CONSOLE: 'ttyAMA0' });
-    expect(mediaFilesOf(amd64.bootable, amd64.outputId)).toEqual(['dist/bootable/hook-bootable-grub-hook-debian-amd64.img.xz', 'dist/bootable/grub-debian-amd64.json']);
+    expect(mediaFilesOf(amd64.bootable, amd64.outputId)).toEqual([
+      'dist/bootable/hook-bootable-grub-hook-debian-amd64.img.xz',
+      'dist/bootable/sbom-hook-bootable-grub-hook-debian-amd64.cdx.json',
+      'dist/bootable/grub-debian-amd64.json',
+    ]);
   });
 
   it('says what is wrong in one line: unknown bootable, a flavor without it, unknown board', () => {

@@ -10,6 +10,7 @@ import { mkdir, open, readFile, rename, rm, stat, symlink, writeFile } from 'nod
 import { basename, dirname, join, posix } from 'node:path';
 import { UserError } from '@hook/log';
 import { hasCommand, makeTempDir, removeOnInterrupt, run } from '@hook/process';
+import type { MediumPackage } from '@hook/sbom';
 
 const SECTOR = 512;
 const MIB = 1024 * 1024;
@@ -54,6 +55,8 @@ export interface DiskLayout {
   volumeLabel: string;
   files: FatFile[];
   raw: RawWrite[];
+  /** What the files and raw writes come from besides HookOS (GRUB, firmware, u-boot), for the medium's SBOM. */
+  packages?: MediumPackage[];
 }
 
 export interface WriteImageOptions {

@@ -6,3 +6,4 @@ export { grubHandler, grubConfig, GRUB_MEDIUM_MARKER } from './handlers/grub';
 export { buildBootableMedia, compressXz, flavorOutputs, handlerOf, mediaFile, mediaFilesOf, type BootableMediaRequest, type WrittenMedium } from './media';
 export { BOOTABLE_DIR, mediaManifestFile, readMediaManifest, resolveBootable, selectBoards, type MediaManifest, type ResolvedBootable } from './select';
 export { checkCardDevice, liveSystemView, parseMountInfo, writeImageToDevice, type MountEntry, type SystemView } from './device';
+export { mediumSbomFile, writeMediumSbom } from './sbom';

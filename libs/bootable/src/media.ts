@@ -14,6 +14,7 @@ import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
 import type { Board, BootableHandler, FlavorOutputs } from './handler';
 import { HANDLERS } from './handlers';
+import { mediumSbomFile, writeMediumSbom } from './sbom';
 import { BOOTABLE_DIR, mediaManifestFile, resolveBootable, selectBoards, type MediaManifest } from './select';
 
 /** SOURCE_DATE_EPOCH when unset: LinuxKit's epoch, as the initramfs and the ISO use. */
@@ -31,10 +32,16 @@ export function mediaFile(handler: BootableHandler, bootable: Bootable, board: B
   return `${BOOTABLE_DIR}/${handler.imageName(bootable, board, outputId)}.xz`;
 }
 
-/** Every file the media of a bootable can be, and its manifest, for the Nx target's outputs (undefined without a handler). */
+/** Every file the media of a bootable can be, their SBOMs and the manifest, for the Nx target's outputs (undefined without a handler). */
 export function mediaFilesOf(bootable: Bootable, outputId: string): string[] | undefined {
   const handler = HANDLERS[bootable.HANDLER];
-  return handler ? [...boardsOf(bootable).map((board) => mediaFile(handler, bootable, board, outputId)), mediaManifestFile(bootable.ID)] : undefined;
+  if (!handler) return undefined;
+  const boards = boardsOf(bootable);
+  return [
+    ...boards.map((board) => mediaFile(handler, bootable, board, outputId)),
+    ...boards.map((board) => mediumSbomFile(handler.imageName(bootable, board, outputId))),
+    mediaManifestFile(bootable.ID),
+  ];
 }
 
 export interface BootableMediaRequest {
@@ -61,7 +68,7 @@ export interface WrittenMedium {
 export async function flavorOutputs(workspaceRoot: string, flavor: Flavor, outputId: string): Promise<FlavorOutputs> {
   const files = hookosFiles(outputId);
   const path = (relative: string) => inWorkspace(workspaceRoot, relative);
-  for (const [what, relative] of [['kernel', files.vmlinuz], ['initramfs', files.initramfs]] as const) {
+  for (const [what, relative] of [['kernel', files.vmlinuz], ['initramfs', files.initramfs], ['HookOS SBOM', files.sbom]] as const) {
     if (!existsSync(path(relative))) {
       throw new UserError(`${relative} (the ${what}) is missing: build the flavor first: ./hook build ${flavor.id} (npx nx run ${flavor.id}:build)`);
     }
@@ -108,6 +115,7 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
       const image = compress ? join(work, 'image', imageName) : join(outputDir, imageName);
       const result = await writeDiskImage(layout, image, { sourceDateEpoch: epoch, env });
       const file = compress ? await compressXz(image, join(outputDir, `${imageName}.xz`), env) : image;
+      await writeMediumSbom({ path: join(outputDir, basename(mediumSbomFile(imageName))), medium: file, layout, flavor: outputs, workspaceRoot, env });
       log.info(`Bootable media for ${bootable.ID}, board ${board.id}: ${file} (image ${Math.round(result.bytes / 1048576)} MiB, FAT32 partition at ${result.partitionStart} bytes)`);
       written.push({ board: board.id, file, imageBytes: result.bytes });
     } finally {

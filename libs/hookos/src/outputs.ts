@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import type { FsEntry } from '@hook/initramfs';
-import { buildEfiIso, downloadedGrubPackage, grubModulesDir, installedGrubPackage, type EfiIsoResult } from '@hook/iso';
+import { buildEfiIso, grubModulesDir, grubPackageOf, type EfiIsoResult } from '@hook/iso';
 import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
 import { yesNo } from '@hook/log';
@@ -97,7 +97,7 @@ export async function writeOutputs(format: FlavorFormat, ctx: OutputContext): Pr
 
 /** sbom-iso-<OUTPUT_ID>.cdx.json: the ISO by hash, the files on it, GRUB's Debian package, a link to the HookOS document. */
 async function writeIsoSbom(ctx: OutputContext, iso: EfiIsoResult): Promise<void> {
-  const grub = (await installedGrubPackage(iso.grubModulesDir)) ?? (await downloadedGrubPackage(iso.grubModulesDir));
+  const grub = await grubPackageOf(iso.grubModulesDir);
   const bom = mediumBom({
     kind: 'iso',
     medium: { name: basename(ctx.files.iso), ...(await sha256OfFile(iso.output)) },

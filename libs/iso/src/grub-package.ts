@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { hasCommand, run } from '@hook/process';
+import { downloadedGrubPackage } from './grub-modules';
 
 export interface GrubPackage {
   name: string;
@@ -7,12 +8,13 @@ export interface GrubPackage {
   architecture: string;
 }
 
-/**
- * The Debian package GRUB's modules come from, for the medium's SBOM: dpkg's record when the
- * host has the package installed, else `undefined` (modules unpacked from a downloaded .deb
- * say their package themselves, see grub-modules.ts).
- */
-export async function installedGrubPackage(modulesDir: string): Promise<GrubPackage | undefined> {
+/** The Debian package GRUB's modules come from (the host's installed one or a downloaded one), for a medium's SBOM. */
+export async function grubPackageOf(modulesDir: string): Promise<GrubPackage | undefined> {
+  return (await installedGrubPackage(modulesDir)) ?? (await downloadedGrubPackage(modulesDir));
+}
+
+/** dpkg's record of the installed package that holds `modulesDir`, if any. */
+async function installedGrubPackage(modulesDir: string): Promise<GrubPackage | undefined> {
   if (!(await hasCommand('dpkg-query'))) return undefined;
   const owner = await run('dpkg-query', ['-S', join(modulesDir, 'linux.mod')], { allowFailure: true });
   const name = owner.exitCode === 0 ? /^([^:,\s]+)/.exec(owner.stdout)?.[1] : undefined;

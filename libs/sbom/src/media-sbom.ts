@@ -5,11 +5,21 @@
  * images inside.
  */
 import { Enums, Models, hookProperties, newBom, sha256Hashes } from './document';
-import type { DebianPackage } from './dpkg';
 import type { HookosFile } from './hookos-sbom';
 import { debianPurl } from './image-sbom';
 
 export type MediumKind = 'iso' | 'disk-image';
+
+/** Something a medium carries besides HookOS: a Debian package (GRUB, firmware) or another artifact (a board's u-boot). */
+export interface MediumPackage {
+  name: string;
+  version: string;
+  /** Debian architecture; with no purl given, the component gets a Debian purl. */
+  architecture?: string;
+  purl?: string;
+  /** Where it came from, when that is not Debian (e.g. an OCI reference). */
+  source?: string;
+}
 
 export interface MediumBomInput {
   kind: MediumKind;
@@ -24,8 +34,8 @@ export interface MediumBomInput {
   hookosBomJson: string;
   /** The files on the medium (path as on the medium, e.g. `EFI/BOOT/BOOTX64.EFI`). */
   files: HookosFile[];
-  /** Debian packages the medium's other files come from (GRUB, firmware). */
-  packages: DebianPackage[];
+  /** What the medium's other files come from (GRUB, firmware, u-boot). */
+  packages: MediumPackage[];
   properties?: Record<string, string | number | undefined>;
 }
 
@@ -74,11 +84,12 @@ export function mediumBom(input: MediumBomInput): Models.Bom {
     subject.dependencies.add(component.bomRef);
   }
   for (const pkg of input.packages) {
+    const purl = pkg.purl ?? (pkg.architecture ? debianPurl({ name: pkg.name, version: pkg.version, architecture: pkg.architecture }) : undefined);
     const component = new Models.Component(Enums.ComponentType.Application, pkg.name, {
-      bomRef: `deb:${pkg.name}:${pkg.architecture}`,
+      bomRef: `package:${pkg.name}:${pkg.architecture ?? pkg.version}`,
       version: pkg.version,
-      purl: debianPurl(pkg),
-      properties: hookProperties({ 'deb:architecture': pkg.architecture }),
+      purl,
+      properties: hookProperties({ 'deb:architecture': pkg.architecture, 'package:source': pkg.source }),
     });
     bom.components.add(component);
     subject.dependencies.add(component.bomRef);

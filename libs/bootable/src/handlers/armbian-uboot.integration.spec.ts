@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { boardsOf, findFlavor, kernelOf, loadInventory, outputIdOf, type Bootable } from '@hook/inventory';
-import { hookosFiles, inWorkspace } from '@hook/layout';
+import { hookosFiles, inWorkspace, type KernelMetadata } from '@hook/layout';
+import { hookosBom, serializeBom, validateBomJson } from '@hook/sbom';
 import { run } from '@hook/process';
 import { startRegistry, type TestRegistry } from '@hook/testing';
 import { tinkSettings } from '../cmdline';
@@ -217,6 +218,10 @@ describe('Armbian u-boot media (integration: docker-registry on loopback, the re
       await copyFile(from, inWorkspace(root, to));
       sums.push(`${createHash('sha256').update(await readFile(from)).digest('hex')}  ${to.split('/').pop()}`);
     }
+    // The build's HookOS document, which the medium's SBOM links to.
+    const hookosJson = serializeBom(hookosBom({ flavorId: flavor.id, outputId, version: '1.2.3', arch: 'aarch64', kernel: { id: 'k', arch: 'aarch64', version: '6.12.1' } as KernelMetadata, modules: [], images: [], files: [] }));
+    await writeFile(inWorkspace(root, files.sbom), hookosJson);
+    sums.push(`${createHash('sha256').update(hookosJson).digest('hex')}  ${files.sbom.split('/').pop()}`);
     await writeFile(inWorkspace(root, files.checksums), `${sums.join('\n')}\n`);
 
     const written = await buildBootableMedia({ workspaceRoot: root, bootableId: 'uboot-rk', env: { ...env, BOARD: 'odroidm1' } });
@@ -227,6 +232,19 @@ describe('Armbian u-boot media (integration: docker-registry on loopback, the re
     expect((await bytesAt(image, 64 * 512, blobs.idbloader.length)).equals(blobs.idbloader)).toBe(true);
     expect((await bytesAt(image, 16384 * 512, blobs.itb.length)).equals(blobs.itb)).toBe(true);
     expect((await fatFile(image, 16 * MIB, 'extlinux/extlinux.conf')).toString()).toContain('  fdt /dtb/rockchip/rk3568-odroid-m1.dtb\n');
+
+    // Its SBOM: the medium by hash, u-boot's raw writes and artifact, the files on the partition, the link to the HookOS document.
+    const sbomJson = await readFile(join(root, 'dist', 'bootable', 'sbom-hook-bootable-odroidm1-edge.cdx.json'), 'utf8');
+    expect(await validateBomJson(sbomJson)).toBeNull();
+    type Component = { type: string; name: string; version?: string; hashes?: Array<{ content: string }>; properties?: Array<{ name: string; value: string }>; externalReferences?: Array<{ url: string }> };
+    const sbom = JSON.parse(sbomJson) as { metadata: { component: Component }; components: Component[] };
+    expect(sbom.metadata.component).toMatchObject({ name: 'hook-bootable-odroidm1-edge.img.xz', hashes: [expect.objectContaining({ content: createHash('sha256').update(await readFile(written[0].file)).digest('hex') })] });
+    const hash = (name: string) => sbom.components.find((c) => c.name === name)?.hashes?.[0]?.content;
+    expect(hash(`raw@${64 * 512}: u-boot idbloader.img`)).toBe(createHash('sha256').update(blobs.idbloader).digest('hex'));
+    expect(hash('initramfs')).toBe(createHash('sha256').update(await readFile(built.initramfs)).digest('hex'));
+    expect(sbom.components.find((c) => c.name === 'uboot-odroidm1-edge')?.properties).toContainEqual({ name: 'hook:package:source', value: expect.stringMatching(/uboot-odroidm1-edge:2024\.10-Sabcd/) });
+    const serial = (JSON.parse(hookosJson) as { serialNumber: string }).serialNumber.replace('urn:uuid:', '');
+    expect(sbom.components.find((c) => c.type === 'operating-system')?.externalReferences?.[0]?.url).toBe(`urn:cdx:${serial}/1#hookos%3Aarmbian-rockchip64-edge`);
   });
 
   it('mistakes are one line each and write nothing: a pinned version the registry lacks, a board without artifacts, a DTB the flavor lacks', async () => {

@@ -105,7 +105,9 @@ function makeHandler(handler: UbootHandler, options: ArmbianUbootOptions = {}): 
         files.push({ path: 'boot.cmd', content: script }, { path: 'boot.scr', source: await makeBootScript(ctx, script) });
       }
       log.info(`${bootable.ID}/${ctx.board.id}: ${uboot.reference}, ${disk.writes.map((w) => `${w.file} at byte ${w.offset}`).join(', ')}, ${ubootType}`);
-      return { table: disk.table, partitionStart: disk.partitionStart, esp: false, active: disk.table === 'mbr', volumeLabel: 'HOOK', files, raw };
+      const [repository, tag] = [uboot.reference.slice(0, uboot.reference.lastIndexOf(':')), uboot.reference.slice(uboot.reference.lastIndexOf(':') + 1)];
+      const packages = [{ name: repository.replace(/^.*\//, ''), version: tag, source: uboot.reference }];
+      return { table: disk.table, partitionStart: disk.partitionStart, esp: false, active: disk.table === 'mbr', volumeLabel: 'HOOK', files, raw, packages };
     },
   };
 }

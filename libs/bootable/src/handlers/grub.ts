@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '@hook/log';
-import { grubModulesDir, grubTarget, makeGrubEfiImage, markerGrubConfig } from '@hook/iso';
+import { grubModulesDir, grubPackageOf, grubTarget, makeGrubEfiImage, markerGrubConfig } from '@hook/iso';
 import { DEFAULT_CACHE_DIR } from '@hook/layout';
 import { run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
@@ -66,6 +66,7 @@ export const grubHandler: BootableHandler = {
       await run('tar', ['-C', dtbDir, '--strip-components=1', '-xzf', flavor.dtbs]);
       for (const relative of await listFiles(dtbDir)) files.push({ path: `dtb/${relative}`, source: join(dtbDir, relative) });
     }
-    return { table: 'gpt', partitionStart: PARTITION_START, esp: true, volumeLabel: 'HOOK', files, raw: [] };
+    const grub = await grubPackageOf(modulesDir);
+    return { table: 'gpt', partitionStart: PARTITION_START, esp: true, volumeLabel: 'HOOK', files, raw: [], packages: grub ? [grub] : [] };
   },
 };

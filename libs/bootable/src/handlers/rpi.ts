@@ -155,6 +155,7 @@ export const rpiHandler: BootableHandler = {
     ];
     log.info(`${bootable.ID}: raspi-firmware ${firmware.version}, ${boardDtbs.length} board device trees, ${overlayNames(onPartition.keys()).length} overlays`);
     // The boot ROM reads only an MBR and a FAT partition (type 0x0c).
-    return { table: 'mbr', partitionStart: RPI_PARTITION_START, esp: false, active: true, volumeLabel: 'HOOK', files, raw: [] };
+    const packages = [{ name: RPI_FIRMWARE_PACKAGE, version: firmware.version, architecture: 'all' }];
+    return { table: 'mbr', partitionStart: RPI_PARTITION_START, esp: false, active: true, volumeLabel: 'HOOK', files, raw: [], packages };
   },
 };

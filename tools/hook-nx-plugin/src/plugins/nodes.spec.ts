@@ -84,7 +84,7 @@ describe('inferred projects', () => {
     const flavor = inferFromFile('flavors/k-arm64/flavor.yaml', ctx)!;
     const target = flavor.targets['bootable-b'];
     expect(target).toMatchObject({ executor: '@hook/nx-plugin:bootable-media', options: { flavor: 'k-arm64', bootable: 'b' }, cache: true, dependsOn: ['build'] });
-    expect(target.outputs).toEqual(['{workspaceRoot}/dist/bootable/hook-bootable-grub-k-arm64.img.xz', '{workspaceRoot}/dist/bootable/b.json']);
+    expect(target.outputs).toEqual(['{workspaceRoot}/dist/bootable/hook-bootable-grub-k-arm64.img.xz', '{workspaceRoot}/dist/bootable/sbom-hook-bootable-grub-k-arm64.cdx.json', '{workspaceRoot}/dist/bootable/b.json']);
     expect(target.inputs).toEqual(
       expect.arrayContaining([
         'hookBootableTooling',
