@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { armbianOciBase } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import type { KernelDefinition } from '@hook/inventory';
 import { unpackTar } from './archive';
@@ -29,10 +30,6 @@ export function latestArmbianTag(tags: string[]): string | undefined {
   return tags.filter((t) => ARMBIAN_TAG.test(t)).sort(compareVersionTags).pop();
 }
 
-/** Where Armbian publishes its OCI artifacts (kernels, u-boot): ARMBIAN_BASE_ORAS_REF, else upstream's default. */
-export function armbianOciBase(env: NodeJS.ProcessEnv): string {
-  return (env.ARMBIAN_BASE_ORAS_REF || 'ghcr.io/armbian/os').replace(/\/+$/, '');
-}
 
 export function armbianRepository(kernel: KernelDefinition, env: NodeJS.ProcessEnv): string {
   return `${armbianOciBase(env)}/${kernel.ARMBIAN_KERNEL_ARTIFACT}`;

@@ -10,6 +10,8 @@ export const DEFAULT_HOOK_VERSION = '0.11.1';
 export const DEFAULT_KERNEL_OCI_BASE = 'ghcr.io/tinkerbell/hook/kernel/hook-kernel';
 /** Upstream's publishing location of container images; a setting (HOOK_LK_CONTAINERS_OCI_BASE). */
 export const DEFAULT_LK_CONTAINERS_OCI_BASE = 'ghcr.io/tinkerbell/hook/linuxkit/';
+/** Where Armbian publishes its OCI artifacts (kernels, u-boot); a setting (ARMBIAN_BASE_ORAS_REF). */
+export const DEFAULT_ARMBIAN_OCI_BASE = 'ghcr.io/armbian/os';
 /** Downloads, unpacked kernel sources, ccache (CACHE_DIR), relative to the workspace. */
 export const DEFAULT_CACHE_DIR = 'cache';
 
@@ -21,6 +23,10 @@ export function kernelOciBase(env: NodeJS.ProcessEnv): string {
   return env.HOOK_KERNEL_OCI_BASE || DEFAULT_KERNEL_OCI_BASE;
 }
 
+export function armbianOciBase(env: NodeJS.ProcessEnv): string {
+  return (env.ARMBIAN_BASE_ORAS_REF || DEFAULT_ARMBIAN_OCI_BASE).replace(/\/+$/, '');
+}
+
 export function containersOciBase(env: NodeJS.ProcessEnv): string {
   return env.HOOK_LK_CONTAINERS_OCI_BASE || DEFAULT_LK_CONTAINERS_OCI_BASE;
 }
@@ -30,5 +36,6 @@ export const DEFAULTS = {
   HOOK_VERSION: DEFAULT_HOOK_VERSION,
   HOOK_KERNEL_OCI_BASE: DEFAULT_KERNEL_OCI_BASE,
   HOOK_LK_CONTAINERS_OCI_BASE: DEFAULT_LK_CONTAINERS_OCI_BASE,
+  ARMBIAN_BASE_ORAS_REF: DEFAULT_ARMBIAN_OCI_BASE,
   CACHE_DIR: DEFAULT_CACHE_DIR,
 } as const;

@@ -12,7 +12,7 @@ import { UserError, log } from '@hook/log';
 import { extractDebData, exists, tempDirBeside, unpackTar } from '@hook/debian';
 import { DEFAULT_CACHE_DIR } from '@hook/layout';
 import { listTags, pullArtifact, RegistryClient } from '@hook/oci';
-import { armbianOciBase } from '@hook/kernel';
+import { armbianOciBase } from '@hook/layout';
 
 /** The registry calls this module makes (a test may count or replace them). */
 export interface UbootRegistry {
