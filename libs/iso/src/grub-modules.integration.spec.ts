@@ -32,7 +32,7 @@ describe('GRUB modules of another architecture (integration: the host mirror, ap
     await rm(work, { recursive: true, force: true });
   });
 
-  it("downloads Debian's arm64 GRUB of the host grub-mkimage's version once, and an arm64 ISO boots BOOTAA64.EFI", async () => {
+  it("downloads Debian's arm64 GRUB of the host grub-mkimage's version once, and an arm64 ISO carries an arm64 PE BOOTAA64.EFI", async () => {
     const cacheDir = join(work, 'cache');
     // An empty "installed" root stands for a host without grub-efi-arm64-bin (on arm64 hosts too).
     const request = { arch: 'aarch64' as const, cacheDir, installedRoot: join(work, 'none') };
