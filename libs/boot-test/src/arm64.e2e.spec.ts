@@ -69,7 +69,9 @@ describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG)', 
     const modules = await guestCommand(session, 'lsmod');
     expect(modules).toMatch(/^virtio_net /m);
     expect(modules).toMatch(/^overlay /m);
-    // Docker answers on arm64 too (the engine every workflow action runs in).
+    // Docker answers on arm64 too (the engine every workflow action runs in); hook-docker says
+    // when dockerd answers, which under emulation and load can be after the getty is up.
+    await session.waitFor('hook: docker: dockerd answers', 5 * 60 * 1000);
     expect(await guestCommand(session, 'docker version --format "{{.Server.Arch}}"', 120_000)).toMatch(/^arm64$/m);
     expectNoProblems(session, EXPECTED);
 
