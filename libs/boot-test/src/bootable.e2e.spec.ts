@@ -11,7 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBootableMedia } from '@hook/bootable';
+import { buildBootableMedia, type WrittenMedium } from '@hook/bootable';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
 import { TEST_MAC, bootHookOs, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
@@ -34,26 +34,30 @@ const SETTINGS = {
 
 jest.setTimeout(BOOT_TIMEOUT_MS + 180000);
 
+/** What a test started: stopped and removed after it. */
+const started: { netns?: TestNetns; session?: GuestSession; dir?: string } = {};
+afterEach(async () => {
+  await started.session?.close();
+  await started.netns?.dispose();
+  if (started.dir) await rm(started.dir, { recursive: true, force: true });
+  started.session = started.netns = started.dir = undefined;
+});
+
+/** Writes the bootable's medium with SETTINGS (uncompressed, in a temp folder) and boots the flavor from that disk alone, in a namespace of its own. */
+async function bootMedium(bootableId: string, flavorId: string, maxRunMs?: number): Promise<{ medium: WrittenMedium; session: GuestSession }> {
+  started.dir = await mkdtemp(join(tmpdir(), `hook-${bootableId}-e2e-`));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...SETTINGS, BOARD: '', CARD_DEVICE: '' };
+  const [medium] = await buildBootableMedia({ workspaceRoot: WORKSPACE, bootableId, env, compress: false, outputDir: started.dir });
+  started.netns = await createNetns();
+  started.session = await bootHookOs({ workspaceRoot: WORKSPACE, flavorId, name: `bootable-${bootableId}`, bootDisk: medium.file, network: { kind: 'user', netns: started.netns.name }, maxRunMs });
+  return { medium, session: started.session };
+}
+
 describe('bootable media boot (grub-debian-amd64, OVMF + QEMU TCG)', () => {
-  let netns: TestNetns | undefined;
-  let session: GuestSession | undefined;
-  let dir: string | undefined;
-
-  afterAll(async () => {
-    await session?.close();
-    await netns?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   it('boots from the disk image alone to all services, with the TINK_* parameters on /proc/cmdline', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hook-bootable-e2e-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, ...SETTINGS, BOARD: '', CARD_DEVICE: '' };
-    const [medium] = await buildBootableMedia({ workspaceRoot: WORKSPACE, bootableId: 'grub-debian-amd64', env, compress: false, outputDir: dir });
+    const { medium, session } = await bootMedium('grub-debian-amd64', FLAVOR);
     expect(medium.board).toBe('grub-debian-amd64-generic');
-    expect(medium.file).toBe(join(dir, 'hook-bootable-grub-hook-debian-amd64.img'));
-
-    netns = await createNetns();
-    session = await bootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, name: 'bootable-grub-debian-amd64', bootDisk: medium.file, network: { kind: 'user', netns: netns.name } });
+    expect(medium.file).toBe(join(started.dir as string, 'hook-bootable-grub-hook-debian-amd64.img'));
     await expectHealthyBoot(session, EXPECTED, BOOT_TIMEOUT_MS);
 
     await loginOnConsole(session);
@@ -87,29 +91,8 @@ const ARM64_BOOT_TIMEOUT_MS = 15 * 60 * 1000;
 const describeArm64 = process.env.HOOK_TEST_ARM64 === 'yes' ? describe : describe.skip;
 
 describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; HOOK_TEST_ARM64=yes)', () => {
-  let netns: TestNetns | undefined;
-  let session: GuestSession | undefined;
-  let dir: string | undefined;
-
-  afterAll(async () => {
-    await session?.close();
-    await netns?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   it('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hook-bootable-e2e-arm64-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, ...SETTINGS, BOARD: '', CARD_DEVICE: '' };
-    const [medium] = await buildBootableMedia({ workspaceRoot: WORKSPACE, bootableId: 'grub-debian-arm64', env, compress: false, outputDir: dir });
-    netns = await createNetns();
-    session = await bootHookOs({
-      workspaceRoot: WORKSPACE,
-      flavorId: 'hook-debian-arm64',
-      name: 'bootable-grub-debian-arm64',
-      bootDisk: medium.file,
-      network: { kind: 'user', netns: netns.name },
-      maxRunMs: ARM64_BOOT_TIMEOUT_MS + 4 * 60 * 1000,
-    });
+    const { session } = await bootMedium('grub-debian-arm64', 'hook-debian-arm64', ARM64_BOOT_TIMEOUT_MS + 4 * 60 * 1000);
     await expectHealthyBoot(session, EXPECTED, ARM64_BOOT_TIMEOUT_MS);
     await loginOnConsole(session, 5 * 60 * 1000);
     const cmdline = (await guestCommand(session, 'cat /proc/cmdline', 60000)).trim().split(/\s+/);
