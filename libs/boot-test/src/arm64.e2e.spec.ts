@@ -15,14 +15,11 @@ import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, patchCmdline } from '@hook/iso';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
-import { TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-arm64';
-const EXPECTED = {
-  onboot: ['000-udev', '001-dhcp-once', '002-ntp-once'],
-  services: ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'],
-};
+const EXPECTED = DEFAULT_TEMPLATE_CONTAINERS;
 /** Emulating another architecture under TCG is several times slower than the amd64 boots. */
 const BOOT_TIMEOUT_MS = 15 * 60 * 1000;
 const enabled = process.env.HOOK_TEST_ARM64 === 'yes';

@@ -10,15 +10,12 @@ import { join } from 'node:path';
 import type { GuestSession } from '@hook/qemu';
 import { DNSMASQ_READY, withBrokenNtpd, withDnsmasqServer } from './fixtures';
 import { createBridgedTaps, createNetns, type TestNetns } from './netns';
-import { TEST_DISK_SERIAL, TEST_MAC, bootHookOs, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, TEST_MAC, bootHookOs, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
 const SERVER_MAC = '52:54:00:77:00:01';
-const EXPECTED = {
-  onboot: ['000-udev', '001-dhcp-once', '002-ntp-once'],
-  services: ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'],
-};
+const EXPECTED = DEFAULT_TEMPLATE_CONTAINERS;
 const BOOT_TIMEOUT_MS = 6 * 60 * 1000;
 const kernelRelease = (JSON.parse(readFileSync(join(WORKSPACE, 'dist/kernels', FLAVOR, 'kernel.json'), 'utf8')) as { release: string }).release;
 

@@ -9,14 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
-import { TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
-const EXPECTED = {
-  onboot: ['000-udev', '001-dhcp-once', '002-ntp-once'],
-  services: ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'],
-};
+const EXPECTED = DEFAULT_TEMPLATE_CONTAINERS;
 const BOOT_TIMEOUT_MS = 6 * 60 * 1000;
 const AHCI_SERIAL = 'hook-ahci-disk';
 const NVME_SERIAL = 'hook-nvme-disk';

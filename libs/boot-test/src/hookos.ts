@@ -14,6 +14,11 @@ export const TEST_MAC = '52:54:00:12:34:56';
 export const TEST_DISK_SERIAL = 'hook-test-disk';
 
 export const ALL_SERVICES_STARTED = 'hook: init: all services started';
+/** The containers the default template (linuxkit-templates/hook.template.yaml) runs: what every boot test expects to start. */
+export const DEFAULT_TEMPLATE_CONTAINERS = {
+  onboot: ['000-udev', '001-dhcp-once', '002-ntp-once'],
+  services: ['acpi', 'dhcp-daemon', 'getty', 'hook-bootkit', 'hook-docker', 'ntpd', 'udev'],
+};
 const SETTLE_MS = 15000;
 /** Services whose exit with status 0 is their normal end, not a failure. */
 const FINISHING_SERVICES = new Set(['hook-bootkit']);
