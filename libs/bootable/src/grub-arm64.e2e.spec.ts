@@ -11,16 +11,16 @@
  * Debian packages: qemu-system-arm, qemu-efi-aarch64, grub-common, fdisk, mtools.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AptSuite, hostDebianSuite, unpackedPackage } from '@hook/debian';
 import { boardsOf, findFlavor, loadInventory } from '@hook/inventory';
 import { bootAndWait } from '@hook/qemu';
-import { CMDLINE_PREFIX, testCacheDir, writeTinyInitramfs } from '@hook/qemu/testing';
+import { CMDLINE_PREFIX, writeTinyInitramfs } from '@hook/qemu/testing';
 import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
 import { grubHandler } from './handlers/grub';
+import { arm64Busybox, debianArm64Kernel } from './testing/arm64-boot-files';
 
 const WORKSPACE = resolve(__dirname, '../../..');
 const MARKER = 'hook-grub-arm64-medium-booted';
@@ -28,31 +28,10 @@ const BOOT_TIMEOUT_MS = 240_000;
 
 jest.setTimeout(BOOT_TIMEOUT_MS + 300_000);
 
-async function debianArm64(name: string, keep: string[]): Promise<string> {
-  const suite = hostDebianSuite() ?? 'trixie';
-  return (await unpackedPackage({ cacheDir: join(testCacheDir(), 'debian'), suite, debArch: 'arm64', name, keep })).dir;
-}
-
 /** hook-debian-arm64's kernel when built, else Debian's arm64 kernel package. */
 async function arm64Kernel(): Promise<string> {
   const built = join(WORKSPACE, 'dist/kernels/hook-debian-arm64/kernel');
-  if (existsSync(built)) return built;
-  const suite = hostDebianSuite() ?? 'trixie';
-  const apt = new AptSuite(join(testCacheDir(), 'debian'), suite, 'arm64');
-  const meta = await apt.candidate('linux-image-arm64');
-  const image = meta ? (await apt.depends('linux-image-arm64', meta)).find((d) => d.startsWith('linux-image-')) : undefined;
-  if (!image) throw new Error(`linux-image-arm64 is not in ${suite} on the host's mirror`);
-  const dir = await debianArm64(image, ['boot/vmlinuz-']);
-  const name = (await readdir(join(dir, 'boot'))).find((n) => n.startsWith('vmlinuz-'));
-  if (!name) throw new Error(`${image} has no boot/vmlinuz-*`);
-  return join(dir, 'boot', name);
-}
-
-async function arm64Busybox(): Promise<string> {
-  const dir = await debianArm64('busybox-static', ['bin/busybox', 'usr/bin/busybox']);
-  const path = [join(dir, 'usr/bin/busybox'), join(dir, 'bin/busybox')].find((p) => existsSync(p));
-  if (!path) throw new Error('busybox-static has no busybox binary');
-  return path;
+  return existsSync(built) ? built : debianArm64Kernel();
 }
 
 describe('grub-debian-arm64 medium in qemu-system-aarch64 (e2e: AAVMF, Debian arm64 GRUB and kernel)', () => {

@@ -12,19 +12,19 @@
  * arm64 kernel and busybox-static come from the host's Debian mirror (cached in HOOK_TEST_CACHE).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { AptSuite, hostDebianSuite, unpackedPackage } from '@hook/debian';
 import { boardsOf, findFlavor, loadInventory } from '@hook/inventory';
 import { bootAndWait } from '@hook/qemu';
-import { CMDLINE_PREFIX, testCacheDir, writeTinyInitramfs } from '@hook/qemu/testing';
+import { CMDLINE_PREFIX, writeTinyInitramfs } from '@hook/qemu/testing';
 import { startRegistry, type TestRegistry } from '@hook/testing';
 import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
 import { armbianUbootHandlers } from './handlers/armbian-uboot';
 import { publishUbootArtifact } from './handlers/armbian-uboot-fixture';
+import { arm64Busybox, debianArm64Kernel } from './testing/arm64-boot-files';
 
 const WORKSPACE = resolve(__dirname, '../../..');
 const UBOOT_QEMU = '/usr/lib/u-boot/qemu_arm64/u-boot.bin';
@@ -32,34 +32,6 @@ const MARKER = 'hook-uboot-extlinux-booted';
 const BOOT_TIMEOUT_MS = 180_000;
 
 jest.setTimeout(BOOT_TIMEOUT_MS + 300_000);
-
-/** A Debian arm64 package from the host's mirror, unpacked once into the test cache. */
-async function debianArm64(name: string, keep: string[]): Promise<string> {
-  const suite = hostDebianSuite() ?? 'trixie';
-  const cacheDir = join(testCacheDir(), 'debian');
-  return (await unpackedPackage({ cacheDir, suite, debArch: 'arm64', name, keep })).dir;
-}
-
-/** Debian's arm64 kernel image (what linux-image-arm64 depends on): a plain arm64 Image. */
-async function debianArm64Kernel(): Promise<string> {
-  const suite = hostDebianSuite() ?? 'trixie';
-  const apt = new AptSuite(join(testCacheDir(), 'debian'), suite, 'arm64');
-  const meta = await apt.candidate('linux-image-arm64');
-  if (!meta) throw new Error(`linux-image-arm64 is not in ${suite} on the host's mirror`);
-  const image = (await apt.depends('linux-image-arm64', meta)).find((d) => d.startsWith('linux-image-'));
-  if (!image) throw new Error(`linux-image-arm64 ${meta} names no kernel package`);
-  const dir = await debianArm64(image, ['boot/vmlinuz-']);
-  const name = (await readdir(join(dir, 'boot'))).find((n) => n.startsWith('vmlinuz-'));
-  if (!name) throw new Error(`${image} has no boot/vmlinuz-*`);
-  return join(dir, 'boot', name);
-}
-
-async function staticBusybox(): Promise<string> {
-  const dir = await debianArm64('busybox-static', ['bin/busybox', 'usr/bin/busybox']);
-  const path = [join(dir, 'usr/bin/busybox'), join(dir, 'bin/busybox')].find((p) => existsSync(p));
-  if (!path) throw new Error('busybox-static has no busybox binary');
-  return path;
-}
 
 describe('u-boot extlinux medium in qemu-system-aarch64 (e2e: Debian u-boot-qemu, Debian arm64 kernel)', () => {
   let registry: TestRegistry | undefined;
@@ -88,7 +60,7 @@ describe('u-boot extlinux medium in qemu-system-aarch64 (e2e: Debian u-boot-qemu
     const kernel = join(dir, 'vmlinuz');
     await writeFile(kernel, gzipSync(await readFile(await debianArm64Kernel()), { level: 1 }));
     const initramfs = join(dir, 'initramfs');
-    await writeTinyInitramfs(initramfs, { marker: MARKER, busybox: await staticBusybox() });
+    await writeTinyInitramfs(initramfs, { marker: MARKER, busybox: await arm64Busybox() });
 
     const bootable = findFlavor(loadInventory(WORKSPACE), 'armbian-rockchip64-edge').BOOTABLES[0];
     expect(bootable.UBOOT_TYPE).toBe('extlinux');
