@@ -16,7 +16,11 @@ module.exports = {
   // its setter recursed until the stack overflowed and the Jest worker crashed once every test
   // had passed (worker:test failed that way in CI). The process module is shared on purpose.
   testEnvironmentOptions: { globalsCleanup: 'off' },
-  reporters: ['default', require('node:path').join(__dirname, 'tools/jest/summary-reporter.js')],
+  reporters: [
+    'default',
+    require('node:path').join(__dirname, 'tools/jest/summary-reporter.js'),
+    require('node:path').join(__dirname, 'tools/jest/run-complete-reporter.js'),
+  ],
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: {

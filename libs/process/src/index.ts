@@ -148,16 +148,20 @@ export interface ForegroundResult {
  * Resolves when it exits.
  */
 export async function runForeground(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; forwardAs?: NodeJS.Signals } = {}): Promise<ForegroundResult> {
-  const { execa } = await loadExeca();
   log.debug(`run: ${[command, ...args].join(' ')}`);
   let interruptedBy: NodeJS.Signals | undefined;
-  const child = execa(command, args, { cwd: options.cwd, env: options.env, extendEnv: true, reject: false, stdio: 'inherit' });
+  let child: ReturnType<Execa['execa']> | undefined;
+  // Taken over before the program starts: a signal that arrives meanwhile is passed on as soon as
+  // it runs, instead of ending this process and leaving the program orphaned.
   const onSignal = (signal: NodeJS.Signals) => {
     interruptedBy ??= signal;
-    if (signal !== 'SIGINT') child.kill(options.forwardAs ?? signal);
+    if (signal !== 'SIGINT') child?.kill(options.forwardAs ?? signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
+    const { execa } = await loadExeca();
+    child = execa(command, args, { cwd: options.cwd, env: options.env, extendEnv: true, reject: false, stdio: 'inherit' });
+    if (interruptedBy && interruptedBy !== 'SIGINT') child.kill(options.forwardAs ?? interruptedBy);
     const result = await child;
     if ((result as { code?: string }).code === 'ENOENT') throw new UserError(`'${command}' is not installed or not on PATH`);
     const killedBySignal = result.signal !== undefined && result.signal !== null;

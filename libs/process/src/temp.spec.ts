@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { run } from './index';
 import { hookTempRoot, processRuns, removeStaleTemp } from './temp';
 
-jest.setTimeout(60000);
+jest.setTimeout(120_000);
 
 const root = join(__dirname, '../../..');
 
@@ -42,21 +42,45 @@ describe('removeStaleTemp', () => {
   });
 });
 
-/** Runs test/child.ts as a process of its own (a stand-in build). */
+/** The stand-in builds a test started: each runs in a process group of its own, killed after the test. */
+const started: { pid?: number }[] = [];
+afterEach(() => {
+  for (const build of started.splice(0)) {
+    try {
+      if (build.pid) process.kill(-build.pid, 'SIGKILL');
+    } catch {
+      // the group has ended already
+    }
+  }
+});
+
+/** Runs test/child.ts as a process of its own (a stand-in build), in its own process group. */
 function child(args: string[], env: NodeJS.ProcessEnv = {}) {
   const { execa } = require('execa') as typeof import('execa');
-  return execa(process.execPath, ['-r', '@swc-node/register', join(__dirname, '../test/child.ts'), ...args], {
+  const build = execa(process.execPath, ['-r', '@swc-node/register', join(__dirname, '../test/child.ts'), ...args], {
     cwd: root,
     env: { ...env, SWC_NODE_PROJECT: join(root, 'tsconfig.base.json') },
     reject: false,
+    detached: true,
   });
+  started.push(build);
+  return build;
 }
 
-/** Waits until the child's output so far satisfies `ready` (bounded: 30 s). */
-async function outputWhen(build: ReturnType<typeof child>, ready: (out: string) => boolean): Promise<string> {
+/**
+ * Waits until the child's output so far satisfies `ready`. A loaded machine may take long to
+ * compile the child, so the bound is most of the test's time; when it passes, the test fails
+ * with what the child printed (never goes on to signal a child that is not ready).
+ */
+async function outputWhen(build: ReturnType<typeof child>, ready: (out: string) => boolean, boundMs = 100_000): Promise<string> {
   let out = '';
+  let err = '';
   build.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  for (let i = 0; i < 300 && !ready(out); i++) await new Promise((r) => setTimeout(r, 100));
+  build.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  let exited = false;
+  void build.then(() => (exited = true));
+  for (const until = Date.now() + boundMs; !ready(out) && !exited && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+  if (!ready(out)) throw new Error(`the stand-in build was not ready ${exited ? 'and exited' : `after ${boundMs / 1000} s`}; stdout: ${JSON.stringify(out)}, stderr: ${JSON.stringify(err.slice(-2000))}`);
   return out;
 }
 

@@ -2,7 +2,8 @@
  * A stand-in build for temp.spec.ts, run as its own process:
  * - `interrupt <staging>`: makes a temp folder and a staging folder, prints the temp folder and
  *   waits on `sleep` (the spec signals it);
- * - `foreground`: runForeground of a shell that exits 7 on SIGTERM; prints the result.
+ * - `foreground`: runForeground of a shell that exits 7 on SIGTERM (and by itself after 2 min, so
+ *   nothing can outlive a broken test for long); prints the result.
  */
 import { mkdirSync } from 'node:fs';
 import { installInterruptHandler, makeTempDir, removeOnInterrupt, run, runForeground } from '@hook/process';
@@ -17,7 +18,7 @@ async function main(mode: string, staging?: string): Promise<void> {
     console.log(dir);
     await sleeping;
   } else if (mode === 'foreground') {
-    const result = await runForeground('sh', ['-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.2; done']);
+    const result = await runForeground('sh', ['-c', 'trap "exit 7" TERM; echo ready; i=0; while [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done']);
     console.log(JSON.stringify(result));
   }
 }
