@@ -62,11 +62,21 @@ describe('the Nx graph of this repository (integration)', () => {
     const sshd = await commitChange('images/sshd/Dockerfile');
     expect(sshd).toEqual(expect.arrayContaining(['sshd', 'peg-default-amd64', 'hook-default-amd64', 'hook-debian-amd64']));
     expect(sshd.filter((p) => p.startsWith('kernel-') || ['hook-docker', 'getty', 'dhcp', 'debian-base'].includes(p))).toEqual([]);
-    const bootkit = await commitChange('images/hook-docker/Dockerfile');
-    expect(bootkit).toContain('hook-docker');
-    expect(bootkit).toContain('hook-default-amd64');
-    expect(bootkit).not.toContain('peg-default-amd64');
-    expect(bootkit.filter((p) => !p.startsWith('hook-') && !p.startsWith('armbian-'))).toEqual([]);
+    const dockerfile = await commitChange('images/hook-docker/Dockerfile');
+    expect(dockerfile).toContain('hook-docker');
+    expect(dockerfile).toContain('hook-default-amd64');
+    expect(dockerfile).not.toContain('peg-default-amd64');
+    // Besides the flavors: the tests that boot hook-debian-amd64 or run the image's scripts.
+    expect(dockerfile.filter((p) => !p.startsWith('hook-') && !p.startsWith('armbian-')).sort()).toEqual(['boot-test', 'remote-cache', 'worker']);
+  });
+
+  it('runs the worker, boot and CLI tests after a change to what they boot: bootkit.sh alone, or the initramfs writer', async () => {
+    const bootkit = await commitChange('images/hook-docker/bootkit.sh');
+    expect(bootkit).toEqual(expect.arrayContaining(['hook-docker', 'hook-debian-amd64', 'worker', 'boot-test', 'hook-cli']));
+    const writer = await commitChange('libs/initramfs/src/writer.ts', '// changed by a test');
+    expect(writer).toEqual(expect.arrayContaining(['initramfs', 'hookos', 'hook-debian-amd64', 'boot-test', 'hook-cli']));
+    // The worker's tests run the image's scripts in the engine, not an initramfs.
+    expect(writer).not.toContain('worker');
   });
 
   it('follows a defconfig change to its kernel and the flavors booting it', async () => {
