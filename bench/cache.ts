@@ -6,7 +6,7 @@
  *
  *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/cache.ts [--runs 3]
  *
- * Needs Debian packages: nginx, curl, and a Docker engine. "Cold" means a clean clone with empty
+ * Needs Debian packages: curl, and a Docker engine. "Cold" means a clean clone with empty
  * Nx caches. The Docker engine keeps the images it already holds by tag and its layer cache, and
  * the kernel is Debian's prebuilt one, so a cold build on a new machine takes longer.
  * Peak memory: VmHWM of the Nx main process (it stores and restores entries, in its Rust code),

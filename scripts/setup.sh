@@ -24,7 +24,6 @@ cd "$(dirname "$0")/.."
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
 #   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
 #   curl                  probing the registries a worker boot test runs inside its namespace
-#   nginx                 the Nx remote cache server (cache-server/, its tests and bench/cache.ts)
 #   faketime              the reproducibility test builds with the clock a day ahead
 #   u-boot-qemu           u-boot for QEMU's arm64 virt machine: the u-boot extlinux medium boot test
 #   u-boot-tools          mkimage: boot.scr of u-boot media (UBOOT_TYPE bootscript)
@@ -39,7 +38,7 @@ packages=(
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap qemu-user-static binfmt-support
   dnsmasq-base iproute2 curl jq
-  nginx faketime
+  faketime
   u-boot-qemu u-boot-tools
   fdisk mount e2fsprogs
 )

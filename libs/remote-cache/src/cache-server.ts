@@ -1,6 +1,6 @@
 /**
- * The local Nx remote cache (cache-server/cache-server.sh: Debian's nginx on loopback) as a
- * handle for tests and benchmarks: started on a free port with its own store, stopped by stop().
+ * The local Nx remote cache (cache-server/cache-server.sh: the server in ./server on loopback) as
+ * a handle for tests and benchmarks: started on a free port with its own store, stopped by stop().
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,11 +14,15 @@ export interface CacheServer {
   url: string;
   readWriteToken: string;
   readOnlyToken: string;
-  /** Where entries land: `<storeDir>/<hash>`. */
+  /** The server's DIR (store, tokens, log): what `cache-server.sh verify|clean` take. */
+  dir: string;
+  /** Where entries land: `<entriesDir>/<hash>`, with the sha256 of the upload in `<hash>.sha256`. */
   entriesDir: string;
+  /** The server's log: one line for each entry it removed as no longer matching its upload. */
+  logFile: string;
   /** The environment Nx needs to use this cache with the given token (read-write by default). */
   nxEnv(token?: string): NodeJS.ProcessEnv;
-  /** Stops nginx and deletes the store. Safe to call twice. */
+  /** Stops the server and deletes the store. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -43,7 +47,9 @@ async function handle(dir: string, url: string): Promise<CacheServer> {
     url,
     readWriteToken,
     readOnlyToken,
+    dir,
     entriesDir: join(dir, 'store/v1/cache'),
+    logFile: join(dir, 'logs/server.log'),
     nxEnv: (token = readWriteToken) => ({
       NX_SELF_HOSTED_REMOTE_CACHE_SERVER: url,
       NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: token,
