@@ -71,7 +71,9 @@ describe('the Nx graph of this repository (integration)', () => {
   });
 
   it('runs the worker, boot and CLI tests after a change to what they boot: bootkit.sh alone, or the initramfs writer', async () => {
+    const workerTests = await hashOf('worker:test');
     const bootkit = await commitChange('images/hook-docker/bootkit.sh');
+    expect(await hashOf('worker:test')).not.toBe(workerTests);
     expect(bootkit).toEqual(expect.arrayContaining(['hook-docker', 'hook-debian-amd64', 'worker', 'boot-test', 'hook-cli']));
     const writer = await commitChange('libs/initramfs/src/writer.ts', '// changed by a test');
     expect(writer).toEqual(expect.arrayContaining(['initramfs', 'hookos', 'hook-debian-amd64', 'boot-test', 'hook-cli']));
@@ -79,11 +81,22 @@ describe('the Nx graph of this repository (integration)', () => {
     expect(writer).not.toContain('worker');
   });
 
-  it('follows a defconfig change to its kernel and the flavors booting it', async () => {
+  it('follows a defconfig change to its kernel and the flavors booting it, and to the hash of the kernel tests that read it', async () => {
+    const before = await hashOf('kernel:test');
     const affected = await commitChange('kernel/configs/generic-6.12.y-aarch64');
     expect(affected).toEqual(expect.arrayContaining(['hook-default-arm64', 'kernel-hook-default-arm64']));
-    // Only arm64 kernels on that series and their flavors: nothing amd64, no image.
+    // Only arm64 kernels on that series and their flavors: nothing amd64, no image. The kernel
+    // library's tests read kernel/ through a runtime input (a file input would make every kernel
+    // project affected through their edge to the library), so their cached result is not reused.
     expect(affected.filter((p) => !p.endsWith('-arm64'))).toEqual([]);
+    expect(await hashOf('kernel:test')).not.toBe(before);
+  });
+
+  it('puts the opt-in test variables in the hash of the tests', async () => {
+    const hashWith = async (task: string, extra: NodeJS.ProcessEnv) =>
+      (await run(process.execPath, [join(__dirname, '../../test/task-hash.js'), task], { cwd: clone, env: { ...env, ...extra } })).stdout.trim();
+    const plain = await hashOf('kernel:test');
+    for (const name of ['HOOK_TEST_DEFAULT_KERNEL', 'HOOK_TEST_CROSS_ARM64', 'LINUXKIT_BIN']) expect([name, await hashWith('kernel:test', { [name]: 'yes' })]).not.toEqual([name, plain]);
   });
 
   it('puts the Debian base recipe in the hash of a kernel compiled in the builder image, not of a prebuilt one', async () => {
