@@ -48,6 +48,7 @@ export type CommandName =
   | 'config'
   | 'config-shell'
   | 'run-qemu'
+  | 'serve'
   | 'gha-matrix'
   | 'linuxkit-containers'
   | 'bootable-media'
@@ -72,7 +73,8 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'kernel-check', aliases: ['kernel-check', 'check-kernel-config'], takesFlavor: true, summary: "check the flavor kernel's config against kernel/configs/required.yaml (no compile)" },
   { name: 'config', aliases: ['config', 'kernel-config', 'config-kernel'], takesFlavor: true, summary: 'menuconfig for the flavor kernel, saved back to kernel/configs (needs a terminal)' },
   { name: 'config-shell', aliases: ['kernel-config-shell', 'config-shell-kernel'], takesFlavor: true, summary: 'a shell in the kernel build environment' },
-  { name: 'run-qemu', aliases: ['build-run-qemu', 'run-qemu', 'qemu-run', 'run', 'qemu'], takesFlavor: true, summary: 'build, then boot the flavor in QEMU' },
+  { name: 'run-qemu', aliases: ['build-run-qemu', 'run-qemu', 'qemu-run', 'run', 'qemu'], takesFlavor: true, summary: 'build, then boot the flavor in QEMU, its console on this terminal (NETBOOT=yes: through iPXE as Smee boots it; FIRMWARE=bios)' },
+  { name: 'serve', aliases: ['serve'], takesFlavor: true, summary: "serve Smee's iPXE script and the flavor's kernel and initramfs over HTTP for real machines: hook serve <flavor> LISTEN=<address>:<port>" },
   { name: 'gha-matrix', aliases: ['gha-matrix'], takesFlavor: false, summary: 'print the GitHub Actions matrices (and append them to $GITHUB_OUTPUT)' },
   { name: 'linuxkit-containers', aliases: ['linuxkit-containers'], takesFlavor: false, summary: 'build every LinuxKit container image for DOCKER_ARCH' },
   { name: 'bootable-media', aliases: ['bootable-media', 'bootable', 'media'], takesFlavor: false, summary: 'write a bootable disk image per board into dist/bootable (BOARD=, CARD_DEVICE=): hook bootable-media <bootable-id>' },

@@ -21,6 +21,19 @@ main(process.argv.slice(2), {
     return exitCodeOf(result);
   },
   verifyBuild: (flavorId, outputId) => verifyHookosBuild(root, flavorId, outputId),
+  async runQemu(flavorId, env) {
+    const { runFlavor } = await import('@hook/qemu');
+    await runFlavor({ workspaceRoot: root, flavorId, env });
+  },
+  async serve(flavorId, env) {
+    const { serveFlavor } = await import('@hook/qemu');
+    const server = await serveFlavor({ workspaceRoot: root, flavorId, env });
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(name, () => resolve(name));
+    });
+    await server.close();
+    log.info(`${signal}: stopped serving`);
+  },
 }).then((code) => {
   process.exitCode = code;
 });

@@ -8,6 +8,8 @@ const root = join(__dirname, '../../..');
 
 function context(overrides: Partial<CliContext> = {}) {
   const nxCalls: { args: string[]; env: NodeJS.ProcessEnv }[] = [];
+  const qemuRuns: string[] = [];
+  const served: [string, string | undefined][] = [];
   let out = '';
   const ctx: CliContext = {
     root,
@@ -20,9 +22,11 @@ function context(overrides: Partial<CliContext> = {}) {
       return 0;
     },
     verifyBuild: async () => undefined,
+    runQemu: async (flavorId) => void qemuRuns.push(flavorId),
+    serve: async (flavorId, env) => void served.push([flavorId, env.LISTEN]),
     ...overrides,
   };
-  return { ctx, nxCalls, output: () => out };
+  return { ctx, nxCalls, qemuRuns, served, output: () => out };
 }
 
 let logLines: string[] = [];
@@ -77,8 +81,6 @@ describe('commands', () => {
       [['kernel', 'peg-default-amd64'], ['run', 'kernel-hook-default-amd64:build']],
       [['build-kernel', 'armbian-meson64-edge'], ['run', 'kernel-armbian-meson64-edge:build']],
       [['kernel', 'hook-default-arm64', 'DO_PUSH=yes'], ['run', 'kernel-hook-default-arm64:publish']],
-      [['qemu', 'hook-default-amd64'], ['run', 'hook-default-amd64:run-qemu']],
-      [['run', 'hook-debian-amd64'], ['run', 'hook-debian-amd64:run-qemu']],
       [['linuxkit-containers', 'DOCKER_ARCH=arm64'], ['run-many', '-t', 'build-arm64', '--projects=tag:hook:image']],
       [['graph'], ['graph']],
       [['graph', 'out/graph.html'], ['graph', '--file=out/graph.html']],
@@ -93,6 +95,41 @@ describe('commands', () => {
       expect(await main(argv, ctx)).toBe(0);
       expect(nxCalls[0].args).toEqual(expected);
     }
+  });
+
+  it('runs QEMU itself after Nx built and checked the flavor, so the console is this terminal whatever Nx draws', async () => {
+    for (const word of ['run', 'qemu', 'build-run-qemu']) {
+      const checked: string[] = [];
+      const { ctx, nxCalls, qemuRuns } = context({ verifyBuild: async (flavorId) => void checked.push(flavorId) });
+      expect(await main([word, 'hook-debian-amd64'], ctx)).toBe(0);
+      expect(nxCalls.map((c) => c.args)).toEqual([['run', 'hook-debian-amd64:build']]);
+      expect(checked).toEqual(['hook-debian-amd64']);
+      expect(qemuRuns).toEqual(['hook-debian-amd64']);
+    }
+    const failed = context({ runNx: async () => 1 });
+    expect(await main(['run', 'hook-debian-amd64'], failed.ctx)).toBe(1);
+    expect(failed.qemuRuns).toEqual([]);
+  });
+
+  it('refuses a wrong FIRMWARE or NETBOOT, and netboot of an arm64 flavor, before building', async () => {
+    for (const [argv, message] of [
+      [['run', 'hook-debian-amd64', 'FIRMWARE=coreboot'], "FIRMWARE is 'coreboot'; use uefi (OVMF) or bios (SeaBIOS)"],
+      [['run', 'hook-debian-amd64', 'NETBOOT=maybe'], "NETBOOT is 'maybe'; use yes or no"],
+      [['run', 'hook-debian-arm64', 'NETBOOT=yes'], "NETBOOT=yes follows Smee's x86 iPXE script"],
+    ] as const) {
+      const { ctx, nxCalls, qemuRuns } = context();
+      expect(await main([...argv], ctx)).toBe(1);
+      expect(nxCalls).toEqual([]);
+      expect(qemuRuns).toEqual([]);
+      expect(logLines.join('')).toContain(message);
+    }
+  });
+
+  it('serves a flavor without building it', async () => {
+    const { ctx, nxCalls, served } = context();
+    expect(await main(['serve', 'hook-debian-amd64', 'LISTEN=127.0.0.1:8080'], ctx)).toBe(0);
+    expect(served).toEqual([['hook-debian-amd64', '127.0.0.1:8080']]);
+    expect(nxCalls).toEqual([]);
   });
 
   it('refuses interactive kernel configuration without a terminal, and Armbian configuration always', async () => {

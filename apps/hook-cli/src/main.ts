@@ -32,6 +32,13 @@ export interface CliContext {
   runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
   /** Checks a built flavor's files against their SHA256SUMS (Nx restores its cache unchecked). */
   verifyBuild(flavorId: string, outputId: string): Promise<void>;
+  /**
+   * Boots a built flavor in QEMU in this process, its console on this terminal (not inside an
+   * Nx task, whose output Nx's terminal UI would draw in a pane and keep keys from).
+   */
+  runQemu(flavorId: string, env: NodeJS.ProcessEnv): Promise<void>;
+  /** Serves the flavor's netboot files until interrupted. */
+  serve(flavorId: string, env: NodeJS.ProcessEnv): Promise<void>;
 }
 
 /** The real verifyBuild: dist/hook/SHA256SUMS-<OUTPUT_ID> against the files it lists. */
@@ -134,8 +141,21 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
         return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
       }
       return buildAndVerify(ctx, flavor.id, outputIdOf(flavor, kernel));
-    case 'run-qemu':
-      return ctx.runNx(['run', `${flavor.id}:run-qemu`], ctx.env);
+    case 'run-qemu': {
+      // Mistakes in the run's settings show before a build, not after it.
+      const qemu = await import('@hook/qemu');
+      qemu.firmwareOf(ctx.env);
+      if (qemu.netbootOf(ctx.env) && flavor.ARCH !== 'x86_64') {
+        throw new UserError(`NETBOOT=yes follows Smee's x86 iPXE script (console=ttyS1); boot ${flavor.id} without NETBOOT`);
+      }
+      const code = await buildAndVerify(ctx, flavor.id, outputIdOf(flavor, kernel));
+      if (code !== 0) return code;
+      await ctx.runQemu(flavor.id, ctx.env);
+      return 0;
+    }
+    case 'serve':
+      await ctx.serve(flavor.id, ctx.env);
+      return 0;
     case 'kernel': {
       // Publishing runs after the (cached) build, so a cache hit still pushes or exports.
       const publish = yesNo(ctx.env, 'DO_PUSH') || yesNo(ctx.env, 'EXPORT_KERNEL_IMAGE');

@@ -154,15 +154,21 @@ const PROBE_TIMEOUT_MS = 8000;
 
 /**
  * HOOK_QEMU_ACCEL=tcg|kvm decides; otherwise (auto) KVM when the guest has the host's
- * architecture, /dev/kvm is usable and a probe boot of the UEFI firmware prints on the serial
- * console within 8 s, else TCG. The device node alone proves nothing: on some hosts a KVM guest
- * hangs or stops with an internal error. The probe result is cached for the process.
+ * architecture, an x86 CPU says it can virtualize (vmx or svm in /proc/cpuinfo: without them
+ * KVM cannot run a guest, whatever /dev/kvm says), /dev/kvm is usable and a probe boot of the
+ * UEFI firmware prints on the serial console within 8 s, else TCG. The device node alone proves
+ * nothing: on some hosts a KVM guest hangs or stops with an internal error. The probe result is
+ * cached for the process; the CPU flags make the answer immediate on hosts without them.
  */
 export async function chooseAccelerator(arch: QemuArch, env: NodeJS.ProcessEnv = process.env): Promise<Accelerator> {
   const wanted = (env.HOOK_QEMU_ACCEL ?? 'auto').toLowerCase();
   if (wanted === 'tcg' || wanted === 'kvm') return wanted;
   if (wanted !== 'auto' && wanted !== '') throw new UserError(`HOOK_QEMU_ACCEL must be tcg, kvm or auto, not '${env.HOOK_QEMU_ACCEL}'`);
   if (hostArch() !== arch) return 'tcg';
+  if (arch === 'x86_64' && !(await cpuCanVirtualize())) {
+    log.info('this CPU has no virtualization extensions (no vmx or svm in /proc/cpuinfo): QEMU uses TCG emulation (slow); HOOK_QEMU_ACCEL=kvm forces KVM');
+    return 'tcg';
+  }
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -179,6 +185,13 @@ export async function chooseAccelerator(arch: QemuArch, env: NodeJS.ProcessEnv =
     probes.set(arch, probe);
   }
   return probe;
+}
+
+/** True when /proc/cpuinfo's flags include vmx (Intel VT-x) or svm (AMD-V); true if it cannot be read. */
+export async function cpuCanVirtualize(cpuinfo = '/proc/cpuinfo'): Promise<boolean> {
+  const text = await readFile(cpuinfo, 'utf8').catch(() => undefined);
+  if (text === undefined) return true; // unknown: let the probe decide
+  return /^flags\s*:.*\b(vmx|svm)\b/m.test(text);
 }
 
 /** Boots only the UEFI firmware under KVM: any serial output within the time means KVM runs guests. */

@@ -18,7 +18,7 @@ describe('qemuCommandLine', () => {
   it('boots an x86_64 kernel directly with the serial console in a file and no network', () => {
     const line = argv({ arch: 'x86_64', kernel: '/k', initrd: '/i', append: 'console=ttyS0 a=b' }, { ...serialFile, pidFile: '/tmp/x/pid' });
     expect(line).toBe(
-      'qemu-system-x86_64 -machine q35,accel=tcg -cpu max -m 2048 -smp 2 -nodefaults -no-user-config ' +
+      'qemu-system-x86_64 -machine q35 -accel tcg,thread=single -cpu max -m 2048 -smp 2 -nodefaults -no-user-config ' +
         '-kernel /k -initrd /i -append console=ttyS0 a=b -display none -monitor none -serial file:/tmp/x/serial.log -pidfile /tmp/x/pid',
     );
     expect(line).not.toContain('-netdev');
@@ -34,10 +34,10 @@ describe('qemuCommandLine', () => {
 
   it('uses AAVMF, the virt machine and a SCSI CD-ROM on aarch64', () => {
     const line = argv({ arch: 'aarch64', iso: '/a,b.iso' }, { ...serialFile, uefiVars: '/v' });
-    expect(line).toMatch(/^qemu-system-aarch64 -machine virt,accel=tcg -cpu cortex-a72 /);
+    expect(line).toMatch(/^qemu-system-aarch64 -machine virt -accel tcg,thread=single -cpu cortex-a72 /);
     expect(line).toContain('file=/usr/share/AAVMF/AAVMF_CODE.fd');
     expect(line).toContain('-device virtio-scsi-pci,id=scsi0 -drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/a,,b.iso -device scsi-cd,bus=scsi0.0,drive=cd0');
-    expect(argv({ arch: 'aarch64', kernel: '/k', accel: 'kvm' })).toContain('-machine virt,accel=kvm,gic-version=host -cpu host');
+    expect(argv({ arch: 'aarch64', kernel: '/k', accel: 'kvm' })).toContain('-machine virt,gic-version=host -accel kvm -cpu host');
   });
 
   it('forwards ports from loopback only and sets the MAC when networking is asked for', () => {
@@ -60,8 +60,35 @@ describe('qemuCommandLine', () => {
     expect(line).not.toContain('-kernel');
   });
 
+  it('runs several TCG vCPUs on one thread (multi-threaded TCG oopses in the kernel text patching), one vCPU or KVM as asked', () => {
+    expect(argv({ arch: 'x86_64', kernel: '/k', cpus: 2 })).toContain('-machine q35 -accel tcg,thread=single -cpu max -m 2048 -smp 2 ');
+    expect(argv({ arch: 'x86_64', kernel: '/k', cpus: 1 })).toContain('-machine q35 -accel tcg -cpu max -m 2048 -smp 1 ');
+    expect(argv({ arch: 'x86_64', kernel: '/k', cpus: 2, accel: 'kvm' })).toContain('-machine q35 -accel kvm -cpu host -m 2048 -smp 2 ');
+  });
+
+  it('netboots through the NIC iPXE: restricted user network, TFTP script, one forward per guest connection, the console on ttyS1', () => {
+    const netboot = {
+      arch: 'x86_64' as const,
+      netUser: true,
+      netboot: { tftpDir: '/tmp/x/tftp', bootfile: 'hook.ipxe' },
+      guestForwards: [{ address: '10.0.2.100', port: 80, command: '/usr/bin/node /tmp/x/relay.js 4711' }],
+      mac: '52:54:00:12:34:56',
+    };
+    const bios = argv(netboot, { serial: 'stdio', consolePort: 1 });
+    expect(bios).toContain('-netdev user,id=net0,restrict=on,tftp=/tmp/x/tftp,bootfile=hook.ipxe,guestfwd=tcp:10.0.2.100:80-cmd:/usr/bin/node /tmp/x/relay.js 4711 ');
+    expect(bios).toContain('-device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,bootindex=0 -boot n');
+    expect(bios).toContain('-serial null -display none -serial mon:stdio');
+    expect(bios).not.toContain('-kernel');
+    const uefi = argv({ ...netboot, uefi: true }, { serial: 'stdio', consolePort: 1, uefiVars: '/tmp/x/vars.fd' });
+    expect(uefi).toContain('OVMF_CODE_4M.fd');
+    expect(uefi).not.toContain('-boot n');
+    expect(() => argv({ ...netboot, kernel: '/k' })).toThrow(/give no kernel/);
+    expect(() => argv({ ...netboot, netUser: false })).toThrow(/need netUser/);
+    expect(() => argv({ ...netboot, guestForwards: [{ address: '10.0.2.100', port: 80, command: 'a,b' }] })).toThrow(/cannot contain a comma/);
+  });
+
   it('rejects machines that cannot work', () => {
-    expect(() => argv({ arch: 'x86_64' })).toThrow(new UserError('nothing to boot: give a kernel (with an initrd), an ISO, or firmware (bios) with a boot disk'));
+    expect(() => argv({ arch: 'x86_64' })).toThrow(new UserError('nothing to boot: give a kernel (with an initrd), an ISO, firmware (bios) with a boot disk, or netboot'));
     expect(() => argv({ arch: 'aarch64', bios: '/u-boot.bin', uefi: true }, { ...serialFile, uefiVars: '/v' })).toThrow(new UserError('give either bios firmware or UEFI, not both'));
     expect(() => argv({ arch: 'x86_64', iso: '/i', uefi: false })).toThrow(UserError);
     expect(() => argv({ arch: 'x86_64', kernel: '/k', mac: 'nope', netUser: true })).toThrow(/not a MAC address/);

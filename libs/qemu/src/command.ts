@@ -10,6 +10,13 @@ export interface HostForward {
   protocol?: 'tcp' | 'udp';
 }
 
+export interface GuestForward {
+  address: string;
+  port: number;
+  /** Run through /bin/sh, once per connection; QEMU's option syntax forbids commas in it. */
+  command: string;
+}
+
 export interface MachineOptions {
   arch: QemuArch;
   kernel?: string;
@@ -32,6 +39,18 @@ export interface MachineOptions {
   bootDisk?: string;
   /** User-mode networking (no root, no bridge); off unless asked. */
   netUser?: boolean;
+  /**
+   * Boot from the network as a Tinkerbell machine does (no kernel given): the NIC's iPXE
+   * (Debian's ipxe-qemu ROM) gets `bootfile` from QEMU's TFTP server in `tftpDir`, then fetches
+   * over HTTP through `guestForwards`. The user network is restricted: the guest reaches nothing
+   * but these forwards (needs netUser).
+   */
+  netboot?: { tftpDir: string; bootfile: string };
+  /**
+   * Guest connections to `address:port` in the user network, each one handed to a new `command`
+   * on the host (its stdin/stdout are the connection), e.g. a relay to a loopback server.
+   */
+  guestForwards?: GuestForward[];
   /** MAC address of the user-mode NIC (so worker_id/hw_addr can match it). */
   mac?: string;
   hostForwards?: HostForward[];
@@ -50,6 +69,12 @@ export interface MachineFiles {
    * the human monitor on `monitorSocket`).
    */
   serial: { file: string } | { socket: string; monitorSocket: string } | 'stdio';
+  /**
+   * Which serial port carries the console (0: ttyS0, default). Smee's iPXE script puts the
+   * console on ttyS1 (console=ttyS1,115200, as a data centre's serial-over-LAN), so a machine
+   * booted that way gets an empty first port and its console on the second.
+   */
+  consolePort?: 0 | 1;
   /** QEMU writes its process id here (so a run can be stopped). */
   pidFile?: string;
 }
@@ -117,11 +142,12 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
   const profile = archProfile(options.arch);
   validate(options);
   const args: string[] = [];
+  const cpus = options.cpus ?? 2;
   // On arm64 hosts KVM needs the host's GIC version; TCG emulates the default one.
   const gic = options.arch === 'aarch64' && options.accel === 'kvm' ? ',gic-version=host' : '';
-  args.push('-machine', `${profile.machine},accel=${options.accel}${gic}`);
+  args.push('-machine', `${profile.machine}${gic}`, '-accel', acceleratorOption(options.accel, cpus));
   args.push('-cpu', profile.cpu[options.accel]);
-  args.push('-m', String(options.memoryMb ?? 2048), '-smp', String(options.cpus ?? 2));
+  args.push('-m', String(options.memoryMb ?? 2048), '-smp', String(cpus));
   args.push('-nodefaults', '-no-user-config');
 
   if (usesUefi(options)) {
@@ -156,9 +182,16 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
   }
   if (options.netUser) {
     const forwards = (options.hostForwards ?? []).map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
-    args.push('-netdev', `user,id=net0${forwards.join('')}`);
-    args.push('-device', `virtio-net-pci,netdev=net0${options.mac ? `,mac=${options.mac}` : ''}`);
+    const guestForwards = (options.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.address}:${f.port}-cmd:${f.command}`);
+    // Netboot: restrict=on keeps every guest packet on this machine except the explicit forwards.
+    const netboot = options.netboot ? `,restrict=on,tftp=${options.netboot.tftpDir},bootfile=${options.netboot.bootfile}` : '';
+    args.push('-netdev', `user,id=net0${netboot}${forwards.join('')}${guestForwards.join('')}`);
+    // The NIC's option ROM is Debian's iPXE (ipxe-qemu), for BIOS and UEFI alike.
+    args.push('-device', `virtio-net-pci,netdev=net0${options.mac ? `,mac=${options.mac}` : ''}${options.netboot ? ',bootindex=0' : ''}`);
+    if (options.netboot && !usesUefi(options)) args.push('-boot', 'n');
   }
+  // Ports before the console's port stay empty (the guest sees them, nothing listens).
+  for (let port = 0; port < (files.consolePort ?? 0); port++) args.push('-serial', 'null');
   if (files.serial === 'stdio') {
     // -nodefaults leaves the machine without a serial port (-nographic alone then shows nothing):
     // the console on this terminal, multiplexed with QEMU's monitor (Ctrl-A C; Ctrl-A X quits).
@@ -174,9 +207,23 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
   return { command: profile.binary, args };
 }
 
+/**
+ * `-accel`. Multi-threaded TCG (QEMU's default for several vCPUs) sometimes runs a stale int3
+ * while the guest kernel patches its text on another vCPU (`Oops: int3` in
+ * __alloc_pages_noprof, "Fatal exception in interrupt"); one TCG thread for all vCPUs never did.
+ */
+export function acceleratorOption(accel: Accelerator, cpus: number): string {
+  return accel === 'tcg' && cpus > 1 ? 'tcg,thread=single' : accel;
+}
+
 function validate(options: MachineOptions): void {
-  if (!options.kernel && !options.iso && !usesUefi(options) && !options.bios) {
-    throw new UserError('nothing to boot: give a kernel (with an initrd), an ISO, or firmware (bios) with a boot disk');
+  if (!options.kernel && !options.iso && !usesUefi(options) && !options.bios && !options.netboot) {
+    throw new UserError('nothing to boot: give a kernel (with an initrd), an ISO, firmware (bios) with a boot disk, or netboot');
+  }
+  if (options.netboot && (options.kernel || options.iso || options.bootDisk)) throw new UserError('netboot boots what iPXE fetches: give no kernel, ISO or boot disk with it');
+  if ((options.netboot || options.guestForwards?.length) && !options.netUser) throw new UserError('netboot and guest forwards need netUser: true');
+  for (const forward of options.guestForwards ?? []) {
+    if (forward.command.includes(',')) throw new UserError(`a guest forward's command cannot contain a comma (QEMU's option syntax): ${forward.command}`);
   }
   if (options.bios && usesUefi(options)) throw new UserError('give either bios firmware or UEFI, not both');
   if (options.initrd && !options.kernel) throw new UserError('an initrd needs a kernel to go with it');

@@ -13,7 +13,7 @@ import { archProfile, qemuCommandLine, usesUefi, type Accelerator, type MachineF
 export async function prepareMachine(
   options: MachineOptions & { accel: Accelerator },
   workDir: string,
-  io: Pick<MachineFiles, 'serial' | 'pidFile'>,
+  io: Pick<MachineFiles, 'serial' | 'pidFile' | 'consolePort'>,
 ): Promise<QemuCommand> {
   const profile = archProfile(options.arch);
   if (!(await hasCommand(profile.binary))) {

@@ -26,6 +26,8 @@ export interface SessionOptions extends MachineOptions {
   wrapper?: string[];
   /** Stop QEMU after this long whatever happens (default 15 minutes). */
   maxRunMs?: number;
+  /** The serial port the console is on (1: ttyS1, as Smee's iPXE script sets it). */
+  consolePort?: 0 | 1;
 }
 
 /** A wait that ran out: the message ends with the tail of the serial console. */
@@ -79,7 +81,7 @@ export class GuestSession {
       const socket = join(work, 'serial.sock');
       const monitorSocket = join(work, 'monitor.sock');
       const pidFile = join(work, 'qemu.pid');
-      const machine = await prepareMachine({ ...options, extraArgs, accel }, work, { serial: { socket, monitorSocket }, pidFile });
+      const machine = await prepareMachine({ ...options, extraArgs, accel }, work, { serial: { socket, monitorSocket }, pidFile, consolePort: options.consolePort });
       const wrapper = options.wrapper ?? [];
       const [command, ...args] = [...wrapper, machine.command, ...machine.args];
       log.info(`booting ${options.arch} in QEMU (${accel.toUpperCase()})${options.logFile ? `, console log ${options.logFile}` : ''}`);
