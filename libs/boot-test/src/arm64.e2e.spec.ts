@@ -15,7 +15,7 @@ import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, patchCmdline } from '@hook/iso';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, bootTest, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-arm64';
@@ -30,6 +30,8 @@ if (!enabled) {
 }
 
 jest.setTimeout(BOOT_TIMEOUT_MS + 5 * 60 * 1000);
+/** An arm64 boot under TCG waits up to BOOT_TIMEOUT_MS for its services, then logs in and checks. */
+const arm64Test = (name: string, fn: () => Promise<void>) => bootTest(name, fn, BOOT_TIMEOUT_MS + 10 * 60 * 1000);
 
 function outputId(): string {
   const inventory = loadInventory(WORKSPACE);
@@ -51,7 +53,7 @@ describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG)', 
     work = undefined;
   });
 
-  it('boots the kernel and initramfs to all services up, DHCP, and a root shell on the ttyAMA0 getty', async () => {
+  arm64Test('boots the kernel and initramfs to all services up, DHCP, and a root shell on the ttyAMA0 getty', async () => {
     const kernelRelease = (JSON.parse(readFileSync(join(WORKSPACE, 'dist/kernels', FLAVOR, 'kernel.json'), 'utf8')) as { release: string }).release;
     netns = await createNetns();
     session = await bootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, name: 'arm64', network: { kind: 'user', netns: netns.name }, maxRunMs: BOOT_TIMEOUT_MS + 4 * 60 * 1000 });
@@ -77,7 +79,7 @@ describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG)', 
     expect(session.output).toContain('hook: services stopped');
   });
 
-  it('boots the EFI ISO (Debian arm64 GRUB) through AAVMF to a root shell on ttyAMA0, with the command line patched in as Smee does', async () => {
+  arm64Test('boots the EFI ISO (Debian arm64 GRUB) through AAVMF to a root shell on ttyAMA0, with the command line patched in as Smee does', async () => {
     const iso = join(WORKSPACE, 'dist/hook', `hook-${outputId()}.iso`);
     if (!existsSync(iso)) throw new Error(`${iso} is not built: run npx nx run ${FLAVOR}:iso (the test-arm64 target does)`);
     work = await mkdtemp(join(tmpdir(), 'hook-arm64-iso-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GuestSession } from '@hook/qemu';
 import { DNSMASQ_READY, withBrokenNtpd, withDnsmasqServer } from './fixtures';
 import { createBridgedTaps, createNetns, type TestNetns } from './netns';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, TEST_MAC, bootHookOs, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, TEST_MAC, bootHookOs, bootTest, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -38,7 +38,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     return session;
   }
 
-  it('comes up with DHCP, a getty with a root shell, the hardware found; poweroff stops the services and QEMU', async () => {
+  bootTest('comes up with DHCP, a getty with a root shell, the hardware found; poweroff stops the services and QEMU', async () => {
     const guest = await boot('dhcp');
     await expectHealthyBoot(guest, EXPECTED, BOOT_TIMEOUT_MS);
     expect(guest.output).toContain('hook: init: moving the root filesystem to tmpfs');
@@ -66,7 +66,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     expectNoProblems(guest, EXPECTED);
   });
 
-  it('configures the address from ipam= without any DHCP client; the ACPI power button powers off', async () => {
+  bootTest('configures the address from ipam= without any DHCP client; the ACPI power button powers off', async () => {
     const mac = TEST_MAC.replace(/:/g, '-');
     const guest = await boot('ipam', `ipam=${mac}::10.0.2.15:255.255.255.0:10.0.2.2:hooktest:10.0.2.3:example.test:`);
     await expectHealthyBoot(guest, EXPECTED, BOOT_TIMEOUT_MS);
@@ -88,7 +88,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     expect(guest.output.slice(from)).toContain('hook: services stopped');
   });
 
-  it('says what is wrong with bad network parameters, once each, and still reaches a getty', async () => {
+  bootTest('says what is wrong with bad network parameters, once each, and still reaches a getty', async () => {
     const mac = TEST_MAC.replace(/:/g, '-');
     const guest = await boot('bad-params', `ipam=${mac}::10.0.2.15::10.0.2.2:::: interface=eth9 vlan_id`);
     await expectHealthyBoot(guest, EXPECTED, BOOT_TIMEOUT_MS);
@@ -104,7 +104,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     expectNoProblems(guest, EXPECTED);
   });
 
-  it('puts the machine on vlan_id= with hw_addr=, leased by a DHCP server that serves only that VLAN', async () => {
+  bootTest('puts the machine on vlan_id= with hw_addr=, leased by a DHCP server that serves only that VLAN', async () => {
     // This host's kernel has no 802.1Q: Debian's dnsmasq serves VLAN 42 from a second HookOS
     // guest (ipam= puts it on the VLAN), both guests on taps of one bridge in a test namespace.
     const work = await mkdtemp(join(tmpdir(), 'hook-vlan-'));
@@ -143,7 +143,7 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     }
   });
 
-  it('fails, printing the serial console, when a service breaks (a fixture breaks ntpd on purpose)', async () => {
+  bootTest('fails, printing the serial console, when a service breaks (a fixture breaks ntpd on purpose)', async () => {
     const work = await mkdtemp(join(tmpdir(), 'hook-broken-'));
     try {
       const initrd = join(work, 'initramfs-broken');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { buildBootableMedia, type WrittenMedium } from '@hook/bootable';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_MAC, bootHookOs, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_MAC, bootHookOs, bootTest, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -51,7 +51,7 @@ async function bootMedium(bootableId: string, flavorId: string, maxRunMs?: numbe
 }
 
 describe('bootable media boot (grub-debian-amd64, OVMF + QEMU TCG)', () => {
-  it('boots from the disk image alone to all services, with the TINK_* parameters on /proc/cmdline', async () => {
+  bootTest('boots from the disk image alone to all services, with the TINK_* parameters on /proc/cmdline', async () => {
     const { medium, session } = await bootMedium('grub-debian-amd64', FLAVOR);
     expect(medium.board).toBe('grub-debian-amd64-generic');
     expect(medium.file).toBe(join(started.dir as string, 'hook-bootable-grub-hook-debian-amd64.img'));
@@ -88,7 +88,7 @@ const ARM64_BOOT_TIMEOUT_MS = 15 * 60 * 1000;
 const describeArm64 = process.env.HOOK_TEST_ARM64 === 'yes' ? describe : describe.skip;
 
 describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; HOOK_TEST_ARM64=yes)', () => {
-  it('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {
+  bootTest('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {
     const { session } = await bootMedium('grub-debian-arm64', 'hook-debian-arm64', ARM64_BOOT_TIMEOUT_MS + 4 * 60 * 1000);
     await expectHealthyBoot(session, EXPECTED, ARM64_BOOT_TIMEOUT_MS);
     await loginOnConsole(session, 5 * 60 * 1000);

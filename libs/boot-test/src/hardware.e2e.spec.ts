@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, bootTest, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -31,7 +31,7 @@ describe('HookOS hardware (hook-debian-amd64, QEMU TCG): the kept modules find i
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('finds a virtio disk and NIC, a USB keyboard, an AHCI disk and an NVMe disk', async () => {
+  bootTest('finds a virtio disk and NIC, a USB keyboard, an AHCI disk and an NVMe disk', async () => {
     work = await mkdtemp(join(tmpdir(), 'hook-hardware-'));
     const disk = async (name: string) => {
       const path = join(work as string, `${name}.img`);

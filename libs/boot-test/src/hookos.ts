@@ -110,7 +110,68 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
   sessionOptions.wrapper = ['ip', 'netns', 'exec', network.netns];
   extraArgs.push('-device', `virtio-net-pci,netdev=net0,mac=${options.mac ?? TEST_MAC}`);
   extraArgs.push(...(options.extraQemuArgs ?? []));
-  return GuestSession.start(sessionOptions);
+  return watchForCrashes(await GuestSession.start(sessionOptions));
+}
+
+/**
+ * What a kernel or a program prints when it crashes: any of these in a boot's serial log fails
+ * the boot test, whatever else it checked (a guest can oops and still reach a prompt).
+ */
+const CRASH = /\b(Oops|BUG:|Call Trace|Kernel panic|segfault|general protection)/;
+
+/** The serial-console lines that report a crash. */
+export function crashLines(consoleText: string): string[] {
+  return consoleText.split('\n').filter((line) => CRASH.test(line)).map((line) => line.trim());
+}
+
+/** What the crash check reads of a guest. */
+export type GuestConsole = Pick<GuestSession, 'output' | 'tail' | 'hasExited'>;
+
+/** The guests a boot test started or found running: checked for crashes when it ends. */
+const sessionsOfThisTest = new Set<GuestConsole>();
+
+/** Puts a guest under the crash check of the running boot test (bootHookOs does for its guests). */
+export function watchForCrashes<T extends GuestConsole>(session: T): T {
+  sessionsOfThisTest.add(session);
+  return session;
+}
+
+/** The Jest timeout of a boot test; its own bound (with the serial consoles) comes 30 s earlier. */
+export const BOOT_TEST_TIMEOUT_MS = 20 * 60 * 1000;
+
+/**
+ * A Jest test that boots HookOS: it fails when any of its guests printed a crash (with that
+ * guest's console), and when it runs out of time it fails with the tails of its guests' consoles
+ * (Jest's own timeout would say nothing of them).
+ */
+export function bootTest(name: string, fn: () => Promise<void>, timeoutMs = BOOT_TEST_TIMEOUT_MS): void {
+  it(name, () => runBootTest(fn, timeoutMs), timeoutMs + 30_000);
+}
+
+export async function runBootTest(fn: () => Promise<void>, timeoutMs: number): Promise<void> {
+  for (const session of sessionsOfThisTest) if (session.hasExited) sessionsOfThisTest.delete(session);
+  const consoles = () => [...sessionsOfThisTest].map((session) => session.tail(80)).join('\n');
+  let timer: NodeJS.Timeout | undefined;
+  const ranOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the boot test did not finish within ${Math.round(timeoutMs / 1000)} s\n${consoles()}`)), timeoutMs);
+  });
+  try {
+    await Promise.race([fn(), ranOut]);
+  } catch (error) {
+    expectNoCrash();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  expectNoCrash();
+}
+
+/** Throws, with the guest's console, when a guest of this test printed a crash. */
+function expectNoCrash(): void {
+  for (const session of sessionsOfThisTest) {
+    const crashes = crashLines(session.output);
+    if (crashes.length > 0) throw new Error(`the guest crashed:\n  ${crashes.slice(0, 10).join('\n  ')}\n${session.tail(200)}`);
+  }
 }
 
 /** What the init printed about its containers, from the console text. */
@@ -160,7 +221,7 @@ export function expectNoProblems(session: GuestSession, expected: { onboot: stri
     ...expected.onboot.filter((name) => report.onbootExits.get(name) !== 0).map((name) => `onboot ${name} did not exit 0`),
     ...expected.services.filter((name) => !report.servicesStarted.includes(name)).map((name) => `service ${name} did not start`),
   ];
-  const problems = [...report.problems, ...missing];
+  const problems = [...report.problems, ...missing, ...crashLines(session.output)];
   if (problems.length > 0) throw new Error(`HookOS did not come up cleanly:\n  ${problems.join('\n  ')}\n${session.tail(200)}`);
   return report;
 }

@@ -18,7 +18,7 @@ import type { GuestSession } from '@hook/qemu';
 import { startRegistry } from '@hook/testing';
 import { WORKER_ENV_NAMES, buildStandInWorker } from '@hook/worker';
 import { appendToInitramfs } from './fixtures';
-import { ALL_SERVICES_STARTED, TEST_MAC, bootHookOs, containerReport, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
+import { ALL_SERVICES_STARTED, TEST_MAC, bootHookOs, bootTest, containerReport, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
 import { createNetns } from './netns';
 import { AUTH_REGISTRY, CLOSED_PROXY, OPEN_REGISTRY, WORKER_NET_HOST, type WorkerNetwork, startWorkerNetwork } from './worker-net';
 
@@ -157,7 +157,7 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     netnsDispose = undefined;
   });
 
-  it('pulls the worker with credentials, runs it as the contract says, logs to syslog, and reboots when a child creates /worker/reboot', async () => {
+  bootTest('pulls the worker with credentials, runs it as the contract says, logs to syslog, and reboots when a child creates /worker/reboot', async () => {
     network = await startWorkerNetwork({ registryStorage, auth: AUTH });
     const started = Date.now();
     session = await bootHookOs({
@@ -184,7 +184,7 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     timings.full = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env', childStarted: 'STANDIN child started' }), qemuExitedAfter: Math.round(seconds) };
   });
 
-  it('starts the worker embedded in HookOS with no registry reachable', async () => {
+  bootTest('starts the worker embedded in HookOS with no registry reachable', async () => {
     // The fixture: what hook-embedded carries when images.txt names the stand-in, built by the
     // same code (libs/containers) from the host's engine, appended to the flavor's initramfs.
     const context = join(work, 'embedded');
@@ -214,7 +214,7 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     timings.embedded = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env' }), qemuExitedAfter: Math.round((Date.now() - started) / 1000) };
   });
 
-  it('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials', async () => {
+  bootTest('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials', async () => {
     network = await startWorkerNetwork({ registryStorage, auth: AUTH });
     const { tink_worker_image: _image, docker_registry: _registry, ...rest } = FULL_CMDLINE;
     session = await bootHookOs({
