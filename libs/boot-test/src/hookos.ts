@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
+import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { GuestSession, type QemuArch, type SessionOptions } from '@hook/qemu';
 
 /** The MAC address of the test machine's NIC (hw_addr=, ipam= use it). */
@@ -65,12 +66,22 @@ export interface FlavorBootFiles {
 }
 
 /** The flavor's built vmlinuz and initramfs in dist/hook. */
-export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles {
+export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles & { checksums: string } {
   const inventory = loadInventory(workspaceRoot);
   const flavor = findFlavor(inventory, flavorId);
-  const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
-  const dist = join(workspaceRoot, 'dist', 'hook');
-  return { arch: flavor.ARCH, kernel: join(dist, `vmlinuz-${outputId}`), initrd: join(dist, `initramfs-${outputId}`) };
+  const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
+  return { arch: flavor.ARCH, kernel: inWorkspace(workspaceRoot, files.vmlinuz), initrd: inWorkspace(workspaceRoot, files.initramfs), checksums: inWorkspace(workspaceRoot, files.checksums) };
+}
+
+/**
+ * The flavor's files checked against their SHA256SUMS once per test file: Nx restores a cached
+ * build unchecked, and a corrupted initramfs must fail as that, not as a strange boot.
+ */
+const verifiedFlavors = new Map<string, Promise<string[]>>();
+function verifyFlavorFiles(workspaceRoot: string, flavorId: string): Promise<string[]> {
+  const key = `${workspaceRoot}:${flavorId}`;
+  if (!verifiedFlavors.has(key)) verifiedFlavors.set(key, verifySha256Sums(workspaceRoot, flavorBootFiles(workspaceRoot, flavorId).checksums, `${flavorId}:build`));
+  return verifiedFlavors.get(key)!;
 }
 
 export function serialConsoleOf(arch: QemuArch): string {
@@ -79,6 +90,7 @@ export function serialConsoleOf(arch: QemuArch): string {
 
 /** Starts QEMU (TCG here) with a virtio disk and NIC; -no-reboot, so a reboot ends QEMU. */
 export async function bootHookOs(options: HookBootOptions): Promise<GuestSession> {
+  await verifyFlavorFiles(options.workspaceRoot, options.flavorId);
   const files = flavorBootFiles(options.workspaceRoot, options.flavorId);
   const network = options.network;
   const logDir = join(options.workspaceRoot, 'dist', 'boot-test');

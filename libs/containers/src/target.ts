@@ -10,7 +10,7 @@ import { copyFile, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
-import { imageKind, imageNames, requireImageJson } from '@hook/layout';
+import { imageKind, imageNames, requireImageJson, verifyImageLayout } from '@hook/layout';
 import { UserError, log, yesNo } from '@hook/log';
 import { OciLayout } from '@hook/oci';
 import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
@@ -195,6 +195,8 @@ export async function imageFromDist(engine: DockerEngine, workspaceRoot: string,
   const metadata = await requireImageJson(workspaceRoot, name, arch);
   if (!(await inspectLocalImage(engine.docker, metadata.ref, arch))) {
     log.info(`${name}: loading ${metadata.ref} into the Docker engine from dist/`);
+    // Nx restores a cached layout unchecked: a corrupted blob fails here, naming the target.
+    await verifyImageLayout(workspaceRoot, imageOutputDir(workspaceRoot, name, arch), `${name}:build-${arch}`);
     const layout = await OciLayout.open(imageOutputDir(workspaceRoot, name, arch));
     await loadImage(engine.docker, await dockerArchiveFromLayout(layout, metadata.ref, metadata.ref));
   }
