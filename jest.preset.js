@@ -11,6 +11,10 @@ const esmPackages = [
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
+  // Many unit tests start real programs (sh, busybox, stand-ins); Jest's default of 5 s fails
+  // them on a loaded machine (CI runs two projects and a QEMU boot at once). Specs that need
+  // more set their own.
+  testTimeout: 60_000,
   // signal-exit (under execa) keeps its emitter on the global object for the whole process. Jest
   // 30's cleanup of globals between test files wraps it again for each file; after a few files
   // its setter recursed until the stack overflowed and the Jest worker crashed once every test

@@ -39,13 +39,14 @@ rm -f "$nx_log"
 node -e '
   const fs = require("fs"), path = require("path");
   const total = { passed: 0, failed: 0, skipped: 0, suitesFailed: 0 };
-  const failures = [];
+  const failures = [], skipped = [];
   const walk = (d) => { for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
     const p = path.join(d, e.name);
     if (e.isDirectory()) walk(p);
-    else if (e.name === "test-summary.json") { const s = JSON.parse(fs.readFileSync(p)); for (const k in total) total[k] += s[k]; failures.push(...(s.failures || [])); }
+    else if (e.name === "test-summary.json") { const s = JSON.parse(fs.readFileSync(p)); for (const k in total) total[k] += s[k]; failures.push(...(s.failures || [])); skipped.push(...(s.skippedTests || [])); }
   } };
   walk("coverage");
+  for (const name of skipped) console.log(`skipped: ${name}`);
   for (const f of failures) console.log(`FAILED ${f.file}\n${f.message.replace(/^/gm, "  ")}`);
   console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped${total.suitesFailed ? `, ${total.suitesFailed} suites failed` : ""}`);
   if (total.failed + total.suitesFailed > 0) process.exitCode = 1;

@@ -22,6 +22,10 @@ class SummaryReporter {
       suitesFailed: results.numFailedTestSuites + results.numRuntimeErrorTestSuites,
       // Why each failed suite failed, so the test command can repeat it at the very end of its
       // output (a CI log is often read from its tail, far from where Jest printed it).
+      // Tests reported as skipped (opt-in ones name their variable), listed by the test command.
+      skippedTests: results.testResults.flatMap((suite) =>
+        suite.testResults.filter((test) => test.status === 'pending' || test.status === 'skipped' || test.status === 'todo')
+          .map((test) => `${path.relative(workspace, suite.testFilePath)}: ${test.fullName}`)),
       failures: results.testResults
         .filter((suite) => suite.testExecError || suite.numFailingTests > 0)
         .map((suite) => ({

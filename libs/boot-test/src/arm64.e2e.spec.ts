@@ -39,7 +39,7 @@ function outputId(): string {
   return outputIdOf(flavor, kernelOf(inventory, flavor));
 }
 
-describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG)', () => {
+describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG; opt-in: HOOK_TEST_ARM64=yes)', () => {
   let netns: TestNetns | undefined;
   let session: GuestSession | undefined;
   let work: string | undefined;

@@ -87,7 +87,7 @@ describe('bootable media boot (grub-debian-amd64, OVMF + QEMU TCG)', () => {
 const ARM64_BOOT_TIMEOUT_MS = 15 * 60 * 1000;
 const describeArm64 = process.env.HOOK_TEST_ARM64 === 'yes' ? describe : describe.skip;
 
-describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; HOOK_TEST_ARM64=yes)', () => {
+describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; opt-in: HOOK_TEST_ARM64=yes)', () => {
   bootTest('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {
     const { session } = await bootMedium('grub-debian-arm64', 'hook-debian-arm64', ARM64_BOOT_TIMEOUT_MS + 4 * 60 * 1000);
     await expectHealthyBoot(session, EXPECTED, ARM64_BOOT_TIMEOUT_MS);

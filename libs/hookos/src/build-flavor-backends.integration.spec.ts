@@ -106,7 +106,7 @@ describe('buildFlavor backends (integration)', () => {
     expect(existsSync(join(root, 'dist/hook'))).toBe(false);
   });
 
-  itWithLinuxkit('native and linuxkit backends give initramfs files that unpack to the same tree', async () => {
+  itWithLinuxkit('native and linuxkit backends give initramfs files that unpack to the same tree (needs LINUXKIT_BIN)', async () => {
     const root = await workspace();
     cleanup.push(root);
     const env = { LINUXKIT_BIN, HOOK_VERSION: '9.8.7', HOOK_PULL_IMAGES: 'no', DOCKER_HOST: 'unix:///nonexistent.sock' };

@@ -25,7 +25,7 @@ describe('hook-default-amd64 kernel on the serial console (opt-in integration: f
   let root: string | undefined;
   afterAll(() => removeWorkspace(root));
 
-  (enabled ? it : it.skip)('builds the generic 6.12 kernel and it prints its boot log and runs a shell on ttyS0', async () => {
+  (enabled ? it : it.skip)('builds the generic 6.12 kernel and it prints its boot log and runs a shell on ttyS0 (opt-in: HOOK_TEST_DEFAULT_KERNEL=yes)', async () => {
     root = await makeWorkspace(['hook-default-amd64']);
     const env = {
       ...process.env,

@@ -52,7 +52,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
   if (process.env.HOOK_TEST_CROSS_ARM64 !== 'yes') {
     console.log('arm64 cross build test skipped: set HOOK_TEST_CROSS_ARM64=yes to run it (needs gcc-aarch64-linux-gnu, qemu-system-arm)');
   }
-  crossIt('cross-builds the tiny arm64 kernel (gcc-aarch64-linux-gnu) and it boots in qemu-system-aarch64 with its modules', async () => {
+  crossIt('cross-builds the tiny arm64 kernel (gcc-aarch64-linux-gnu) and it boots in qemu-system-aarch64 with its modules (opt-in: HOOK_TEST_CROSS_ARM64=yes)', async () => {
     root ??= await makeWorkspace([]);
     await cp(join(__dirname, '../../../kernel/test-tiny-arm64'), join(root, 'kernel', 'test-tiny-arm64'), { recursive: true });
     const env = { ...process.env, CACHE_DIR: SHARED_CACHE, KERNEL_SOURCE: 'debian', KERNEL_BUILDER: 'host' };
