@@ -1,3 +1,4 @@
 export * from './hookos';
 export * from './netns';
 export * from './fixtures';
+export * from './netboot';

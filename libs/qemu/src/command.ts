@@ -54,6 +54,8 @@ export interface MachineOptions {
   /** MAC address of the user-mode NIC (so worker_id/hw_addr can match it). */
   mac?: string;
   hostForwards?: HostForward[];
+  /** TCG with several vCPUs: one thread for all (default: safe) or one each (QEMU's default; benchmarks compare). */
+  tcgThreads?: 'single' | 'multi';
   extraArgs?: string[];
 }
 
@@ -145,7 +147,7 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
   const cpus = options.cpus ?? 2;
   // On arm64 hosts KVM needs the host's GIC version; TCG emulates the default one.
   const gic = options.arch === 'aarch64' && options.accel === 'kvm' ? ',gic-version=host' : '';
-  args.push('-machine', `${profile.machine}${gic}`, '-accel', acceleratorOption(options.accel, cpus));
+  args.push('-machine', `${profile.machine}${gic}`, '-accel', acceleratorOption(options.accel, cpus, options.tcgThreads));
   args.push('-cpu', profile.cpu[options.accel]);
   args.push('-m', String(options.memoryMb ?? 2048), '-smp', String(cpus));
   args.push('-nodefaults', '-no-user-config');
@@ -197,7 +199,8 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
     // the console on this terminal, multiplexed with QEMU's monitor (Ctrl-A C; Ctrl-A X quits).
     args.push('-display', 'none', '-serial', 'mon:stdio');
   } else if ('socket' in files.serial) {
-    args.push('-display', 'none', '-chardev', `socket,id=serial0,path=${files.serial.socket},server=on,wait=on`, '-serial', 'chardev:serial0');
+    // Not "serial0": QEMU names the backend of a -serial null before it so.
+    args.push('-display', 'none', '-chardev', `socket,id=console,path=${files.serial.socket},server=on,wait=on`, '-serial', 'chardev:console');
     args.push('-monitor', `unix:${files.serial.monitorSocket},server=on,wait=off`);
   } else {
     args.push('-display', 'none', '-monitor', 'none', '-serial', `file:${files.serial.file}`);
@@ -212,8 +215,8 @@ export function qemuCommandLine(options: MachineOptions & { accel: Accelerator }
  * while the guest kernel patches its text on another vCPU (`Oops: int3` in
  * __alloc_pages_noprof, "Fatal exception in interrupt"); one TCG thread for all vCPUs never did.
  */
-export function acceleratorOption(accel: Accelerator, cpus: number): string {
-  return accel === 'tcg' && cpus > 1 ? 'tcg,thread=single' : accel;
+export function acceleratorOption(accel: Accelerator, cpus: number, tcgThreads: 'single' | 'multi' = 'single'): string {
+  return accel === 'tcg' && cpus > 1 && tcgThreads === 'single' ? 'tcg,thread=single' : accel;
 }
 
 function validate(options: MachineOptions): void {

@@ -58,6 +58,14 @@ describe("Smee's HookScript", () => {
     expect(script).toContain('set kernel vmlinuz-hook\nset initrd initramfs-hook\n');
   });
 
+  it("sets the syslog host as given for an iPXE without nslookup (Debian's ROM), and changes nothing else", () => {
+    const smee = smeeHookScript(SMEE_TEST_VALUES);
+    const debian = smeeHookScript({ ...SMEE_TEST_VALUES, ipxeWithoutNslookup: true });
+    expect(debian).not.toContain('nslookup syslogserver');
+    expect(debian.startsWith("#!ipxe\n# This iPXE has no nslookup (Smee's own iPXE resolves the syslog host with it): the host as given.\nset syslog 1.2.3.4\n\necho Loading")).toBe(true);
+    expect(debian.slice(debian.indexOf('echo Loading'))).toBe(smee.slice(smee.indexOf('echo Loading')));
+  });
+
   it('gives the command line the kernel sees, iPXE variables filled in', () => {
     expect(smeeKernelParams({ ...SMEE_TEST_VALUES, initrdName: 'initramfs-hook-debian-amd64' })).toBe(
       'facility=onprem syslog_host=1.2.3.4 grpc_authority=1.2.3.4:42113 tinkerbell_tls=false tinkerbell_insecure_tls=false ' +

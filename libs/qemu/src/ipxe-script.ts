@@ -26,6 +26,11 @@ export interface SmeeScriptValues {
   vlanId?: string;
   /** Smee's extra kernel args and per-Hardware kernelParams, last (last one wins). */
   extraKernelParams?: string[];
+  /**
+   * The iPXE has no `nslookup` (Debian's ipxe-qemu ROM: "nslookup: command not found" ends the
+   * script). Smee's own iPXE builds have it; for this one the syslog host is set as given.
+   */
+  ipxeWithoutNslookup?: boolean;
   /** Smee's defaults: 0 retries, 2 s apart. */
   retries?: number;
   retryDelaySeconds?: number;
@@ -52,7 +57,9 @@ export function smeeHookScript(values: SmeeScriptValues): string {
   const vlan = values.vlanId ? ` vlan_id=${values.vlanId}` : '';
   const extra = (values.extraKernelParams ?? []).map((param) => ` ${param}`).join('');
   const lines = ['#!ipxe', ''];
-  if (values.syslogHost) {
+  if (values.syslogHost && values.ipxeWithoutNslookup) {
+    lines.splice(1, 1, "# This iPXE has no nslookup (Smee's own iPXE resolves the syslog host with it): the host as given.", `set syslog ${values.syslogHost}`, '');
+  } else if (values.syslogHost) {
     lines.splice(
       1,
       1,

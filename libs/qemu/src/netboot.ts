@@ -53,7 +53,10 @@ export async function prepareNetboot(options: NetbootOptions): Promise<Netboot> 
   const mac = (options.mac ?? NETBOOT_DEFAULT_MAC).toLowerCase();
   const kernelName = basename(options.kernel);
   const initrdName = basename(options.initrd);
-  const values = smeeValuesFromEnv(options.env, { arch: options.arch, downloadUrl: `http://${NETBOOT_HTTP_ADDRESS}`, kernelName, initrdName, mac });
+  const values = {
+    ...smeeValuesFromEnv(options.env, { arch: options.arch, downloadUrl: `http://${NETBOOT_HTTP_ADDRESS}`, kernelName, initrdName, mac }),
+    ipxeWithoutNslookup: true, // Debian's ipxe-qemu ROM
+  };
   const script = (options.transformScript ?? ((s: string) => s))(smeeHookScript(values));
   // TFTP offers this folder only (not the run's disk or UEFI variables).
   const tftpDir = join(options.workDir, 'tftp');
