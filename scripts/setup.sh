@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 #   docker-registry       a real OCI registry on loopback for the registry/Armbian tests
 #   apache2-utils         htpasswd, for the registry auth tests
 #   qemu-system-x86/-arm, ovmf, qemu-efi-aarch64   booting kernels, initramfs and ISOs
+#   ipxe-qemu seabios     the NIC's iPXE ROMs and the BIOS: hook run NETBOOT=yes and the netboot
+#                         tests boot HookOS through iPXE with Smee's script (BIOS and UEFI)
+#   bsdutils              script(1): the hook run test types into a pseudo-terminal
 #   zstd xz-utils cpio    compression filters; cpio to check initramfs files in tests
 #   xorriso mtools dosfstools grub-efi-<host arch>-bin grub-common   the EFI ISO
 #   busybox-static kmod   tiny test initramfs; depmod for trimmed Debian kernels
@@ -32,6 +35,7 @@ cd "$(dirname "$0")/.."
 packages=(
   docker.io docker-registry apache2-utils
   qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64
+  ipxe-qemu seabios bsdutils
   zstd xz-utils cpio
   xorriso mtools dosfstools "grub-efi-$(dpkg --print-architecture)-bin" grub-common
   busybox-static kmod gpg gpgv
