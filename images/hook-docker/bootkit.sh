@@ -17,8 +17,14 @@
 #      /host_root/run -> /run bind-mounted, privileged, host network, no restart policy),
 #      starts it, and after 3 s checks that it still runs.
 #
-# Any failure is logged and the whole round starts again 5 s later, forever; once the worker
-# runs, bootkit exits 0. `bootkit once` runs a single round (exit 0 or 1), for debugging.
+# Any failure is logged and the whole round starts again 5 s later, forever. Unlike upstream's
+# bootkit (which exits once the worker runs), it then keeps the worker running: when the worker
+# exits, whatever its status (tink-agent and tink-worker run until they are stopped; a worker
+# that has exited leaves the machine idle on the rack), or when dockerd went away (hook-docker
+# restarts it, and a restarted dockerd does not start containers again: they have no restart
+# policy), it logs why and starts the worker again with a new round 5 s later. A worker that
+# asked for a reboot (/worker/reboot) is left alone: hook-docker is rebooting the machine.
+# `bootkit once` runs a single round (exit 0 or 1), for debugging.
 #
 # Places and timings can be moved for tests: HOOK_CMDLINE (/proc/cmdline), HOOK_DOCKER_SOCKET
 # (/var/run/docker.sock, also the socket mount's source), HOOK_WORKER_DIR (/worker), HOOK_DEV_DIR
@@ -48,7 +54,7 @@ unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_AUTH_CONFIG
 DOCKER_CONFIG=$(mktemp -d "${TMPDIR:-/tmp}/bootkit.XXXXXX") || { hook_log error "cannot create a temporary directory" dir "${TMPDIR:-/tmp}"; exit 1; }
 export DOCKER_CONFIG
 trap 'rm -rf "$DOCKER_CONFIG"' EXIT
-trap '[ -n "${_hook_sleep_pid:-}" ] && kill "$_hook_sleep_pid" 2>/dev/null; exit 143' TERM INT HUP
+trap 'for _pid in ${_hook_sleep_pid:-} ${watch_pid:-}; do kill "$_pid" 2>/dev/null; done; exit 143' TERM INT HUP
 
 failure=''
 fail() {
@@ -208,6 +214,36 @@ run_once() {
   hook_log info "the $container container is running" image "$image"
 }
 
+# watch_worker: returns when the worker no longer runs, with the reason in $stopped_because.
+# `docker wait` blocks until the container exits; it ends early when dockerd goes away, and
+# then the worker is watched again once dockerd answers (it may have kept running).
+watch_worker() {
+  while :; do
+    docker wait "$container" >"$DOCKER_CONFIG/wait" 2>&1 &
+    watch_pid=$!
+    wait "$watch_pid" 2>/dev/null
+    watch_pid=''
+    result=$(cat "$DOCKER_CONFIG/wait" 2>/dev/null)
+    case $result in
+      '' | *[!0-9]*)
+        hook_log warn "lost the Docker engine while watching the worker; waiting for it to answer again" error "$(one_line "$result")"
+        until docker version >/dev/null 2>&1; do hook_sleep 1; done
+        state=$(docker inspect --format '{{.State.Running}} {{.State.ExitCode}}' "$container" 2>&1)
+        case $state in
+          'true '*) hook_log info "the Docker engine answers again; the $container container still runs" ;;
+          'false '*) stopped_because="dockerd went away, and the $container container no longer runs (exit code ${state#* })"; return 0 ;;
+          *) stopped_because="dockerd went away, and the $container container is gone: $(one_line "$state")"; return 0 ;;
+        esac
+        ;;
+      *)
+        logs=$(docker logs --tail 5 "$container" 2>&1)
+        stopped_because="the $container container exited with status $result; its last output: $(one_line "$logs")"
+        return 0
+        ;;
+    esac
+  done
+}
+
 case ${1:-} in
   once)
     run_once && exit 0
@@ -216,11 +252,19 @@ case ${1:-} in
     ;;
   '')
     hook_log info "starting the Tinkerbell worker"
-    while ! run_once; do
-      hook_log error "starting the worker failed; trying again in ${retry_seconds} s" error "$failure"
+    while :; do
+      while ! run_once; do
+        hook_log error "starting the worker failed; trying again in ${retry_seconds} s" error "$failure"
+        hook_sleep "$retry_seconds"
+      done
+      watch_worker
+      if [ -e "$worker_dir/reboot" ]; then
+        hook_log info "the worker stopped after asking for a reboot; not starting it again" reason "$stopped_because"
+        while :; do hook_sleep 3600; done
+      fi
+      hook_log warn "the worker stopped; starting it again in ${retry_seconds} s" reason "$stopped_because"
       hook_sleep "$retry_seconds"
     done
-    exit 0
     ;;
   *) echo "usage: bootkit [once]" >&2; exit 2 ;;
 esac

@@ -93,9 +93,9 @@ const fullCmdline = () =>
   'HTTP_PROXY=http://127.0.0.1:3128 HTTPS_PROXY=http://127.0.0.1:3129 NO_PROXY=127.0.0.1,localhost syslog_host=127.0.0.1\n';
 
 describe('bootkit against a real dockerd and registry (integration)', () => {
-  it('pulls with credentials and starts tink-worker with the contract environment and mounts, then exits 0', async () => {
+  it('pulls with credentials and starts tink-worker with the contract environment and mounts, then keeps watching it', async () => {
     const bootkit = await startBootkit(fullCmdline());
-    expect(await bootkit.exited).toBe(0);
+    await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running', 90_000, 'the worker running');
     expect(bootkit.lines()).toContainEqual(expect.objectContaining({ msg: 'pulled the worker image', image: standIn }));
     expect(bootkit.lines().at(-1)).toMatchObject({ level: 'info', msg: 'the tink-worker container is running', service: 'bootkit' });
 
@@ -219,10 +219,37 @@ describe('bootkit against a real dockerd and registry (integration)', () => {
     const bootkit = await startBootkit(`tink_worker_image=${embedded}`, { HOOK_DOCKER_SOCKET: lateSocket });
     await bootkit.waitFor((l) => l.msg === 'pulling the worker image failed; retrying' && /Cannot connect to the Docker daemon/.test(l.error), 30_000, 'a pull without dockerd');
     await symlink(hookDocker!.socket, lateSocket);
-    expect(await bootkit.exited).toBe(0);
+    await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running', 60_000, 'the worker running');
     expect(bootkit.lines()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'the worker image is already there; using it, as the pull failed', image: embedded }));
     expect((await inspect('tink-worker')).Config.Image).toBe(embedded);
   }, 120_000);
+
+  it('starts the worker again when it exits (status 1 after it ran), saying why; stops for good on SIGTERM', async () => {
+    const image = '127.0.0.1:1/hook-test/standin-exits-once:1';
+    await buildStandInWorker({ ref: image, dockerHost: hookDocker!.dockerHost, exitOnce: { afterSeconds: 6, code: 1 } });
+    await rm(join(hookDocker!.workerDir, 'standin-exited-once'), { force: true });
+    const bootkit = await startBootkit(`tink_worker_image=${image}`);
+    const first = await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running', 60_000, 'the first start');
+    const restart = await bootkit.waitFor((l) => l.msg === 'the worker stopped; starting it again in 1 s', 60_000, 'the restart');
+    expect(restart).toMatchObject({ level: 'warn', reason: expect.stringMatching(/^the tink-worker container exited with status 1; its last output: .*STANDIN ready STANDIN exiting 1$/) });
+    await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running' && l !== first, 60_000, 'the second start');
+    expect((await inspect('tink-worker')).State.Running).toBe(true);
+    expect(await bootkit.stop()).toBe(143);
+  }, 150_000);
+
+  it('starts the worker again after dockerd was killed and hook-docker restarted it', async () => {
+    const image = '127.0.0.1:1/hook-test/standin-survivor:1';
+    await buildStandInWorker({ ref: image, dockerHost: hookDocker!.dockerHost });
+    const bootkit = await startBootkit(`tink_worker_image=${image}`);
+    const first = await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running', 60_000, 'the first start');
+    const before = (await hookDocker!.dockerdPid())!;
+    process.kill(before, 'SIGKILL');
+    await hookDocker!.waitForEngine(90_000, before);
+    await bootkit.waitFor((l) => l.msg === 'lost the Docker engine while watching the worker; waiting for it to answer again', 30_000, 'the lost engine');
+    await bootkit.waitFor((l) => l.msg === 'the tink-worker container is running' && l !== first, 120_000, 'the worker running again');
+    expect((await inspect('tink-worker')).State.Running).toBe(true);
+    expect(await bootkit.stop()).toBe(143);
+  }, 240_000);
 
   it('end to end: the worker starts a child container that creates /worker/reboot, and hook-docker reboots', async () => {
     const image = '127.0.0.1:1/hook-test/standin-reboot:1';

@@ -49,13 +49,18 @@ export interface StandInOptions {
   console?: boolean;
   /** Exit at once with this code instead of running. */
   exitCode?: number;
+  /**
+   * The first time it runs on a machine, exit with this code this many seconds after `ready`
+   * (a worker that crashes once); the next times, keep running. The first time is marked in /worker.
+   */
+  exitOnce?: { afterSeconds: number; code: number };
   /** Then start a child container that creates /worker/reboot (needs the docker CLI in the image). */
   rebootChild?: boolean;
   /** The docker CLI to put in the image for rebootChild; default: `docker` on PATH. */
   dockerCli?: string;
 }
 
-export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 'exitCode' | 'rebootChild'>): string {
+export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 'exitCode' | 'exitOnce' | 'rebootChild'>): string {
   const lines = [
     '#!/bin/sh',
     '# The stand-in Tinkerbell worker (libs/worker): reports what a worker sees, then waits.',
@@ -90,6 +95,17 @@ export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 
       '  report "child started"',
       'else',
       '  report "child failed: $(echo "$worker $output" | tr \'\\n\' \' \')"',
+      'fi',
+    );
+  }
+  if (options.exitOnce) {
+    const { afterSeconds, code } = options.exitOnce;
+    lines.push(
+      'if [ ! -e /worker/standin-exited-once ]; then',
+      `  sleep ${afterSeconds}`,
+      '  touch /worker/standin-exited-once',
+      `  report "exiting ${code}"`,
+      `  exit ${code}`,
       'fi',
     );
   }
