@@ -5,7 +5,7 @@
  * network is restricted (restrict=on): the guest reaches that server and nothing else.
  */
 import { join } from 'node:path';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_MAC, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_MAC, bootTest, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
 import { describeDownload, expectNetbootDownloads, netbootHookOs, type NetbootedGuest } from './netboot';
 
 const WORKSPACE = join(__dirname, '../../..');
@@ -26,7 +26,7 @@ describe("HookOS netboot through iPXE with Smee's script (hook-debian-amd64, QEM
   });
 
   for (const firmware of ['bios', 'uefi'] as const) {
-    it(`${firmware === 'bios' ? 'SeaBIOS' : 'OVMF'}: iPXE fetches both files over HTTP; HookOS comes up with Smee's kernel parameters and a root shell on ttyS1`, async () => {
+    bootTest(`${firmware === 'bios' ? 'SeaBIOS' : 'OVMF'}: iPXE fetches both files over HTTP; HookOS comes up with Smee's kernel parameters and a root shell on ttyS1`, async () => {
       const started = Date.now();
       guest = await netbootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, firmware, name: `netboot-${firmware}`, env: TINK_ENV });
       const { session, netboot } = guest;
@@ -67,14 +67,14 @@ describe("HookOS netboot through iPXE with Smee's script (hook-debian-amd64, QEM
     });
   }
 
-  it('fails with what the server saw and the serial console when the initramfs is missing', async () => {
+  bootTest('fails with what the server saw and the serial console when the initramfs is missing', async () => {
     guest = await netbootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, firmware: 'bios', name: 'netboot-missing-initrd', initrdSource: join(WORKSPACE, 'dist/hook/no-such-initramfs') });
     const failure = expectNetbootDownloads(guest, DOWNLOAD_TIMEOUT_MS);
     await expect(failure).rejects.toThrow(new RegExp(`iPXE asked for /${guest.netboot.initrdName} and got 404`));
     await expect(failure).rejects.toThrow(/GET \/vmlinuz-hook-debian-amd64: 200[\s\S]*--- last 60 lines of the serial console ---/);
   });
 
-  it('fails with the serial console when the iPXE script is broken (nothing is fetched)', async () => {
+  bootTest('fails with the serial console when the iPXE script is broken (nothing is fetched)', async () => {
     const transformScript = (script: string) => script.replace('kernel ${download-url}', 'kernal ${download-url}');
     guest = await netbootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, firmware: 'bios', name: 'netboot-broken-script', transformScript });
     expect(guest.netboot.script).toContain('kernal ${download-url}');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GuestSession, describeDownload, prepareNetboot, type Netboot, type ServedRequest } from '@hook/qemu';
-import { TEST_MAC, flavorBootFiles } from './hookos';
+import { TEST_MAC, flavorBootFiles, verifyFlavorFiles, watchForCrashes } from './hookos';
 
 export interface NetbootOptions {
   workspaceRoot: string;
@@ -35,6 +35,7 @@ export interface NetbootedGuest {
 
 /** Starts the HTTP server and QEMU (one vCPU, 2 GB, -no-reboot); close() ends both. */
 export async function netbootHookOs(options: NetbootOptions): Promise<NetbootedGuest> {
+  await verifyFlavorFiles(options.workspaceRoot, options.flavorId);
   const files = flavorBootFiles(options.workspaceRoot, options.flavorId);
   const logDir = join(options.workspaceRoot, 'dist', 'boot-test');
   mkdirSync(logDir, { recursive: true });
@@ -51,7 +52,7 @@ export async function netbootHookOs(options: NetbootOptions): Promise<NetbootedG
       initrdSource: options.initrdSource,
       transformScript: options.transformScript,
     });
-    const session = await GuestSession.start({
+    const session = watchForCrashes(await GuestSession.start({
       arch: files.arch,
       uefi: options.firmware === 'uefi',
       // One vCPU: multi-threaded TCG oopses now and then (see hookos.ts).
@@ -62,7 +63,7 @@ export async function netbootHookOs(options: NetbootOptions): Promise<NetbootedG
       logFile: join(logDir, `${options.name}.serial.log`),
       extraArgs: ['-no-reboot'],
       maxRunMs: options.maxRunMs,
-    });
+    }));
     const server = netboot.server;
     return {
       session,

@@ -10,16 +10,14 @@
  * (SIGINT, SIGTERM, SIGHUP): QEMU is stopped first, then the directory goes, then the run fails
  * with one line saying why.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import { run } from '@hook/process';
 import { chooseAccelerator } from './boot';
+import { builtFlavorFiles } from './flavor-files';
 import { upstreamRunOptions, type MachineOptions } from './command';
 import { prepareMachine } from './machine';
 import { NETBOOT_HTTP_ADDRESS, NETBOOT_SCRIPT_NAME, prepareNetboot, type Netboot } from './netboot';
@@ -59,14 +57,7 @@ export function netbootOf(env: NodeJS.ProcessEnv): boolean {
  * (console on the second serial port, as Smee's console=ttyS1 wants).
  */
 export async function runFlavor(options: FlavorRunOptions): Promise<void> {
-  const inventory = loadInventory(options.workspaceRoot);
-  const flavor = findFlavor(inventory, options.flavorId);
-  const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
-  const kernel = inWorkspace(options.workspaceRoot, files.vmlinuz);
-  const initrd = inWorkspace(options.workspaceRoot, files.initramfs);
-  if (!existsSync(kernel) || !existsSync(initrd)) {
-    throw new UserError(`${flavor.id} is not built (no ${files.vmlinuz} or ${files.initramfs}): run ./hook build ${flavor.id}`);
-  }
+  const { flavor, kernel, initrd } = await builtFlavorFiles(options.workspaceRoot, options.flavorId);
   const uefi = firmwareOf(options.env) === 'uefi';
   if (!netbootOf(options.env)) {
     await runInteractive({ ...upstreamRunOptions({ arch: flavor.ARCH, kernel, initrd, netUser: true }, options.env), uefi }, options.env, flavor.id);

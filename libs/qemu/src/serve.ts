@@ -4,11 +4,9 @@
  * against the build's SHA256SUMS first; an existing iPXE (a site's DHCP, a USB stick, Smee's own
  * iPXE) chains to the script's URL.
  */
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { UserError, log } from '@hook/log';
+import { builtFlavorFiles } from './flavor-files';
 import { smeeHookScript, smeeValuesFromEnv } from './ipxe-script';
 import { NETBOOT_SCRIPT_NAME } from './netboot';
 import { parseListen, startNetbootServer, type NetbootServer } from './netboot-server';
@@ -24,19 +22,8 @@ export async function serveFlavor(options: ServeFlavorOptions): Promise<NetbootS
   const listenValue = options.env.LISTEN;
   if (!listenValue) throw new UserError('hook serve needs LISTEN=<address>:<port>, the address your machines reach, e.g. LISTEN=10.0.0.1:8080');
   const listen = parseListen(listenValue);
-  const inventory = loadInventory(options.workspaceRoot);
-  const flavor = findFlavor(inventory, options.flavorId);
-  const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
-  const kernel = inWorkspace(options.workspaceRoot, files.vmlinuz);
-  const initrd = inWorkspace(options.workspaceRoot, files.initramfs);
-  if (!existsSync(kernel) || !existsSync(initrd)) {
-    throw new UserError(`${flavor.id} is not built (no ${files.vmlinuz} or ${files.initramfs}): run ./hook build ${flavor.id}`);
-  }
-  // What goes out to machines is what the build recorded (Nx restores its cache unchecked).
-  const checked = await verifySha256Sums(options.workspaceRoot, inWorkspace(options.workspaceRoot, files.checksums), `${flavor.id}:build`);
-  for (const file of [kernel, initrd]) {
-    if (!checked.includes(file)) throw new UserError(`${files.checksums} does not list ${basename(file)}: run npx nx run ${flavor.id}:build --skip-nx-cache`);
-  }
+  // What goes out to machines is what the build recorded.
+  const { flavor, files, kernel, initrd } = await builtFlavorFiles(options.workspaceRoot, options.flavorId);
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   // Without MAC, iPXE fills in the booting machine's own (as Smee's static script does).
   const values = smeeValuesFromEnv(options.env, {
