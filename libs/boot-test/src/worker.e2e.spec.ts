@@ -27,6 +27,8 @@ const FLAVOR = 'hook-debian-amd64';
 const REPOSITORY = 'hook-test/standin';
 const TAG = 'e2e';
 const IMAGE = `${AUTH_REGISTRY}/${REPOSITORY}:${TAG}`;
+/** A stand-in that exits with status 1 30 s after its first start (a worker that crashes once). */
+const CRASHING_IMAGE = `${AUTH_REGISTRY}/${REPOSITORY}-crashes-once:${TAG}`;
 const AUTH = { username: 'hookworker', password: 'e2e-secret' };
 const BOOT_TIMEOUT_MS = 6 * 60 * 1000;
 const DOCKERD_READY = /hook: docker: dockerd answers on \S+ \(Docker [^)]+\)/;
@@ -79,21 +81,24 @@ beforeAll(async () => {
   // The stand-in, built in the host's engine under the name the guest pulls; pushed to a
   // registry on loopback whose storage then serves the test namespace's registries.
   await buildStandInWorker({ ref: IMAGE, console: true, rebootChild: true });
+  await buildStandInWorker({ ref: CRASHING_IMAGE, console: true, exitOnce: { afterSeconds: 30, code: 1 } });
   const loopback = await startRegistry({ startTimeoutMs: 40_000 });
-  const pushed = `${loopback.host}/${REPOSITORY}:${TAG}`;
+  const pushed = [IMAGE, CRASHING_IMAGE].map((image) => [image, image.replace(AUTH_REGISTRY, loopback.host)]);
   try {
-    await run('docker', ['tag', IMAGE, pushed]);
-    await run('docker', ['push', pushed], { timeoutMs: 120_000 });
+    for (const [image, onLoopback] of pushed) {
+      await run('docker', ['tag', image, onLoopback]);
+      await run('docker', ['push', onLoopback], { timeoutMs: 120_000 });
+    }
     registryStorage = join(work, 'registry');
     await run('cp', ['-a', loopback.storageDir, registryStorage]);
   } finally {
-    await run('docker', ['rmi', pushed], { allowFailure: true });
+    for (const [, onLoopback] of pushed) await run('docker', ['rmi', onLoopback], { allowFailure: true });
     await loopback.stop();
   }
 }, 180_000);
 
 afterAll(async () => {
-  await run('docker', ['rmi', IMAGE], { allowFailure: true });
+  await run('docker', ['rmi', IMAGE, CRASHING_IMAGE], { allowFailure: true });
   if (work) await rm(work, { recursive: true, force: true });
   const dir = join(WORKSPACE, 'dist', 'boot-test');
   mkdirSync(dir, { recursive: true });
@@ -212,6 +217,52 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     expect(standInLines(session)).toContain(`env DOCKER_REGISTRY=${AUTH_REGISTRY}`);
     expect(standInLines(session)).toContain('child started');
     timings.embedded = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env' }), qemuExitedAfter: Math.round((Date.now() - started) / 1000) };
+  });
+
+  bootTest('starts the worker again when it exits with status 1 after it ran (the log says why) and after dockerd is killed; poweroff stops the worker first, within 20 s', async () => {
+    network = await startWorkerNetwork({ registryStorage, auth: AUTH });
+    session = await bootHookOs({
+      workspaceRoot: WORKSPACE,
+      flavorId: FLAVOR,
+      name: 'worker-restart',
+      cmdline: cmdlineOf({ ...FULL_CMDLINE, tink_worker_image: CRASHING_IMAGE }),
+      network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
+    });
+    const first = await session.waitFor('STANDIN ready', BOOT_TIMEOUT_MS);
+    const exited = await session.waitFor('STANDIN exiting 1', 120_000, first.index);
+    // bootkit's round: 5 s, the image is there, create, start, 3 s check.
+    const second = await session.waitFor('STANDIN ready', 120_000, exited.index);
+    expect(session.secondsAt(second.index)! - session.secondsAt(exited.index)!).toBeLessThan(60);
+    await loginOnConsole(session);
+    // bootkit logs "running" after its 3 s check of the new container.
+    let log = '';
+    for (const until = Date.now() + 60_000; Date.now() < until && (log.match(/"msg":"the tink-worker container is running"/g) ?? []).length < 2; ) {
+      log = await guestCommand(session, 'cat /var/log/hook-bootkit.log');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(log).toMatch(/"level":"warn","service":"bootkit","msg":"the worker stopped; starting it again in 5 s","reason":"the tink-worker container exited with status 1; its last output: [^"]*STANDIN exiting 1"/);
+    expect((log.match(/"msg":"the tink-worker container is running"/g) ?? []).length).toBe(2);
+    const workerRuns = async () => (await session!.shell(`${HOST} runc --root /run/runc exec hook-docker docker inspect --format '{{.State.Running}}' tink-worker`, 60_000)).output.trim() === 'true';
+    expect(await workerRuns()).toBe(true);
+    expectCleanUpTo(session, session.output.length);
+
+    // dockerd killed: hook-docker starts it again, and the worker runs again.
+    const killed = session.mark();
+    await guestCommand(session, 'kill -9 $(pidof dockerd)');
+    await session.waitFor(DOCKERD_READY, 120_000, killed);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !(await workerRuns())) await new Promise((r) => setTimeout(r, 3000));
+    expect(await workerRuns()).toBe(true);
+    expect(await guestCommand(session, 'cat /var/log/hook-bootkit.log')).toContain('"msg":"lost the Docker engine while watching the worker; waiting for it to answer again"');
+
+    // poweroff: the worker stops first (dockerd stops its containers), then the services, within 20 s.
+    const poweroff = session.mark();
+    session.type('poweroff\n');
+    expect(await session.waitForExit(20_000)).toBeLessThan(20);
+    const shutdown = session.output.slice(poweroff);
+    expect(shutdown).toContain('STANDIN stopping');
+    expect(shutdown.indexOf('STANDIN stopping')).toBeLessThan(shutdown.indexOf('hook: services stopped'));
+    expect(shutdown).not.toContain('killing it');
   });
 
   bootTest('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials', async () => {

@@ -10,6 +10,7 @@
  *   STANDIN net IF IF ...         the network interfaces it sees (host network: the host's)
  *   STANDIN mount /worker writable | /var/run/docker.sock socket | /dev/disk/by-id N | /run ENTRY ...
  *   STANDIN ready                 then it sleeps, as a worker would keep running
+ *   STANDIN stopping              on SIGTERM, then it exits 0 (as tink-agent stops)
  * and it writes its environment to /worker/standin.env. Built with exitCode, it prints
  * `STANDIN exiting N` and exits at once instead.
  *
@@ -109,7 +110,8 @@ export function standInScript(options: Pick<StandInOptions, 'ref' | 'console' | 
       'fi',
     );
   }
-  lines.push('exec sleep 2147483647');
+  // Like tink-agent, it stops at once on SIGTERM (docker stop, dockerd's shutdown), and says so.
+  lines.push('trap \'report stopping; exit 0\' TERM', 'sleep 2147483647 &', 'wait $!');
   return `${lines.join('\n')}\n`;
 }
 

@@ -169,15 +169,17 @@ start_services() {
   done
 }
 
-# stop_services: SIGTERM to every running service, SIGKILL to what is left after 8 s (by the
+# stop_services: SIGTERM to every running service, SIGKILL to what is left after 15 s (by the
 # clock: each runc or jq run is slow under emulation, so the wait polls with kill -0 only).
+# 15 s: hook-docker's dockerd first stops its containers (the worker, actions), each with its
+# own stop timeout (Docker's default: 10 s), and only then exits.
 stop_services() {
   touch /run/hook/stopping
   _running=$(runc --root "$RUNC_ROOT" list -f json 2>/dev/null | jq -r '(. // [])[] | select(.status == "running") | "\(.id):\(.pid)"')
   [ -n "$_running" ] || return 0
   say "stopping services: $(for _s in $_running; do printf '%s ' "${_s%%:*}"; done)"
   for _s in $_running; do kill -TERM "${_s#*:}" 2>/dev/null; done
-  _deadline=$(($(cut -d. -f1 /proc/uptime) + 8)) _left=$_running
+  _deadline=$(($(cut -d. -f1 /proc/uptime) + 15)) _left=$_running
   while [ "$(cut -d. -f1 /proc/uptime)" -lt "$_deadline" ]; do
     _left=
     for _s in $_running; do kill -0 "${_s#*:}" 2>/dev/null && _left="$_left $_s"; done
@@ -185,7 +187,7 @@ stop_services() {
     sleep 0.2
   done
   for _s in $_left; do
-    say "service ${_s%%:*}: did not stop within 8 s: killing it"
+    say "service ${_s%%:*}: did not stop within 15 s: killing it"
     kill -KILL "${_s#*:}" 2>/dev/null
   done
   say "services stopped"
