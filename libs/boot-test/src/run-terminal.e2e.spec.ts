@@ -28,8 +28,9 @@ describe('hook run in a terminal', () => {
 
   afterEach(async () => {
     // Closing the terminal hangs up hook, which stops QEMU and removes its files.
-    terminal?.stdin.end();
-    await Promise.race([terminal?.done.catch(() => undefined), sleep(20000)]);
+    if (!terminal) return;
+    terminal.stdin.end();
+    await Promise.race([terminal.done.catch(() => undefined), sleep(20000, undefined, { ref: false })]);
     terminal = undefined;
   });
 
@@ -58,7 +59,8 @@ describe('hook run in a terminal', () => {
     terminal.stdin.write('uname -r\r');
     at = await waitFor(new RegExp(`\\n${kernelRelease.replace(/[.+]/g, '\\$&')}\\n`), at, 30000);
     terminal.stdin.write('\x01x');
-    await Promise.race([terminal.done, sleep(20000).then(() => Promise.reject(new Error(`hook did not end within 20 s of Ctrl-A X:\n${text.slice(-2000)}`)))]);
+    const ended = await Promise.race([terminal.done.then(() => true), sleep(20000, false, { ref: false })]);
+    if (!ended) throw new Error(`hook did not end within 20 s of Ctrl-A X:\n${text.slice(-2000)}`);
     terminal = undefined;
     expect(text).toContain('QEMU: Terminated');
     expect(crashLines(text)).toEqual([]);
