@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeWorkspace } from '@hook/inventory/testing';
+import { writeSha256Sums } from '@hook/layout';
 import { spawnFilter, shellQuote } from '@hook/process';
 import { CMDLINE_PREFIX, debianTestKernel, isRunning, writeTinyInitramfs } from './testing';
 
@@ -32,6 +33,8 @@ beforeAll(async () => {
   // OUTPUT_ID of a flavor with its own kernel is the flavor's id.
   await copyFile(await debianTestKernel(), join(root, `dist/hook/vmlinuz-${FLAVOR}`));
   await writeTinyInitramfs(join(root, `dist/hook/initramfs-${FLAVOR}`), { marker: MARKER, powerOff: false });
+  // What a build writes beside them: hook run checks the files against it.
+  await writeSha256Sums(join(root, `dist/hook/SHA256SUMS-${FLAVOR}`), [join(root, `dist/hook/vmlinuz-${FLAVOR}`), join(root, `dist/hook/initramfs-${FLAVOR}`)]);
 }, 300_000);
 
 afterAll(async () => {
