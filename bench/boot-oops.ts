@@ -3,7 +3,8 @@
  * UEFI, 2 vCPUs, 2 GB, a 10 G scratch disk, user networking; several TCG vCPUs on one thread),
  * against a named comparison: QEMU's default multi-threaded TCG (`mttcg`, where `Oops: int3` in
  * the kernel's text patching was seen) or one vCPU (`1cpu`). Each boot runs to all services
- * (plus 15 s, the Oopses came 22-30 s in), counting `Oops`, `Kernel panic` and `BUG:` lines.
+ * (plus 15 s, the Oopses came 22-30 s in), counting the lines the boot tests count as a crash
+ * (`Oops`, `BUG:`, `Call Trace`, `Kernel panic`, `segfault`, `general protection`).
  *
  *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/boot-oops.ts [boots=20] [comparison=mttcg|1cpu|none] [comparison boots=boots]
  *
@@ -13,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_SERVICES_STARTED, createNetns, flavorBootFiles } from '@hook/boot-test';
+import { ALL_SERVICES_STARTED, CRASH_PATTERN, createNetns, flavorBootFiles } from '@hook/boot-test';
 import { GuestSession, GuestTimeout, upstreamRunOptions, type SessionOptions } from '@hook/qemu';
 
 const WORKSPACE = join(__dirname, '..');
@@ -21,7 +22,8 @@ const FLAVOR = 'hook-debian-amd64';
 const boots = Number(process.argv[2] ?? 20);
 const comparison = (process.argv[3] ?? 'mttcg') as 'mttcg' | '1cpu' | 'none';
 const comparisonBoots = Number(process.argv[4] ?? boots);
-const TROUBLE = /Oops|Kernel panic|BUG:/;
+/** What the boot tests count as a crash (libs/boot-test). */
+const TROUBLE = CRASH_PATTERN;
 const AFTER_SERVICES_MS = 15000;
 
 interface Sample {

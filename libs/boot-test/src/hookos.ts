@@ -129,11 +129,11 @@ export async function bootHookOs(options: HookBootOptions): Promise<GuestSession
  * What a kernel or a program prints when it crashes: any of these in a boot's serial log fails
  * the boot test, whatever else it checked (a guest can oops and still reach a prompt).
  */
-const CRASH = /\b(Oops|BUG:|Call Trace|Kernel panic|segfault|general protection)/;
+export const CRASH_PATTERN = /\b(Oops|BUG:|Call Trace|Kernel panic|segfault|general protection)/;
 
 /** The serial-console lines that report a crash. */
 export function crashLines(consoleText: string): string[] {
-  return consoleText.split('\n').filter((line) => CRASH.test(line)).map((line) => line.trim());
+  return consoleText.split('\n').filter((line) => CRASH_PATTERN.test(line)).map((line) => line.trim());
 }
 
 /** What the crash check reads of a guest. */
