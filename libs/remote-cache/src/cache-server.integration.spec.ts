@@ -43,6 +43,12 @@ describe('the protocol', () => {
     }
   });
 
+  it('closes the connection after every answer: a kept-alive one raced with Nx reusing it for a PUT (Broken pipe)', async () => {
+    for (const response of [await put('1091', 'x', server.readWriteToken), await get('1091', server.readOnlyToken), await get('1010', server.readOnlyToken)]) {
+      expect([response.status, response.headers.get('connection')]).toEqual([response.status, 'close']);
+    }
+  });
+
   it('never overwrites an existing record (409) and keeps the first content', async () => {
     await put('1002', 'original', server.readWriteToken);
     const second = await put('1002', 'poisoned', server.readWriteToken);

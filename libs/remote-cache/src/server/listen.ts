@@ -2,7 +2,7 @@
  * The HTTP server around the handler: listening (with the usual mistakes as one-line errors) and
  * stopping (new connections refused, running transfers given a few seconds, then cut).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { cacheRequestHandler, type HandlerContext } from './handler';
 import { SetupError } from './setup-error';
 
@@ -22,7 +22,7 @@ export async function listenCacheServer(context: HandlerContext, host: string, p
       requestTimeout: 0,
       headersTimeout: 60_000,
     },
-    cacheRequestHandler(context),
+    withoutKeepAlive(cacheRequestHandler(context)),
   );
   server.setTimeout(120_000);
   await new Promise<void>((resolve, reject) => {
@@ -30,6 +30,18 @@ export async function listenCacheServer(context: HandlerContext, host: string, p
     server.listen(port, host, resolve);
   });
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, stop: () => stop(server) };
+}
+
+/**
+ * Every answer closes its connection. A kept-alive connection races: Nx's client reused one for
+ * its PUT just as the server closed it as idle (Node's 5 s keep-alive), the upload failed with
+ * "Broken pipe" and so did the build. A new connection per request costs nothing next to an entry.
+ */
+function withoutKeepAlive(handler: RequestListener): RequestListener {
+  return (request, response) => {
+    response.shouldKeepAlive = false;
+    handler(request, response);
+  };
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
