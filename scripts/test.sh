@@ -47,6 +47,8 @@ set -e
 if [ "$status" -ne 0 ]; then
   echo "failed tasks:"
   sed 's/\x1b\[[0-9;]*m//g' "$nx_log" | awk '/Failed tasks:/ { listed = 1; next } listed && /^- / { print "  " $0 }'
+  # A project the watchdog stopped wrote no test counts: its line says why.
+  grep -E '^watchdog: [^:]+: (did not finish|its tests completed)' "$nx_log" | sed 's/^/  /' || true
 fi
 rm -f "$nx_log"
 
