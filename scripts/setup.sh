@@ -41,7 +41,7 @@ packages=(
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap qemu-user-static binfmt-support
-  dnsmasq-base iproute2 curl jq
+  dnsmasq-base iproute2 curl jq openssl
   faketime
   u-boot-qemu u-boot-tools
   fdisk mount e2fsprogs

@@ -31,7 +31,7 @@
 # (/dev), HOOK_HOST_RUN_DIR (/host_root/run), HOOK_BOOTKIT_RETRY_SECONDS (5),
 # HOOK_BOOTKIT_CHECK_SECONDS (3), HOOK_BOOTKIT_BACKOFF_INITIAL_MS (500),
 # HOOK_BOOTKIT_BACKOFF_MAX_INTERVAL_MS (60000), HOOK_BOOTKIT_BACKOFF_MAX_ELAPSED_MS (900000),
-# HOOK_BOOTKIT_PRESENT_PULL_SECONDS (30).
+# HOOK_BOOTKIT_PRESENT_PULL_SECONDS (30), HOOK_DOCKER_DATA_ROOT (/var/lib/docker).
 set -u
 HOOK_SERVICE=bootkit
 . "$(dirname "$(readlink -f "$0")")/hook-lib.sh"
@@ -47,6 +47,8 @@ backoff_max_interval_ms=${HOOK_BOOTKIT_BACKOFF_MAX_INTERVAL_MS:-60000}
 backoff_max_elapsed_ms=${HOOK_BOOTKIT_BACKOFF_MAX_ELAPSED_MS:-900000}
 present_pull_seconds=${HOOK_BOOTKIT_PRESENT_PULL_SECONDS:-30}
 container=tink-worker
+# Docker's storage as bootkit sees it (hook-docker's /var/lib/docker), for a full-storage message.
+data_root=${HOOK_DOCKER_DATA_ROOT:-/var/lib/docker}
 
 # The CLI talks to this engine only, with this configuration only.
 export DOCKER_HOST="unix://$socket"
@@ -120,6 +122,26 @@ one_line() {
   printf '%s' "$1" | tr '\n' ' ' | sed 's/  */ /g; s/ $//'
 }
 
+# pull_cause OUTPUT: what a failed pull says about this machine rather than the registry, in a
+# sentence an operator can act on; nothing when it says nothing of the kind. A machine with no
+# RTC battery and no NTP answer boots in 2000: every TLS certificate then looks not yet valid,
+# and the engine's error does not say that the clock is the cause. Docker's storage is a tmpfs
+# (/run in HookOS: half the RAM).
+pull_cause() {
+  case $1 in
+    *"certificate has expired or is not yet valid"*)
+      echo "the registry's TLS certificate is not valid at this machine's clock, $(date -u '+%Y-%m-%d %H:%M:%S') UTC: is the clock right (NTP, the RTC)?" ;;
+    *"no space left on device"*)
+      echo "Docker's storage ($data_root) is full: $(df -Pm "$data_root" 2>/dev/null | awk 'NR == 2 { printf "%s MB free of %s MB", $4, $2 }'); the image does not fit in this machine's memory" ;;
+  esac
+}
+
+# pull_failed OUTPUT: the failure for a log field, led by its cause when pull_cause knows it.
+pull_failed() {
+  _cause=$(pull_cause "$1")
+  printf '%s%s' "${_cause:+$_cause: }" "$(one_line "$1")"
+}
+
 # is_present IMAGE: the engine has the image (embedded, or pulled in an earlier round).
 is_present() {
   docker image inspect "$1" >/dev/null 2>&1
@@ -155,10 +177,10 @@ pull_image() {
     elapsed=$(($(now_ms) - started))
     wait_ms=$(jitter "$interval")
     if [ $((elapsed + wait_ms)) -gt "$backoff_max_elapsed_ms" ]; then
-      fail "pulling $image failed for $((elapsed / 1000)) s, giving up this round: $(one_line "$output")"
+      fail "pulling $image failed for $((elapsed / 1000)) s, giving up this round: $(pull_failed "$output")"
       return 1
     fi
-    hook_log warn "pulling the worker image failed; retrying" image "$image" error "$(one_line "$output")" retry_in_ms "$wait_ms"
+    hook_log warn "pulling the worker image failed; retrying" image "$image" error "$(pull_failed "$output")" retry_in_ms "$wait_ms"
     sleep_ms "$wait_ms"
     interval=$((interval * 3 / 2))
     [ "$interval" -gt "$backoff_max_interval_ms" ] && interval=$backoff_max_interval_ms

@@ -8,7 +8,8 @@
  * bootkit (the same script, in the hook-docker container) is also run once against an image on
  * another registry, which must be pulled without credentials.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { WORKER_ENV_NAMES, buildStandInWorker } from '@hook/worker';
 import { appendToInitramfs } from './fixtures';
 import { ALL_SERVICES_STARTED, TEST_MAC, bootHookOs, bootTest, containerReport, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
 import { createNetns } from './netns';
-import { AUTH_REGISTRY, CLOSED_PROXY, OPEN_REGISTRY, WORKER_NET_HOST, type WorkerNetwork, startWorkerNetwork } from './worker-net';
+import { AUTH_REGISTRY, CLOSED_PROXY, OPEN_REGISTRY, TLS_REGISTRY, WORKER_NET_HOST, type WorkerNetwork, startWorkerNetwork } from './worker-net';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -29,6 +30,9 @@ const TAG = 'e2e';
 const IMAGE = `${AUTH_REGISTRY}/${REPOSITORY}:${TAG}`;
 /** A stand-in that exits with status 1 30 s after its first start (a worker that crashes once). */
 const CRASHING_IMAGE = `${AUTH_REGISTRY}/${REPOSITORY}-crashes-once:${TAG}`;
+/** One layer of 100 MB that does not compress: more than Docker's storage has left once the test fills it. */
+const BIG_IMAGE = `${AUTH_REGISTRY}/hook-test/big:${TAG}`;
+const BIG_LAYER_MB = 100;
 const AUTH = { username: 'hookworker', password: 'e2e-secret' };
 const BOOT_TIMEOUT_MS = 6 * 60 * 1000;
 const DOCKERD_READY = /hook: docker: dockerd answers on \S+ \(Docker [^)]+\)/;
@@ -82,8 +86,16 @@ beforeAll(async () => {
   // registry on loopback whose storage then serves the test namespace's registries.
   await buildStandInWorker({ ref: IMAGE, console: true, rebootChild: true });
   await buildStandInWorker({ ref: CRASHING_IMAGE, console: true, exitOnce: { afterSeconds: 30, code: 1 } });
+  const big = join(work, 'big');
+  await mkdir(big);
+  writeFileSync(join(big, 'layer'), randomBytes(BIG_LAYER_MB * 1024 * 1024));
+  writeFileSync(join(big, 'Dockerfile'), 'FROM scratch\nCOPY layer /layer\n');
+  await run('docker', ['build', '-q', '-t', BIG_IMAGE, big], { timeoutMs: 120_000 });
+  await rm(big, { recursive: true });
+  // The TLS registry's certificate: valid from now, for its address.
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hook-boot-test', '-addext', `subjectAltName=IP:${WORKER_NET_HOST}`, '-keyout', join(work, 'tls.key'), '-out', join(work, 'tls.crt')]);
   const loopback = await startRegistry({ startTimeoutMs: 40_000 });
-  const pushed = [IMAGE, CRASHING_IMAGE].map((image) => [image, image.replace(AUTH_REGISTRY, loopback.host)]);
+  const pushed = [IMAGE, CRASHING_IMAGE, BIG_IMAGE].map((image) => [image, image.replace(AUTH_REGISTRY, loopback.host)]);
   try {
     for (const [image, onLoopback] of pushed) {
       await run('docker', ['tag', image, onLoopback]);
@@ -98,7 +110,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await run('docker', ['rmi', IMAGE, CRASHING_IMAGE], { allowFailure: true });
+  await run('docker', ['rmi', IMAGE, CRASHING_IMAGE, BIG_IMAGE], { allowFailure: true });
   if (work) await rm(work, { recursive: true, force: true });
   const dir = join(WORKSPACE, 'dist', 'boot-test');
   mkdirSync(dir, { recursive: true });
@@ -146,6 +158,16 @@ function expectWorkerAsContracted(session: GuestSession): void {
   const mounts = lines.find((l) => l.startsWith('container mounts '))!.replace('container mounts ', '').split(' ').sort();
   expect(mounts).toEqual(['/worker:/worker', '/var/run/docker.sock:/var/run/docker.sock', '/dev:/dev', '/host_root/run:/run'].sort());
   expect(lines).toContain('child started');
+}
+
+/**
+ * One `bootkit once` round in the booted machine's hook-docker container (its image, its engine)
+ * for IMAGE, giving up its pulls after `giveUpMs` instead of 15 min: its exit status and log.
+ */
+async function bootkitOnce(session: GuestSession, image: string, giveUpMs = 3000): Promise<{ status: number; log: string }> {
+  await guestCommand(session, `echo '${cmdlineOf({ ...FULL_CMDLINE, tink_worker_image: image })}' >/run/bootkit-once-cmdline`);
+  const { status } = await session.shell(`${HOST} runc --root /run/runc exec --env HOOK_CMDLINE=/host_root/run/bootkit-once-cmdline --env HOOK_BOOTKIT_BACKOFF_MAX_ELAPSED_MS=${giveUpMs} hook-docker /usr/bin/bootkit once >/run/bootkit-once.log 2>&1`, 240_000);
+  return { status, log: await guestCommand(session, 'cat /run/bootkit-once.log') };
 }
 
 describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
@@ -219,16 +241,28 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     timings.embedded = { ...timingOf(session, { servicesStarted: ALL_SERVICES_STARTED, dockerdReady: DOCKERD_READY, workerRunning: 'STANDIN env' }), qemuExitedAfter: Math.round((Date.now() - started) / 1000) };
   });
 
-  bootTest('starts the worker again when it exits with status 1 after it ran (the log says why) and after dockerd is killed; poweroff stops the worker first, within 20 s', async () => {
-    network = await startWorkerNetwork({ registryStorage, auth: AUTH });
+  bootTest('starts the worker within 70 s of a registry that comes up 100 s late, again when it exits with status 1 after it ran (the log says why) and after dockerd is killed; poweroff stops the worker first, within 20 s', async () => {
+    network = await startWorkerNetwork({ registryStorage, auth: AUTH, registriesLater: true });
     session = await bootHookOs({
       workspaceRoot: WORKSPACE,
       flavorId: FLAVOR,
-      name: 'worker-restart',
+      name: 'worker-faults',
       cmdline: cmdlineOf({ ...FULL_CMDLINE, tink_worker_image: CRASHING_IMAGE }),
       network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
     });
-    const first = await session.waitFor('STANDIN ready', BOOT_TIMEOUT_MS);
+    // The registry is down at power-on; it comes up 100 s later, and not before bootkit has
+    // failed to pull for 30 s (a loaded machine may take longer than usual to start dockerd).
+    await session.waitFor(DOCKERD_READY, BOOT_TIMEOUT_MS);
+    const dockerdAt = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(session!.startedAt + 100_000, dockerdAt + 30_000) - Date.now()));
+    const downFor = Math.round((Date.now() - session.startedAt) / 1000);
+    await network.startRegistries();
+    const registryUp = session.mark();
+    const registryUpSeconds = (Date.now() - session.startedAt) / 1000;
+    const first = await session.waitFor('STANDIN ready', 120_000, registryUp);
+    timings.lateRegistry = { registryDownSeconds: downFor, workerReadyAfterRegistrySeconds: Math.round(session.secondsAt(first.index)! - registryUpSeconds) };
+    // Within one backoff interval: bootkit's waits grow to 60 s (+-50 %) and no further.
+    expect(session.secondsAt(first.index)! - registryUpSeconds).toBeLessThan(70);
     const exited = await session.waitFor('STANDIN exiting 1', 120_000, first.index);
     // bootkit's round: 5 s, the image is there, create, start, 3 s check.
     const second = await session.waitFor('STANDIN ready', 120_000, exited.index);
@@ -240,6 +274,7 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
       log = await guestCommand(session, 'cat /var/log/hook-bootkit.log');
       await new Promise((r) => setTimeout(r, 2000));
     }
+    expect(log).toMatch(/"msg":"pulling the worker image failed; retrying","image":"[^"]+-crashes-once:e2e","error":"[^\n]*connection refused/);
     expect(log).toMatch(/"level":"warn","service":"bootkit","msg":"the worker stopped; starting it again in 5 s","reason":"the tink-worker container exited with status 1; its last output: [^"]*STANDIN exiting 1"/);
     expect((log.match(/"msg":"the tink-worker container is running"/g) ?? []).length).toBe(2);
     const workerRuns = async () => (await session!.shell(`${HOST} runc --root /run/runc exec hook-docker docker inspect --format '{{.State.Running}}' tink-worker`, 60_000)).output.trim() === 'true';
@@ -265,8 +300,8 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     expect(shutdown).not.toContain('killing it');
   });
 
-  bootTest('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials', async () => {
-    network = await startWorkerNetwork({ registryStorage, auth: AUTH });
+  bootTest('without an image bootkit says why and retries while every service stays up; an image on another registry is pulled without credentials; an RTC in 2000 with no NTP answer is said on the console and named when a TLS pull fails; a pull that fills Docker\'s storage says so and ends', async () => {
+    network = await startWorkerNetwork({ registryStorage, auth: AUTH, tls: { certificate: readFileSync(join(work, 'tls.crt'), 'utf8'), key: readFileSync(join(work, 'tls.key'), 'utf8') } });
     const { tink_worker_image: _image, docker_registry: _registry, ...rest } = FULL_CMDLINE;
     session = await bootHookOs({
       workspaceRoot: WORKSPACE,
@@ -274,6 +309,8 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
       name: 'worker-negative',
       cmdline: cmdlineOf(rest),
       network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
+      // A machine whose RTC battery is gone; the test namespace has no NTP server.
+      extraQemuArgs: ['-rtc', 'base=2000-01-01T00:00:00'],
     });
     const allStarted = await session.waitFor(ALL_SERVICES_STARTED, BOOT_TIMEOUT_MS);
     await session.waitFor(DOCKERD_READY, BOOT_TIMEOUT_MS);
@@ -294,14 +331,35 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
 
     // The same bootkit, once, in the hook-docker container (same image, same engine), with a
     // command line naming an image on OPEN_REGISTRY while the credentials are for AUTH_REGISTRY.
-    const other = cmdlineOf({ ...FULL_CMDLINE, tink_worker_image: `${OPEN_REGISTRY}/${REPOSITORY}:${TAG}` });
-    await guestCommand(session, `echo '${other}' >/run/bootkit-other-cmdline`);
-    const once = await session.shell(`${HOST} runc --root /run/runc exec --env HOOK_CMDLINE=/host_root/run/bootkit-other-cmdline hook-docker /usr/bin/bootkit once >/run/bootkit-once.log 2>&1`, 240_000);
-    const onceLog = await guestCommand(session, 'cat /run/bootkit-once.log');
-    expect({ status: once.status, log: onceLog }).toEqual({ status: 0, log: expect.stringContaining('"msg":"the tink-worker container is running"') });
+    const once = await bootkitOnce(session, `${OPEN_REGISTRY}/${REPOSITORY}:${TAG}`);
+    expect(once).toEqual({ status: 0, log: expect.stringContaining('"msg":"the tink-worker container is running"') });
     await session.waitFor('STANDIN ready', 60_000, allStarted.index);
     const manifestRequests = network.openRegistryRequests.filter((r) => r.url.includes(`/v2/${REPOSITORY}/manifests/`));
     expect(manifestRequests.length).toBeGreaterThan(0);
     expect(network.openRegistryRequests.filter((r) => r.authorization !== null)).toEqual([]);
+
+    // The clock: one console line (and the init's log) says it is wrong; a pull from a TLS
+    // registry whose certificate is valid from today fails with a line that names the clock.
+    const clockLines = session.output.match(/^hook: clock: .*$/gm) ?? [];
+    expect(clockLines).toEqual([expect.stringMatching(/^hook: clock: the time is 2000-01-01 \d\d:\d\d:\d\d UTC, before 2025-01-01, and no NTP server answered: TLS pulls will fail/)]);
+    expect(await guestCommand(session, 'cat /var/log/init.log')).toContain('clock: the time is 2000-01-01');
+    const tls = await bootkitOnce(session, `${TLS_REGISTRY}/${REPOSITORY}:${TAG}`);
+    expect(tls.status).toBe(1);
+    // (In a retry line or in the round's failure, whichever came: one attempt may take over 3 s.)
+    expect(tls.log).toMatch(/"error":"(pulling \S+ failed for \d+ s, giving up this round: )?the registry's TLS certificate is not valid at this machine's clock, 2000-01-01 [\d:]+ UTC: is the clock right \(NTP, the RTC\)\?: [^\n]*certificate has expired or is not yet valid/);
+
+    // Docker's storage (a tmpfs, half the RAM) filled to 40 MB from full: a 100 MB pull fails
+    // with a line that says so, bootkit retries until it gives up the round (after 30 s here),
+    // and the engine still answers.
+    const free = Number((await guestCommand(session, `${HOST} df -m /run`)).trim().split('\n').pop()!.trim().split(/\s+/)[3]);
+    expect(free).toBeGreaterThan(BIG_LAYER_MB);
+    await guestCommand(session, `${HOST} dd if=/dev/zero of=/run/hook-test-fill bs=1M count=${free - 40}`, 120_000);
+    const full = await bootkitOnce(session, BIG_IMAGE.replace(AUTH_REGISTRY, OPEN_REGISTRY), 30_000);
+    await guestCommand(session, `${HOST} rm /run/hook-test-fill`);
+    expect(full.status).toBe(1);
+    expect(full.log).toMatch(/"msg":"pulling the worker image failed; retrying","image":"[^"]+big:e2e","error":"Docker's storage \(\/var\/lib\/docker\) is full: \d+ MB free of \d+ MB; the image does not fit in this machine's memory: [^\n]*no space left on device/);
+    expect(full.log).toMatch(/giving up this round: Docker's storage \(\/var\/lib\/docker\) is full/);
+    expect(await guestCommand(session, `${HOST} runc --root /run/runc exec hook-docker docker version --format '{{.Server.Version}}'`, 60_000)).toMatch(/\d+\.\d+/);
+    expectCleanUpTo(session, session.output.length);
   });
 });

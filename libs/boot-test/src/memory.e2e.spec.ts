@@ -1,0 +1,109 @@
+/**
+ * The least memory HookOS works in (issue 23), opt-in (HOOK_TEST_MEMORY_FLOOR=yes): the release
+ * hook-debian-amd64 booted with WORKER_FLOOR_MB reaches a running worker (the stand-in, pulled
+ * from a registry in a test namespace), and with ACTION_FLOOR_MB it also pulls and runs a 200 MB
+ * action image (one layer that does not compress). The floors are what was measured (README,
+ * "Memory"); HOOK_TEST_MEMORY_MB boots both at another size, to measure them again.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@hook/process';
+import type { GuestSession } from '@hook/qemu';
+import { startRegistry } from '@hook/testing';
+import { buildStandInWorker } from '@hook/worker';
+import { TEST_MAC, bootHookOs, bootTest, guestCommand, loginOnConsole } from './hookos';
+import { OPEN_REGISTRY, type WorkerNetwork, startWorkerNetwork } from './worker-net';
+
+/** Measured on the release initramfs (README, "Memory"): the least that works, in steps of 64 MiB. */
+export const WORKER_FLOOR_MB = 768;
+export const ACTION_FLOOR_MB = 1280;
+const ACTION_LAYER_MB = 200;
+
+const WORKSPACE = join(__dirname, '../../..');
+const FLAVOR = 'hook-debian-amd64';
+const WORKER = `${OPEN_REGISTRY}/hook-test/standin:memory`;
+const ACTION = `${OPEN_REGISTRY}/hook-test/action-200mb:memory`;
+const HOST = 'nsenter -t 1 -m --';
+const enabled = process.env.HOOK_TEST_MEMORY_FLOOR === 'yes';
+const override = process.env.HOOK_TEST_MEMORY_MB ? Number(process.env.HOOK_TEST_MEMORY_MB) : undefined;
+
+const describeFloor = enabled ? describe : describe.skip;
+if (!enabled) console.log('memory floor boots skipped: set HOOK_TEST_MEMORY_FLOOR=yes (hook-debian-amd64 built)');
+
+let work: string;
+let registryStorage: string;
+
+describeFloor(`HookOS at its memory floor (hook-debian-amd64, QEMU TCG; opt-in: HOOK_TEST_MEMORY_FLOOR=yes)`, () => {
+  let network: WorkerNetwork | undefined;
+  let session: GuestSession | undefined;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'hook-memory-e2e-'));
+    await buildStandInWorker({ ref: WORKER, console: true });
+    // The action: BusyBox and 200 MB of random bytes; it reads them all when it runs.
+    const context = join(work, 'action');
+    mkdirSync(context);
+    copyFileSync('/bin/busybox', join(context, 'busybox'));
+    writeFileSync(join(context, 'layer'), randomBytes(ACTION_LAYER_MB * 1024 * 1024));
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY layer /layer\nENTRYPOINT ["/bin/busybox"]\n');
+    await run('docker', ['build', '-q', '-t', ACTION, context], { timeoutMs: 180_000 });
+    await rm(context, { recursive: true });
+    const loopback = await startRegistry({ startTimeoutMs: 40_000 });
+    try {
+      for (const image of [WORKER, ACTION]) {
+        const onLoopback = image.replace(OPEN_REGISTRY, loopback.host);
+        await run('docker', ['tag', image, onLoopback]);
+        await run('docker', ['push', onLoopback], { timeoutMs: 180_000 });
+        await run('docker', ['rmi', onLoopback], { allowFailure: true });
+      }
+      registryStorage = join(work, 'registry');
+      await run('cp', ['-a', loopback.storageDir, registryStorage]);
+    } finally {
+      await loopback.stop();
+    }
+  }, 420_000);
+
+  afterAll(async () => {
+    await run('docker', ['rmi', WORKER, ACTION], { allowFailure: true });
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  afterEach(async () => {
+    await session?.close();
+    await network?.dispose();
+    session = undefined;
+    network = undefined;
+  });
+
+  async function bootWithWorker(memoryMb: number, name: string): Promise<GuestSession> {
+    network = await startWorkerNetwork({ registryStorage });
+    session = await bootHookOs({
+      workspaceRoot: WORKSPACE,
+      flavorId: FLAVOR,
+      name,
+      memoryMb,
+      cmdline: `tink_worker_image=${WORKER} insecure_registries=${OPEN_REGISTRY} worker_id=${TEST_MAC} hw_addr=${TEST_MAC} tinkerbell_tls=false`,
+      network: { kind: 'tap', netns: network.netns.name, tap: network.tap },
+    });
+    await session.waitFor('STANDIN ready', 8 * 60 * 1000);
+    return session;
+  }
+
+  bootTest(`reaches a running worker with ${override ?? WORKER_FLOOR_MB} MiB`, async () => {
+    await bootWithWorker(override ?? WORKER_FLOOR_MB, 'memory-worker');
+  });
+
+  bootTest(`pulls and runs a ${ACTION_LAYER_MB} MB action image with ${override ?? ACTION_FLOOR_MB} MiB`, async () => {
+    const booted = await bootWithWorker(override ?? ACTION_FLOOR_MB, 'memory-action');
+    await loginOnConsole(booted);
+    const docker = `${HOST} runc --root /run/runc exec hook-docker docker`;
+    await guestCommand(booted, `${docker} pull -q ${ACTION}`, 300_000);
+    const bytes = await guestCommand(booted, `${docker} run --rm ${ACTION} wc -c /layer`, 300_000);
+    expect(bytes).toMatch(new RegExp(`^\\s*${ACTION_LAYER_MB * 1024 * 1024}\\s+/layer`, 'm'));
+    // What was left: an operator sizing machines reads this.
+    console.log(`memory floor, ${override ?? ACTION_FLOOR_MB} MiB after the action ran:\n${await guestCommand(booted, `${HOST} sh -c 'free -m; df -m /run'`)}`);
+  });
+});
