@@ -343,6 +343,8 @@ describe('the Tinkerbell worker starts (hook-debian-amd64, QEMU TCG)', () => {
     const clockLines = session.output.match(/^hook: clock: .*$/gm) ?? [];
     expect(clockLines).toEqual([expect.stringMatching(/^hook: clock: the time is 2000-01-01 \d\d:\d\d:\d\d UTC, before 2025-01-01, and no NTP server answered: TLS pulls will fail/)]);
     expect(await guestCommand(session, 'cat /var/log/init.log')).toContain('clock: the time is 2000-01-01');
+    // The ntpd service keeps trying to set it (OpenNTPD alone would only slew it, for ever).
+    expect(await guestCommand(session, 'cat /var/log/ntpd.log')).toMatch(/^ntp: the clock says 2000-01-01 [\d:]+ UTC, before 2025-01-01: trying to set it \(every 60 s until an NTP server answers\)$/m);
     const tls = await bootkitOnce(session, `${TLS_REGISTRY}/${REPOSITORY}:${TAG}`);
     expect(tls.status).toBe(1);
     // (In a retry line or in the round's failure, whichever came: one attempt may take over 3 s.)
