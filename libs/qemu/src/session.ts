@@ -90,14 +90,13 @@ export class GuestSession {
       let exited = false;
       void qemu.then(() => (exited = true));
       // QEMU creates the socket, then waits for us before it starts the guest: nothing is lost.
-      while (!existsSync(socket)) {
-        if (exited || Date.now() - startedAt > SOCKET_WAIT_MS) {
-          const result = await Promise.race([qemu, sleep(3000).then(() => undefined)]);
-          throw new Error(`QEMU did not start: ${result?.stderr.trim().split('\n').pop() ?? 'no serial socket after 15 s'}`);
-        }
-        await sleep(50);
+      // The file appears when QEMU binds it, a moment before it listens: a connection refused
+      // in between (seen on a loaded machine) is tried again.
+      const serial = await connectWhenListening(socket, () => exited || Date.now() - startedAt > SOCKET_WAIT_MS);
+      if (!serial) {
+        const result = await Promise.race([qemu, sleep(3000).then(() => undefined)]);
+        throw new Error(`QEMU did not start: ${result?.stderr.trim().split('\n').pop() ?? 'its serial socket did not answer within 15 s'}`);
       }
-      const serial = await connectSocket(socket);
       const logStream = options.logFile ? createWriteStream(options.logFile) : undefined;
       return new GuestSession(work, qemu, serial, monitorSocket, pidFile, logStream, startedAt, accel);
     } catch (error) {
@@ -211,6 +210,25 @@ export class GuestSession {
   get result(): RunResult | undefined {
     return this.exitResult;
   }
+}
+
+/**
+ * Connects to the unix socket at `path` once something listens there; undefined when `giveUp()`
+ * says so first. A server binds its socket (the file appears) a moment before it listens, and a
+ * connection in between is refused: that is tried again.
+ */
+export async function connectWhenListening(path: string, giveUp: () => boolean): Promise<Socket | undefined> {
+  while (!giveUp()) {
+    if (existsSync(path)) {
+      const socket = await connectSocket(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ECONNREFUSED' && error.code !== 'ENOENT') throw error;
+        return undefined;
+      });
+      if (socket) return socket;
+    }
+    await sleep(50);
+  }
+  return undefined;
 }
 
 function connectSocket(path: string): Promise<Socket> {
