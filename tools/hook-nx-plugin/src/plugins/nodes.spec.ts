@@ -118,6 +118,8 @@ describe('inferred projects', () => {
     expect(source.targets.build.inputs).toEqual(
       expect.arrayContaining(['hookKernelTooling', '{workspaceRoot}/kernel/configs/generic-6.12.y-x86_64']),
     );
+    // Every setting that changes which point release is compiled.
+    expect(source.targets.build.inputs).toEqual(expect.arrayContaining([{ env: 'KERNEL_POINT_RELEASE' }, { env: 'USE_LATEST_BUILT_KERNEL' }, { env: 'KERNEL_SOURCE' }]));
     // Compiled in the kernel builder, FROM the base image: the base's build runs first, and its
     // recipe and tag (image.json) are in the kernel's hash.
     expect(source.targets.build.dependsOn).toEqual([{ target: 'build-amd64', projects: ['base'] }]);

@@ -265,7 +265,8 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
   const dependsOn: unknown[] = [];
   const bases = usesKernelBuilder(kernel) ? baseImages(ctx) : [];
   if (defconfig) {
-    inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
+    // USE_LATEST_BUILT_KERNEL picks the point release from the registry's tags (from-source.ts).
+    inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'USE_LATEST_BUILT_KERNEL' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
   }
   if (bases.length > 0) {
     // The kernel builder image is FROM the Debian base: its recipe and its tag (image.json,
