@@ -58,11 +58,11 @@ export interface InitramfsOptions {
   /** Path of the initramfs to write. */
   output: string;
   compression?: Compression;
-  /** zstd 1..22 (default 9; 20..22 are zstd's --ultra levels), gzip 1..9 (default 9). */
+  /** zstd 1..22 (default DEFAULT_ZSTD_LEVEL, 19; 20..22 are zstd's --ultra levels), gzip 1..9 (default 9). */
   level?: number;
   /**
    * zstd's long-distance matching window as a power of two (`--long=N`, 10..27), or 0 for none
-   * (default). The kernel allocates the window when it unpacks the initramfs, so 27 costs
+   * (default for zstd: DEFAULT_LONG_WINDOW, 27; gzip has none). The kernel allocates the window when it unpacks the initramfs, so 27 costs
    * 128 MiB of RAM for that moment; zstd's own ceiling for --long is 27 by default.
    */
   longWindow?: number;

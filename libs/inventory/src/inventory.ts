@@ -12,7 +12,6 @@ import {
   KERNEL_FIELDS,
   dockerArchOf,
   type Bootable,
-  type DockerArch,
   type Flavor,
   type KernelDefinition,
 } from './schema';
@@ -145,15 +144,6 @@ export function kernelProjectName(kernelId: string): string {
   return `kernel-${kernelId}`;
 }
 
-export function dockerArchOfFlavor(flavor: Flavor): DockerArch {
-  return dockerArchOf(flavor.ARCH);
-}
-
-/**
- * Upstream's OUTPUT_ID, the suffix of vmlinuz-/initramfs-/hook_ file names.
- * Default method: ARCH; FORCE_OUTPUT_ID-ARCH; KCONFIG-M.m.y-ARCH for non-generic configs; the
- * flavor id when it borrows another kernel. Armbian (and our Debian method): the flavor id.
- */
 /** The linuxkit release upstream Hook pins when a flavor does not set LINUXKIT_VERSION. */
 export const DEFAULT_LINUXKIT_VERSION = '1.8.2';
 

@@ -22,11 +22,6 @@ export interface ImageFolder {
   kind: ImageKind;
 }
 
-/** The file that makes `images/<name>` an image, relative to the workspace root. */
-export function imageDefinitionFiles(name: string): string[] {
-  return [`${IMAGES_DIR}/${name}/${DOCKERFILE}`, `${IMAGES_DIR}/${name}/${BASE_IMAGE_FILE}`];
-}
-
 /** Every image folder, sorted by name. */
 export function imageFolders(workspaceRoot: string): ImageFolder[] {
   const base = join(workspaceRoot, IMAGES_DIR);
