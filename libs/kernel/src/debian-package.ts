@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { UserError, log } from '@hook/log';
 import type { KernelDefinition } from '@hook/inventory';
-import { AptSuite, debianArchOf } from './apt';
+import { AptSuite, debianArchOf } from '@hook/debian';
 import { sha256Text, tempDirBeside } from './files';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
 import { installerPolicy, trimModules, writeReport } from './modules';

@@ -1,7 +1,7 @@
 /** Resolving point releases into kernel/versions.lock.json (explicit, never during a build). */
 import { log, UserError } from '@hook/log';
 import type { KernelDefinition } from '@hook/inventory';
-import { AptSuite } from './apt';
+import { AptSuite } from '@hook/debian';
 import { readLock, seriesKey, writeLock, type SeriesLock } from './lock';
 import { kernelCacheDir } from './paths';
 import { fetchReleases, pointFromReleases } from './releases';

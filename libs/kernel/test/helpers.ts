@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '@hook/process';
 import { bootAndWait, type QemuArch } from '@hook/qemu';
-import { AptSuite } from '../src/apt';
-import { extractDebData } from '../src/deb';
+import { AptSuite, extractDebData } from '@hook/debian';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 /** Tests share the workspace cache (downloads, unpacked sources, ccache) so reruns are quick. */
