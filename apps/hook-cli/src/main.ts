@@ -54,7 +54,6 @@ export function nxBinary(root: string): string {
   return join(dirname(packageJson), bin);
 }
 
-export { hostDockerArch };
 
 /**
  * `hook`'s exit code for an Nx run: 130 only when the build was interrupted (a signal reached

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { hasCommand, run } from '@hook/process';
-import { type DockerArch, hostArch } from './tag';
+import { type DockerArch, hostDockerArch } from '@hook/layout';
 
 export interface BootstrapRequest {
   suite: string;
@@ -37,7 +37,7 @@ const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
  * with the F flag so it works inside chroots and containers too).
  */
 export async function ensureForeignArch(arch: DockerArch): Promise<void> {
-  if (arch === hostArch()) return;
+  if (arch === hostDockerArch()) return;
   const hint = `apt-get install qemu-user-static binfmt-support, then: mount -t binfmt_misc binfmt_misc ${BINFMT_DIR}; update-binfmts --enable ${QEMU_BINFMT[arch]}`;
   const exists = (path: string) => access(path).then(() => true, () => false);
   if (!(await exists(join(BINFMT_DIR, 'status')))) {
@@ -49,7 +49,7 @@ export async function ensureForeignArch(arch: DockerArch): Promise<void> {
   }
   const text = await readFile(entry, 'utf8').catch(() => '');
   if (!text.startsWith('enabled')) {
-    throw new UserError(`building ${arch} images on this ${hostArch()} host needs qemu-user emulation, which is not available: ${hint}`);
+    throw new UserError(`building ${arch} images on this ${hostDockerArch()} host needs qemu-user emulation, which is not available: ${hint}`);
   }
   if (!/^flags:.*F/m.test(text)) {
     throw new UserError(`${entry} is registered without the F flag, so it will not work inside containers: use Debian's qemu-user-static (${hint})`);
@@ -69,7 +69,7 @@ export async function bootstrapDebianTar(request: BootstrapRequest): Promise<Boo
     const args = [`--variant=${request.variant}`, `--arch=${request.arch}`];
     if (request.packages.length > 0) args.push(`--include=${request.packages.join(',')}`);
     // Measured here: about 40 s natively, about 5 minutes for arm64 under qemu-user on 2 cores.
-    const takes = request.arch === hostArch() ? 'a minute or two' : 'about 5 minutes under emulation';
+    const takes = request.arch === hostDockerArch() ? 'a minute or two' : 'about 5 minutes under emulation';
     log.info(`bootstrapping Debian ${request.suite} (${request.variant}, ${request.arch}) from ${request.mirror}; this takes ${takes}`);
     const started = Date.now();
     await run('debootstrap', [...args, request.suite, rootfs, request.mirror], { timeoutMs: 30 * 60_000, env: { ...process.env, LC_ALL: 'C' } });

@@ -1,11 +1,10 @@
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '@hook/log';
 import { BASE_IMAGE_NAME, describeBaseImage } from './base-image';
 import { hashDirectory } from './dir-hash';
 import { describeContainer, listImageFolders } from './target';
-import { DEFAULT_LK_CONTAINERS_OCI_BASE, imageContentHash, imageTag, parseArch, templateVariableName } from './tag';
+import { DEFAULT_LK_CONTAINERS_OCI_BASE, imageContentHash, imageTag, templateVariableName } from './tag';
 
 const WORKSPACE = join(__dirname, '..', '..', '..');
 
@@ -37,12 +36,6 @@ describe('imageContentHash and imageTag', () => {
     expect(templateVariableName('hook-bootkit')).toBe('HOOK_CONTAINER_BOOTKIT_IMAGE');
     expect(templateVariableName('ca-certificates')).toBe('HOOK_CONTAINER_CA_CERTIFICATES_IMAGE');
     expect(templateVariableName('dhcp')).toBe('HOOK_CONTAINER_DHCP_IMAGE');
-  });
-
-  it('accepts Docker and kernel architecture names and rejects others in one line', () => {
-    expect(parseArch('x86_64')).toBe('amd64');
-    expect(parseArch('aarch64')).toBe('arm64');
-    expect(() => parseArch('riscv64')).toThrow(UserError);
   });
 });
 

@@ -5,7 +5,7 @@
  * image's tag, a bundled app ...), so that a change anywhere the image depends on moves the tag.
  */
 import { createHash } from 'node:crypto';
-import { containersOciBase, hostDockerArch, parseDockerArch, type DockerArch, type ImageInputs } from '@hook/layout';
+import { containersOciBase, type DockerArch, type ImageInputs } from '@hook/layout';
 import { hashDirectory } from './dir-hash';
 
 // The defaults, the architecture names and image.json's types live in @hook/layout (one home).
@@ -47,9 +47,3 @@ export async function computeImageInputs(workspaceRoot: string, name: string, de
 export function templateVariableName(name: string): string {
   return `HOOK_CONTAINER_${name.replace(/^hook-/, '').toUpperCase().replace(/-/g, '_')}_IMAGE`;
 }
-
-/** `amd64`/`x86_64`/`arm64`/`aarch64` in Docker's terms (DOCKER_ARCH). */
-export const parseArch = parseDockerArch;
-
-/** The host's architecture in Docker terms. */
-export const hostArch = (): DockerArch => hostDockerArch();

@@ -22,11 +22,11 @@ import { BASE_IMAGE_NAME } from './base-image';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { loadImage } from './engine-images';
 import { imageOutputDir, readImageMetadata } from './output';
-import { hostArch } from './tag';
+import { hostDockerArch } from '@hook/layout';
 import { buildContainerTarget } from './target';
 
 const WORKSPACE = join(__dirname, '..', '..', '..');
-const arch = hostArch();
+const arch = hostDockerArch();
 
 async function tarFiles(stream: Readable): Promise<Map<string, string>> {
   const files = new Map<string, string>();

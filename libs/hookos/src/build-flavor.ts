@@ -67,7 +67,6 @@ import { imageSizes } from './image-size';
 import { withDebugSsh } from './debug-ssh';
 import { noteModules, writeHookosSbom } from './sbom';
 
-export { DEFAULT_HOOK_VERSION } from '@hook/layout';
 export type { FlavorFormat } from './outputs';
 
 export interface FlavorBuildOptions {

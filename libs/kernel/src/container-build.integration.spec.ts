@@ -69,7 +69,7 @@ describe('tiny kernel built in the kernel builder container (integration: docker
 
   it('a failing make in the container is a UserError ending with make\'s own last lines', async () => {
     const engine = dockerd!.engine;
-    const image = await ensureBuilderImage(engine, root ?? (root = await workspace(engine)), { ...process.env });
+    const image = await ensureBuilderImage(engine, root ?? (root = await workspace(engine)));
     const dir = await mkdtemp(join(tmpdir(), 'hook-kernel-failing-make-'));
     try {
       const ctx: MakeContext = { sourceDir: dir, objectDir: join(dir, 'o'), arch: 'x86_64', env: { CCACHE: 'no' }, ccacheDir: join(dir, 'c') };

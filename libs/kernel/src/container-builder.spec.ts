@@ -95,7 +95,7 @@ describe('the kernel builder image and the Debian base', () => {
       // An engine that must not be asked anything: the missing base is found before.
       const engine = new Proxy({}, { get: () => { throw new Error('the engine was used'); } }) as DockerEngine;
       const arch = hostDockerArch();
-      await expect(ensureBuilderImage(engine, root, {})).rejects.toThrow(
+      await expect(ensureBuilderImage(engine, root)).rejects.toThrow(
         new UserError(`image debian-base is not built for ${arch} (no dist/images/debian-base/${arch}/image.json); run: npx nx run debian-base:build-${arch}`),
       );
     } finally {

@@ -20,7 +20,6 @@ export type KernelBuilder = 'host' | 'container';
 
 export const BUILDER_IMAGE_NAME = 'hook-kernel-builder';
 
-export { hostDockerArch };
 
 /** `hook-kernel-builder:<first 12 hex of sha256(Dockerfile + base image ref)>`. */
 export function builderImageRef(dockerfile: string | Buffer, baseRef: string): string {
@@ -64,7 +63,7 @@ export async function chooseBuilder(env: NodeJS.ProcessEnv, connect = connectDoc
  * Nx dependency (debian-base:build-<host arch>), whose image.json names the tag, so the base's
  * tag is in the kernel's hash and a new base rebuilds the kernel.
  */
-export async function ensureBuilderImage(engine: DockerEngine, workspaceRoot: string, _env: NodeJS.ProcessEnv): Promise<string> {
+export async function ensureBuilderImage(engine: DockerEngine, workspaceRoot: string): Promise<string> {
   const arch = hostDockerArch();
   const dockerfilePath = join(workspaceRoot, 'kernel', 'Dockerfile');
   const dockerfile = await readFile(dockerfilePath);

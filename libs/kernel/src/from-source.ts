@@ -97,7 +97,7 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
   const stage = await tempDirBeside(kernelCacheDir(workspaceRoot, env, 'stage', kernel.id));
   try {
     if (engine) {
-      const builderImage = await ensureBuilderImage(engine, workspaceRoot, env);
+      const builderImage = await ensureBuilderImage(engine, workspaceRoot);
       ctx.runner = containerRunner(engine, builderImage, [ctx.sourceDir, ctx.objectDir, ctx.ccacheDir, stage]);
     }
     await configure(ctx, join(workspaceRoot, defconfig));
