@@ -22,7 +22,8 @@ export interface MakeContext {
   runner?: MakeRunner;
 }
 
-export function kernelArchOf(arch: Arch): string {
+/** The kernel's make ARCH= for an architecture (layout's kernelArchOf maps Docker's names to ours). */
+export function makeArchOf(arch: Arch): string {
   return arch === 'x86_64' ? 'x86_64' : 'arm64';
 }
 
@@ -58,7 +59,7 @@ export async function checkHostTools(arch: Arch): Promise<void> {
 
 function makeArgs(ctx: MakeContext): string[] {
   const cross = crossCompilePrefix(ctx.arch);
-  const args = [`O=${ctx.objectDir}`, `ARCH=${kernelArchOf(ctx.arch)}`, `-j${jobs(ctx.env)}`];
+  const args = [`O=${ctx.objectDir}`, `ARCH=${makeArchOf(ctx.arch)}`, `-j${jobs(ctx.env)}`];
   if (cross) args.push(`CROSS_COMPILE=${cross}`);
   if (yesNo(ctx.env, 'CCACHE')) args.push(`CC=ccache ${cross}gcc`, 'HOSTCC=ccache gcc');
   return args;
@@ -73,7 +74,7 @@ function jobs(env: NodeJS.ProcessEnv): number {
 export function makeVariables(ctx: MakeContext): Record<string, string> {
   const cross = crossCompilePrefix(ctx.arch);
   const vars: Record<string, string> = {
-    ARCH: kernelArchOf(ctx.arch),
+    ARCH: makeArchOf(ctx.arch),
     KBUILD_BUILD_USER: 'hook',
     KBUILD_BUILD_HOST: 'tinkerbell',
     CCACHE_DIR: ctx.ccacheDir,
@@ -176,7 +177,7 @@ export async function runMake(ctx: MakeContext, targets: string[], label: string
   } catch (error) {
     output.end();
     if (!(error instanceof MakeFailed)) throw error;
-    throw new UserError(`make ${targets.join(' ')} failed for ${kernelArchOf(ctx.arch)}:\n${output.tail.join('\n')}`);
+    throw new UserError(`make ${targets.join(' ')} failed for ${makeArchOf(ctx.arch)}:\n${output.tail.join('\n')}`);
   }
   output.end();
   if (!quiet) output.finish();
@@ -208,7 +209,7 @@ export interface BuildProducts {
 /** Builds image, modules and dtbs; installs modules and dtbs into `stageDir`. */
 export async function buildKernel(ctx: MakeContext, stageDir: string): Promise<BuildProducts> {
   const targets = ctx.arch === 'x86_64' ? ['bzImage', 'modules'] : ['Image', 'modules', 'dtbs'];
-  await runMake(ctx, targets, `make ${targets.join(' ')} (${kernelArchOf(ctx.arch)})`);
+  await runMake(ctx, targets, `make ${targets.join(' ')} (${makeArchOf(ctx.arch)})`);
   const release = (await runMake(ctx, ['kernelrelease'], 'make kernelrelease', ['-s'], true)).filter((line) => line.trim()).pop()?.trim() ?? '';
   if (!/^\d+\.\d+/.test(release)) throw new Error(`could not read the kernel release (got '${release}')`);
 

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { UserError, log, yesNo } from '@hook/log';
 import { defconfigPathOf, type KernelDefinition } from '@hook/inventory';
 import { run } from '@hook/process';
-import { buildKernel, checkHostTools, configure, kernelArchOf, runMake, type MakeContext } from './build';
+import { buildKernel, checkHostTools, configure, makeArchOf, runMake, type MakeContext } from './build';
 import { chooseBuilder, containerRunner, ensureBuilderImage } from './container-builder';
 import { exists, tempDirBeside } from './files';
 import { readLock, seriesKey } from './lock';
@@ -137,10 +137,10 @@ export async function configureFromSource(options: SourceBuildOptions & { mode: 
   const ctx = makeContext(workspaceRoot, kernel, env, tree);
   await configure(ctx, join(workspaceRoot, defconfig));
   if (options.mode === 'menuconfig') {
-    await run('make', [`O=${ctx.objectDir}`, `ARCH=${kernelArchOf(ctx.arch)}`, 'menuconfig'], { cwd: tree.dir, inherit: true });
+    await run('make', [`O=${ctx.objectDir}`, `ARCH=${makeArchOf(ctx.arch)}`, 'menuconfig'], { cwd: tree.dir, inherit: true });
   } else {
     log.notice(`A shell in ${tree.dir}; the object directory (.config) is ${ctx.objectDir}. Exit the shell to save the defconfig.`);
-    await run(env.SHELL || 'bash', [], { cwd: tree.dir, inherit: true, env: { ...env, KBUILD_OUTPUT: ctx.objectDir, ARCH: kernelArchOf(ctx.arch) }, allowFailure: true });
+    await run(env.SHELL || 'bash', [], { cwd: tree.dir, inherit: true, env: { ...env, KBUILD_OUTPUT: ctx.objectDir, ARCH: makeArchOf(ctx.arch) }, allowFailure: true });
   }
   await runMake(ctx, ['savedefconfig'], 'make savedefconfig');
   const saved = await readFile(join(ctx.objectDir, 'defconfig'));
