@@ -11,7 +11,7 @@ import { unpackKernelPackage, versionOfRelease } from './kernel-package';
 import { ARMBIAN_POLICY, trimModules, writeReport } from './modules';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
-import { defaultRegistry, type KernelRegistry } from './registry';
+import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 
 /** Armbian kernel artifact tags look like `6.12.58-S2c1a-D1b2c-P0000-...`. */
 const ARMBIAN_TAG = /^\d+\.\d+\.\d+-S[0-9a-f]+/;
@@ -45,10 +45,10 @@ export async function fetchArmbianArtifact(options: {
   workspaceRoot: string;
   kernel: KernelDefinition;
   env: NodeJS.ProcessEnv;
-  registry?: KernelRegistry;
+  registry?: ArtifactRegistry;
 }): Promise<{ artifactDir: string; reference: string; repository: string; tag: string }> {
   const { workspaceRoot, kernel, env } = options;
-  const registry = options.registry ?? defaultRegistry(env);
+  const registry = options.registry ?? artifactRegistry(env);
   const repository = armbianRepository(kernel, env);
   const tags = await registry.listTags(repository);
   const pinned = env.ARMBIAN_KERNEL_VERSION;
@@ -73,7 +73,7 @@ export async function buildFromArmbian(options: {
   workspaceRoot: string;
   kernel: KernelDefinition;
   env: NodeJS.ProcessEnv;
-  registry?: KernelRegistry;
+  registry?: ArtifactRegistry;
 }): Promise<KernelMetadata> {
   const { workspaceRoot, kernel, env } = options;
   const { artifactDir, reference, repository, tag } = await fetchArmbianArtifact(options);

@@ -22,7 +22,7 @@ import { exists, publishFile, sha256File, sha256Text } from './files';
 import { formatKconfig, parseKconfig, readRequiredList, skipRuleFor, type KconfigValues, type RequiredList } from './kconfig';
 import { readLock, type SeriesLock } from './lock';
 import { cacheRoot, kernelCacheDir } from './paths';
-import type { KernelRegistry } from './registry';
+import type { ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
 
 /** One config as checked: where its values came from, and a complete file for Docker's script. */
@@ -315,7 +315,7 @@ async function armbianConfig(
   pull: boolean,
   scratch: string,
   report: ConfigCheckReport,
-  registry?: KernelRegistry,
+  registry?: ArtifactRegistry,
 ): Promise<CheckedConfig | undefined> {
   let artifactDir: string;
   let reference: string;
@@ -345,7 +345,7 @@ export interface ConfigCheckOptions {
   workspaceRoot: string;
   env: NodeJS.ProcessEnv;
   /** Replaces the OCI registry access for Armbian artifacts (tests). */
-  registry?: KernelRegistry;
+  registry?: ArtifactRegistry;
 }
 
 /**

@@ -10,7 +10,7 @@ import { exists, tempDirBeside } from './files';
 import { readLock, seriesKey } from './lock';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { cacheRoot, kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
-import { defaultRegistry, type KernelRegistry } from './registry';
+import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
 import { highestBuiltPoint, sourceKernelTag } from './tag';
 
@@ -18,7 +18,7 @@ export interface SourceBuildOptions {
   workspaceRoot: string;
   kernel: KernelDefinition;
   env: NodeJS.ProcessEnv;
-  registry?: KernelRegistry;
+  registry?: ArtifactRegistry;
 }
 
 interface Series {
@@ -46,7 +46,7 @@ export async function resolvePoint(
   workspaceRoot: string,
   kernel: KernelDefinition,
   env: NodeJS.ProcessEnv,
-  registry?: KernelRegistry,
+  registry?: ArtifactRegistry,
 ): Promise<{ point: number; debianVersion?: string }> {
   const { major, minor } = seriesOf(kernel);
   if (env.KERNEL_POINT_RELEASE) {
@@ -56,7 +56,7 @@ export async function resolvePoint(
   }
   if (yesNo(env, 'USE_LATEST_BUILT_KERNEL')) {
     const repository = kernelOciBase(env);
-    const tags = await (registry ?? defaultRegistry(env)).listTags(repository);
+    const tags = await (registry ?? artifactRegistry(env)).listTags(repository);
     const point = highestBuiltPoint(tags, major, minor);
     if (point === undefined) throw new UserError(`USE_LATEST_BUILT_KERNEL=yes but ${repository} has no ${major}.${minor}.* kernel; build one or unset it`);
     return { point };

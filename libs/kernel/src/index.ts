@@ -1,6 +1,5 @@
 export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelLock, checkKernelConfigTarget, findKernel, type KernelTargetOptions } from './target';
 export type { KernelMetadata, FileDigest } from './outputs';
-export type { KernelRegistry } from './registry';
 export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';
 export { INSTALLER_POLICY, ARMBIAN_POLICY, installerPolicy, type ModulePolicy, type TrimReport } from './modules';
 export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';

@@ -11,14 +11,14 @@ import { buildFromSource, configureFromSource } from './from-source';
 import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
 import type { KernelMetadata } from './outputs';
-import type { KernelRegistry } from './registry';
+import type { ArtifactRegistry } from '@hook/oci';
 
 export interface KernelTargetOptions {
   workspaceRoot: string;
   kernelId: string;
   env: NodeJS.ProcessEnv;
   /** Replaces the OCI registry access (tests, alternative clients). */
-  registry?: KernelRegistry;
+  registry?: ArtifactRegistry;
 }
 
 export function findKernel(workspaceRoot: string, kernelId: string): KernelDefinition {

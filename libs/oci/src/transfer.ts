@@ -215,3 +215,23 @@ export async function pullArtifact(ref: string | ImageReference, destDir: string
   }
   return { descriptor: fetched.descriptor, manifest, artifactType: manifest.artifactType ?? manifest.config.mediaType, files };
 }
+
+/**
+ * The artifact calls a library makes against registries, as one swappable object: a test may
+ * count or replace them (the kernel's Armbian and USE_LATEST_BUILT_KERNEL lookups, Armbian's U-Boot).
+ */
+export interface ArtifactRegistry {
+  /** Tags of a repository such as `ghcr.io/armbian/os/kernel-meson64-edge`; empty when it has none. */
+  listTags(repository: string): Promise<string[]>;
+  /** Downloads an artifact's files into `destDir` and returns their paths. */
+  pullArtifact(reference: string, destDir: string): Promise<string[]>;
+}
+
+/** The real registries, with the credentials and settings of `env`. */
+export function artifactRegistry(env: NodeJS.ProcessEnv): ArtifactRegistry {
+  const client = new RegistryClient({ env });
+  return {
+    listTags: (repository) => listTags(repository, { client }),
+    pullArtifact: async (reference, destDir) => (await pullArtifact(reference, destDir, { client })).files,
+  };
+}

@@ -11,22 +11,9 @@ import { basename, join, resolve } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { extractDebData, exists, tempDirBeside, unpackTar } from '@hook/debian';
 import { DEFAULT_CACHE_DIR } from '@hook/layout';
-import { listTags, pullArtifact, RegistryClient } from '@hook/oci';
+import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { armbianOciBase } from '@hook/layout';
 
-/** The registry calls this module makes (a test may count or replace them). */
-export interface UbootRegistry {
-  listTags(repository: string): Promise<string[]>;
-  pullArtifact(reference: string, destDir: string): Promise<string[]>;
-}
-
-export function defaultUbootRegistry(env: NodeJS.ProcessEnv): UbootRegistry {
-  const client = new RegistryClient({ env });
-  return {
-    listTags: (repository) => listTags(repository, { client }),
-    pullArtifact: async (reference, destDir) => (await pullArtifact(reference, destDir, { client })).files,
-  };
-}
 
 /** Armbian u-boot tags: the u-boot version, then Armbian's `-S<hash>` part. */
 const UBOOT_TAG = /^v?(\d{4})\.(\d{2})(?:\.(\d+))?(?:-rc\d+)?-S[0-9a-f]+/;
@@ -90,10 +77,10 @@ export async function fetchArmbianUboot(options: {
   board: string;
   branch: string;
   env: NodeJS.ProcessEnv;
-  registry?: UbootRegistry;
+  registry?: ArtifactRegistry;
 }): Promise<ArmbianUboot> {
   const { workspaceRoot, board, branch, env } = options;
-  const registry = options.registry ?? defaultUbootRegistry(env);
+  const registry = options.registry ?? artifactRegistry(env);
   const repository = armbianUbootRepository(env, board, branch);
   const tags = await registry.listTags(repository).catch((error: unknown) => {
     if (error instanceof UserError && /not found/.test(error.message)) {

@@ -21,7 +21,7 @@ import { writeDiskImage } from '../disk-image';
 import type { FlavorOutputs } from '../handler';
 import { buildBootableMedia } from '../media';
 import { armbianUbootHandlers } from './armbian-uboot';
-import { defaultUbootRegistry, type UbootRegistry } from './armbian-uboot-fetch';
+import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { publishUbootArtifact } from './armbian-uboot-fixture';
 
 jest.setTimeout(180_000);
@@ -33,7 +33,7 @@ let registry: TestRegistry | undefined;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let pulls: string[];
-let counting: UbootRegistry;
+let counting: ArtifactRegistry;
 const blobs: Record<string, Buffer> = {};
 const kernelImage = Buffer.concat([Buffer.alloc(0x38), Buffer.from('ARMd'), randomBytes(200_000)]);
 
@@ -112,7 +112,7 @@ beforeAll(async () => {
   env = { ...process.env, CACHE_DIR: join(dir, 'cache'), ARMBIAN_BASE_ORAS_REF: `${registry.host}/armbian/os`, TINK_SERVER: '192.168.2.10', TINK_WORKER_IMAGE: 'registry.local/tink-agent:v1' };
   delete env.UBOOT_VERSION;
   pulls = [];
-  const real = defaultUbootRegistry(env);
+  const real = artifactRegistry(env);
   counting = { listTags: (repository) => real.listTags(repository), pullArtifact: (reference, destDir) => (pulls.push(reference), real.pullArtifact(reference, destDir)) };
 
   blobs.idbloader = randomBytes(150_000);

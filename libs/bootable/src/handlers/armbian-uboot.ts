@@ -14,7 +14,8 @@ import { kernelCommandLine } from '../cmdline';
 import type { FatFile, RawWrite } from '../disk-image';
 import { boardOptions, type Board, type BootableHandler, type HandlerContext } from '../handler';
 import { listFiles } from '../files';
-import { fetchArmbianUboot, type UbootRegistry } from './armbian-uboot-fetch';
+import type { ArtifactRegistry } from '@hook/oci';
+import { fetchArmbianUboot } from './armbian-uboot-fetch';
 import { bootCmd, extlinuxConf, ubootDiskLayout, writeBootableKernel, type UbootHandler } from './armbian-uboot-layout';
 
 /** File names on the partition (upstream's). */
@@ -53,7 +54,7 @@ export function ubootConsoles(handler: UbootHandler, metadata: Record<string, st
 
 export interface ArmbianUbootOptions {
   /** Replaces the OCI registry client (tests count pulls). */
-  registry?: UbootRegistry;
+  registry?: ArtifactRegistry;
 }
 
 function makeHandler(handler: UbootHandler, options: ArmbianUbootOptions = {}): BootableHandler {
