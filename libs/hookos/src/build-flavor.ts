@@ -14,12 +14,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError, log } from '@hook/log';
 import { removeOnInterrupt } from '@hook/process';
 import {
-  DEFAULT_CACHE_DIR,
+  cacheDir,
   HOOKOS_DIR,
   KERNEL_FILES,
   hookVersion,
@@ -200,7 +200,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       outputId,
       arch: flavor.ARCH,
       kernelDir,
-      cacheDir: resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR),
+      cacheDir: cacheDir(workspaceRoot, env),
       cmdline: config.kernel?.cmdline ?? '',
       rootfs,
       sourceDateEpoch: epoch,

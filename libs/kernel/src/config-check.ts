@@ -21,7 +21,8 @@ import { runDockerCheckConfig } from './docker-check-config';
 import { exists, publishFile, sha256File, sha256Text } from './files';
 import { formatKconfig, parseKconfig, readRequiredList, skipRuleFor, type KconfigValues, type RequiredList } from './kconfig';
 import { readLock, type SeriesLock } from './lock';
-import { cacheRoot, kernelCacheDir } from './paths';
+import { cacheDir } from '@hook/layout';
+import { kernelCacheDir } from './paths';
 import type { ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
 
@@ -131,7 +132,7 @@ class Kconfigurator {
       objectDir: kernelCacheDir(this.workspaceRoot, this.env, 'config-check', basename(tree.dir), arch),
       arch,
       env: { ...this.env, CCACHE: 'no' },
-      ccacheDir: join(cacheRoot(this.workspaceRoot, this.env), 'ccache'),
+      ccacheDir: cacheDir(this.workspaceRoot, this.env, 'ccache'),
     };
     await mkdir(ctx.objectDir, { recursive: true });
     // olddefconfig is a function of the defconfig, the source tree and the compiler Kconfig

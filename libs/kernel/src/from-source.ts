@@ -9,7 +9,8 @@ import { chooseBuilder, containerRunner, ensureBuilderImage } from './container-
 import { exists, tempDirBeside } from './files';
 import { readLock, seriesKey } from './lock';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
-import { cacheRoot, kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
+import { cacheDir } from '@hook/layout';
+import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
 import { highestBuiltPoint, sourceKernelTag } from './tag';
@@ -77,7 +78,7 @@ function makeContext(workspaceRoot: string, kernel: KernelDefinition, env: NodeJ
     objectDir: kernelCacheDir(workspaceRoot, env, 'build', kernel.id, basename(tree.dir)),
     arch: kernel.ARCH,
     env,
-    ccacheDir: env.KERNEL_CCACHE_DIR || join(cacheRoot(workspaceRoot, env), 'ccache'),
+    ccacheDir: env.KERNEL_CCACHE_DIR || cacheDir(workspaceRoot, env, 'ccache'),
   };
 }
 

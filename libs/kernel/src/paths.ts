@@ -1,16 +1,11 @@
 /** Where the kernel library keeps caches (downloads, unpacked sources, objects, ccache) and outputs. */
-import { join, resolve } from 'node:path';
-import { DEFAULT_CACHE_DIR, inWorkspace, kernelDir } from '@hook/layout';
+import { cacheDir, inWorkspace, kernelDir } from '@hook/layout';
 
 // The kernel image location's default is a fact of @hook/layout (one home for the defaults).
 export { DEFAULT_KERNEL_OCI_BASE, kernelOciBase } from '@hook/layout';
 
-export function cacheRoot(workspaceRoot: string, env: NodeJS.ProcessEnv): string {
-  return resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR);
-}
-
 export function kernelCacheDir(workspaceRoot: string, env: NodeJS.ProcessEnv, ...parts: string[]): string {
-  return join(cacheRoot(workspaceRoot, env), 'kernel', ...parts);
+  return cacheDir(workspaceRoot, env, 'kernel', ...parts);
 }
 
 export function kernelDistDir(workspaceRoot: string, kernelId: string): string {

@@ -3,6 +3,7 @@
  * upstream's value. The CLI shows them; the libraries read them through these functions, so an
  * unset variable means the same everywhere (and `./hook build` hashes like `nx run`).
  */
+import { join, resolve } from 'node:path';
 
 /** Goes into /etc/os-release, the motd and the ISO. */
 export const DEFAULT_HOOK_VERSION = '0.11.1';
@@ -14,6 +15,11 @@ export const DEFAULT_LK_CONTAINERS_OCI_BASE = 'ghcr.io/tinkerbell/hook/linuxkit/
 export const DEFAULT_ARMBIAN_OCI_BASE = 'ghcr.io/armbian/os';
 /** Downloads, unpacked kernel sources, ccache (CACHE_DIR), relative to the workspace. */
 export const DEFAULT_CACHE_DIR = 'cache';
+
+/** A folder in the cache: CACHE_DIR (default `cache/` in the workspace), absolute, then `parts`. */
+export function cacheDir(workspaceRoot: string, env: NodeJS.ProcessEnv, ...parts: string[]): string {
+  return join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), ...parts);
+}
 
 export function hookVersion(env: NodeJS.ProcessEnv): string {
   return env.HOOK_VERSION || DEFAULT_HOOK_VERSION;

@@ -3,8 +3,8 @@
  * workspace root with `/` separators: the Nx plugin prefixes them with `{workspaceRoot}/` for a
  * target's outputs, the libraries join them onto the workspace root (`inWorkspace`).
  */
-import { join, resolve } from 'node:path';
-import { DEFAULT_CACHE_DIR } from './defaults';
+import { join } from 'node:path';
+import { cacheDir } from './defaults';
 import type { DockerArch } from './arch';
 
 export const DIST_DIR = 'dist';
@@ -101,6 +101,6 @@ export function nxOutput(relative: string): string {
 export function stagingDirs(workspaceRoot: string, env: NodeJS.ProcessEnv): { dir: string; depth: number }[] {
   return [
     { dir: inWorkspace(workspaceRoot, DIST_DIR), depth: 6 },
-    { dir: join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), 'kernel'), depth: 2 },
+    { dir: cacheDir(workspaceRoot, env, 'kernel'), depth: 2 },
   ];
 }

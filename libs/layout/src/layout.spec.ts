@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cacheDir,
   dockerArchOf,
   hookosFiles,
   hostDockerArch,
@@ -112,5 +113,12 @@ describe('architectures and defaults', () => {
     expect(hookVersion({ HOOK_VERSION: '' })).toBe('0.11.1');
     expect(hookVersion({ HOOK_VERSION: '1.2.3' })).toBe('1.2.3');
     expect(containersOciBase({ HOOK_LK_CONTAINERS_OCI_BASE: 'registry.test/x/' })).toBe('registry.test/x/');
+  });
+
+  it('puts the cache in the workspace unless CACHE_DIR names another place, relative to the workspace or absolute', () => {
+    expect(cacheDir('/w', {}, 'kernel', 'src')).toBe('/w/cache/kernel/src');
+    expect(cacheDir('/w', { CACHE_DIR: '' })).toBe('/w/cache');
+    expect(cacheDir('/w', { CACHE_DIR: '../shared' }, 'debian')).toBe('/shared/debian');
+    expect(cacheDir('/w', { CACHE_DIR: '/var/cache/hook' }, 'ccache')).toBe('/var/cache/hook/ccache');
   });
 });

@@ -7,10 +7,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { extractDebData, exists, tempDirBeside, unpackTar } from '@hook/debian';
-import { DEFAULT_CACHE_DIR } from '@hook/layout';
+import { cacheDir } from '@hook/layout';
 import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { armbianOciBase } from '@hook/layout';
 
@@ -97,7 +97,7 @@ export async function fetchArmbianUboot(options: {
   }
   const reference = `${repository}:${tag}`;
   log.info(`u-boot for ${board} (${branch}): Armbian ${reference}`);
-  const dir = join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), 'bootable', 'armbian-uboot', `uboot-${board}-${branch}`, tag);
+  const dir = cacheDir(workspaceRoot, env, 'bootable', 'armbian-uboot', `uboot-${board}-${branch}`, tag);
   if (!(await exists(dir))) {
     const temp = await tempDirBeside(dir);
     try {

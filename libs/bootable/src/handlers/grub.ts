@@ -6,10 +6,10 @@
  * from LinuxKit's grub image: its embedded config finds the partition by a marker file.
  */
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { grubModulesDir, grubPackageOf, grubTarget, makeGrubEfiImage, markerGrubConfig } from '@hook/iso';
-import { DEFAULT_CACHE_DIR } from '@hook/layout';
+import { cacheDir } from '@hook/layout';
 import { run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
 import type { FatFile } from '../disk-image';
@@ -39,8 +39,7 @@ export const grubHandler: BootableHandler = {
     const cmdline = kernelCommandLine(ctx.tink, [`${console}${bootable.CONSOLE_EXTRA_ARGS ?? ''}`]);
 
     // The host's GRUB modules, else Debian's package of the medium's arch (arm64 on an amd64 host).
-    const cacheDir = join(resolve(ctx.workspaceRoot, ctx.env.CACHE_DIR || DEFAULT_CACHE_DIR), 'debian');
-    const modulesDir = await grubModulesDir({ arch: flavor.arch, cacheDir, env: ctx.env });
+    const modulesDir = await grubModulesDir({ arch: flavor.arch, cacheDir: cacheDir(ctx.workspaceRoot, ctx.env, 'debian'), env: ctx.env });
     const bootEfi = join(ctx.workDir, target.bootFile);
     await makeGrubEfiImage({
       arch: flavor.arch,

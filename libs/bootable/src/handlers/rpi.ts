@@ -8,10 +8,10 @@
  * verified from the host's mirror (RPI_FIRMWARE_SUITE, default trixie; RPI_FIRMWARE_VERSION pins it).
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { unpackedPackage } from '@hook/debian';
-import { DEFAULT_CACHE_DIR } from '@hook/layout';
+import { cacheDir } from '@hook/layout';
 import { run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
 import type { FatFile } from '../disk-image';
@@ -42,7 +42,7 @@ export async function fetchRaspiFirmware(options: { workspaceRoot: string; env: 
   const { workspaceRoot, env } = options;
   const suite = env.RPI_FIRMWARE_SUITE || 'trixie';
   const pkg = await unpackedPackage({
-    cacheDir: join(resolve(workspaceRoot, env.CACHE_DIR || DEFAULT_CACHE_DIR), 'debian'),
+    cacheDir: cacheDir(workspaceRoot, env, 'debian'),
     suite,
     debArch: 'arm64',
     name: RPI_FIRMWARE_PACKAGE,
