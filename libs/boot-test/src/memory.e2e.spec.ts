@@ -3,7 +3,8 @@
  * hook-debian-amd64 booted with WORKER_FLOOR_MB reaches a running worker (the stand-in, pulled
  * from a registry in a test namespace), and with ACTION_FLOOR_MB it also pulls and runs a 200 MB
  * action image (one layer that does not compress). The floors are what was measured (README,
- * "Memory"); HOOK_TEST_MEMORY_MB boots both at another size, to measure them again.
+ * "Memory"); HOOK_TEST_MEMORY_MB boots both at another size, to measure them again. Always run:
+ * with far too little memory the console says so in one line.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import type { GuestSession } from '@hook/qemu';
 import { startRegistry } from '@hook/testing';
 import { buildStandInWorker } from '@hook/worker';
 import { TEST_MAC, bootHookOs, bootTest, guestCommand, loginOnConsole } from './hookos';
+import { createNetns } from './netns';
 import { OPEN_REGISTRY, type WorkerNetwork, startWorkerNetwork } from './worker-net';
 
 /**
@@ -39,6 +41,26 @@ if (!enabled) console.log('memory floor boots skipped: set HOOK_TEST_MEMORY_FLOO
 
 let work: string;
 let registryStorage: string;
+
+describe('HookOS with too little memory (hook-debian-amd64, QEMU TCG)', () => {
+  // 640 MiB: the kernel unpacks part of the initramfs, /init among it (with 512 the kernel finds
+  // no /init and panics: "VFS: Unable to mount root fs").
+  bootTest('640 MiB: the console says that the kernel could not unpack HookOS, and why, in one line', async () => {
+    const netns = await createNetns();
+    try {
+      const session = await bootHookOs({ workspaceRoot: WORKSPACE, flavorId: FLAVOR, name: 'memory-too-little', memoryMb: 640, network: { kind: 'user', netns: netns.name } });
+      try {
+        const said = await session.waitFor(/^hook: init: .*$/m, 3 * 60 * 1000);
+        expect(said[0]).toMatch(/^hook: init: the kernel could not unpack all of HookOS \(Initramfs unpacking failed: .+\): too little memory for this HookOS \(hook-debian-amd64 needs 704 MiB\); starting an emergency shell$/);
+        expect(session.output).not.toContain('Read-only file system');
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await netns.dispose();
+    }
+  });
+});
 
 describeFloor(`HookOS at its memory floor (hook-debian-amd64, QEMU TCG; opt-in: HOOK_TEST_MEMORY_FLOOR=yes)`, () => {
   let network: WorkerNetwork | undefined;
