@@ -6,7 +6,8 @@
 #                               when a regular file <worker dir>/reboot appears
 #   hook-docker write-config    only write daemon.json (and print it)
 #
-# daemon.json: {"debug":true} plus, when syslog_host is set, the syslog log driver to
+# daemon.json: {"debug":true,"userland-proxy":false} (published ports go through iptables only:
+# HookOS carries no docker-proxy, 2.4 MB) plus, when syslog_host is set, the syslog log driver to
 # udp://<syslog_host>:514 (a value with a port, host:port or [v6]:port, is used as it is), plus
 # insecure_registries split on commas. Without syslog_host (missing or empty) containers keep
 # dockerd's default json-file driver: upstream wrote udp://:514, which sends every log line to a
@@ -48,7 +49,7 @@ syslog_address() {
 # write_config: daemon.json from the command line, mode 0600, written whole then renamed.
 write_config() {
   hook_read_cmdline || hook_log warn "cannot read the kernel command line; using no settings from it" file "${HOOK_CMDLINE:-/proc/cmdline}"
-  json='{"debug":true'
+  json='{"debug":true,"userland-proxy":false'
   if [ -n "$cmdline_syslog_host" ]; then
     json="$json,\"log-driver\":\"syslog\",\"log-opts\":{\"syslog-address\":$(hook_json_string "$(syslog_address "$cmdline_syslog_host")")}"
   fi

@@ -99,14 +99,18 @@ export class AptSuite {
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** Archive components, e.g. ['main', 'non-free-firmware'] for raspi-firmware. */
     readonly components: string[] = ['main'],
+    /** Also fetch each component's Contents-all index (which package ships which file; see contents()). */
+    readonly withContents = false,
   ) {
     // Another component set is another package index: it gets its own state folder.
     const extra = components.filter((c) => c !== 'main');
-    this.dir = join(cacheDir, 'apt', [`${suite}-${debArch}`, ...extra].join('+'));
+    this.dir = join(cacheDir, 'apt', [`${suite}-${debArch}`, ...extra, ...(withContents ? ['contents'] : [])].join('+'));
   }
 
   /** Suites to configure: the suite, plus its backports for stable releases. */
   suites(): string[] {
+    // A Contents index is for the release's own packages (firmware): backports' are not wanted.
+    if (this.withContents) return [this.suite];
     const noBackports = ['sid', 'unstable', 'experimental'].includes(this.suite) || this.suite.includes('-') || !yesNo(this.env, 'DEBIAN_BACKPORTS');
     return noBackports ? [this.suite] : [this.suite, `${this.suite}-backports`];
   }
@@ -126,7 +130,35 @@ export class AptSuite {
       '-o', `APT::Architectures=${this.debArch}`,
       '-o', 'APT::Sandbox::User=root',
       '-o', 'Acquire::Retries=2',
+      // Contents-all only (arch-independent packages such as firmware): apt verifies it against
+      // the signed InRelease like a Packages index. (Contents-<arch> is not needed.)
+      ...(this.withContents
+        ? ['-o', 'Acquire::IndexTargets::deb::Contents-all::MetaKey=$(COMPONENT)/Contents-all', '-o', 'Acquire::IndexTargets::deb::Contents-all::ShortDescription=Contents-all', '-o', 'Acquire::IndexTargets::deb::Contents-all::Description=$(RELEASE)/$(COMPONENT) Contents-all']
+        : []),
     ];
+  }
+
+  /**
+   * Which package ships each file of the suite's arch-independent packages, from the components'
+   * Contents-all indexes (needs withContents; the suite only, no backports): path without a
+   * leading slash -> package name.
+   */
+  async contents(): Promise<Map<string, string>> {
+    if (!this.withContents) throw new Error('AptSuite.contents() needs an AptSuite made with withContents');
+    await this.update();
+    const lists = join(this.dir, 'lists');
+    const files = (await readdir(lists)).filter((name) => /_Contents-all(\.[a-z0-9]+)?$/.test(name));
+    if (files.length === 0) throw new UserError(`apt fetched no Contents-all index for ${this.suite} ${this.components.join(' ')}; delete ${this.dir} and try again`);
+    const index = new Map<string, string>();
+    for (const file of files) {
+      // apt-helper reads whatever compression apt chose to keep the index in.
+      const text = (await run('/usr/lib/apt/apt-helper', ['cat-file', join(lists, file)])).stdout;
+      for (const line of text.split('\n')) {
+        const match = /^(.*\S)\s+(\S+)$/.exec(line);
+        if (match) index.set(match[1], match[2].split(',')[0].split('/').pop() as string);
+      }
+    }
+    return index;
   }
 
   /** Runs `apt-get update` for this suite unless its lists are younger than two hours. */

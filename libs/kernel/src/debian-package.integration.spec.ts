@@ -27,7 +27,7 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(metadata.release).toBe(metadata.source.name?.replace(/^linux-image-/, ''));
     expect(metadata.tag).toMatch(/^6\.12\.\d+-[0-9a-f]{8}-amd64$/);
     const dist = join(root, 'dist', 'kernels', 'hook-debian-amd64');
-    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'kernel', 'kernel.tar', 'modules-report.md']);
+    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'kernel', 'kernel.tar', 'modules-report.md']);
 
     // kernel.tar: modules under lib/modules (not usr/lib), the policy applied, depmod redone.
     const listing = (await run('tar', ['-tf', join(dist, 'kernel.tar')])).stdout.split('\n');
@@ -44,6 +44,17 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(report).toMatch(/sound\/core\/snd[,\n]/);
     expect(report).toMatch(/- dropped: \d+ modules/);
 
+    // Firmware the kept modules declare, from Debian's non-free-firmware, xz-compressed (the
+    // package's kernel loads .xz), beside lib/modules; the rest listed with its reason.
+    expect(listing).toContain('./lib/firmware/qed/qed_init_values_zipped-8.59.1.0.bin.xz');
+    expect(listing).toContain('./lib/firmware/e100/d102e_ucode.bin.xz');
+    expect(listing.filter((p) => p.startsWith('./lib/firmware/') && !p.endsWith('/') && !p.endsWith('.xz'))).toEqual([]);
+    const firmwareReport = await readFile(join(dist, 'firmware-report.md'), 'utf8');
+    expect(firmwareReport).toMatch(/^\d+ files declared by the kept modules: \d+ in lib\/firmware\/ \([\d.]+ MiB\), \d+ missing\.$/m);
+    expect(firmwareReport).toMatch(/\| qed\/qed_init_values_zipped-8\.59\.1\.0\.bin \| qed \| qed\/qed_init_values_zipped-8\.59\.1\.0\.bin\.xz \(firmware-qlogic\) \|/);
+    expect(firmwareReport).toMatch(/\| isci\/isci_firmware\.bin \| isci \| no package of Debian trixie non-free-firmware ships it \|/);
+    expect(firmwareReport).toMatch(/\| bnx2x\/bnx2x-e2-7\.13\.15\.0\.fw \| bnx2x \| left out: bnx2x loads 7\.13\.21 \(present\)/);
+
     // The SBOM: valid CycloneDX, the package as purl, the package's config hash, every kept module.
     const sbom = await readFile(join(dist, 'sbom.cdx.json'), 'utf8');
     expect(await validateBomJson(sbom)).toBeNull();
@@ -55,10 +66,13 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(doc.metadata.component.properties).toContainEqual({ name: 'hook:kernel:config-sha256', value: configSha256 });
     const modules = listing.filter((p) => /\.ko(\.xz)?$/.test(p)).map((p) => p.replace(/^\.\//, '')).sort();
     expect(doc.components.map((c) => c.name).filter((n) => n.startsWith('lib/modules/')).sort()).toEqual(modules);
+    // The firmware's Debian packages, as packages.
+    expect((doc.components as Array<{ name: string; purl?: string }>).find((c) => c.name === 'firmware-qlogic')?.purl).toMatch(/^pkg:deb\/debian\/firmware-qlogic@[^?]+\?arch=all$/);
 
     // Byte-identical when built again from the same package.
     await buildKernelTarget({ workspaceRoot: root, kernelId: 'hook-debian-amd64', env });
     expect(await readFile(join(dist, 'sbom.cdx.json'), 'utf8')).toBe(sbom);
+    expect(JSON.parse(await readFile(join(dist, 'kernel.json'), 'utf8')).files['kernel.tar']).toEqual(metadata.files['kernel.tar']);
 
     const init = [
       INIT_PRELUDE,

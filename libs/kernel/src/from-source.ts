@@ -7,12 +7,13 @@ import { run } from '@hook/process';
 import { buildKernel, checkHostTools, configure, makeArchOf, runMake, type MakeContext } from './build';
 import { chooseBuilder, containerRunner, ensureBuilderImage } from './container-builder';
 import { exists, tempDirBeside } from './files';
+import { FIRMWARE_REPORT, addKernelFirmware } from './firmware';
 import { readLock, seriesKey } from './lock';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { cacheDir } from '@hook/layout';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
-import { prepareSourceTree, type SourceTree } from './source';
+import { debianSourceSuite, prepareSourceTree, type SourceTree } from './source';
 import { highestBuiltPoint, sourceKernelTag } from './tag';
 
 export interface SourceBuildOptions {
@@ -103,9 +104,13 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
     }
     await configure(ctx, join(workspaceRoot, defconfig));
     const products = await buildKernel(ctx, stage);
+    const config = join(ctx.objectDir, '.config');
+    // Firmware from the Debian release that provides the source (not part of the tag, which is
+    // the defconfig's: a firmware package update reaches a pushed tag only with a new build).
+    const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: products.modulesRoot, release: products.release, config, suite: debianSourceSuite(env), workDir: stage });
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir, config: join(ctx.objectDir, '.config') },
+      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir, extras: { [FIRMWARE_REPORT]: firmware.reportPath }, config, firmwarePackages: firmware.plan.packages },
       {
         id: kernel.id,
         method: 'default',

@@ -50,6 +50,7 @@ export const INSTALLER_POLICY: ModulePolicy = {
     ...DROP('hardware monitoring of ChromeOS embedded controllers', 'kernel/drivers/hwmon/cros_ec_hwmon.ko'),
     ...DROP('old parallel SCSI adapters', 'kernel/drivers/scsi/aic7xxx/', 'kernel/drivers/scsi/aic94xx/', 'kernel/drivers/scsi/sym53c8xx_2/', 'kernel/drivers/scsi/BusLogic.ko', 'kernel/drivers/scsi/initio.ko', 'kernel/drivers/scsi/advansys.ko', 'kernel/drivers/scsi/dc395x.ko', 'kernel/drivers/scsi/am53c974.ko', 'kernel/drivers/scsi/dmx3191d.ko', 'kernel/drivers/scsi/a100u2w.ko', 'kernel/drivers/scsi/atp870u.ko', 'kernel/drivers/scsi/imm.ko', 'kernel/drivers/scsi/ppa.ko'),
     ...DROP('USB Type-C port managers', 'kernel/drivers/usb/typec/'),
+    ...DROP('NICs out of production for years whose firmware alone would cost 2.3 MiB of the size budget (Cavium LiquidIO, Brocade BR-series CNAs, Myricom; upstream Hook builds none of them)', 'kernel/drivers/net/ethernet/cavium/liquidio/', 'kernel/drivers/net/ethernet/brocade/', 'kernel/drivers/net/ethernet/myricom/'),
   ],
   keep: [
     ...KEEP('network controllers and Docker networking', 'kernel/drivers/net/', 'kernel/drivers/ptp/', 'kernel/drivers/pps/', 'kernel/drivers/dca/'),

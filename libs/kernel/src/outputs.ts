@@ -23,6 +23,8 @@ export interface KernelPayload {
   extras?: Record<string, string>;
   /** The full kernel configuration (.config, or a package's boot/config-*): its sha256 goes into the SBOM. */
   config?: string;
+  /** Debian packages of the firmware under modulesRoot/lib/firmware (into the SBOM). */
+  firmwarePackages?: Record<string, string>;
 }
 
 /** Writes kernel, kernel.tar, System.map, dtbs.tar.gz, extras, kernel.json and the SBOM, all or nothing. */
@@ -57,7 +59,7 @@ export async function writeKernelOutputs(
     const full: KernelMetadata = { ...metadata, files };
     await writeKernelJson(dir, full);
     const configSha256 = payload.config ? await sha256File(payload.config) : undefined;
-    await writeBom(join(dir, KERNEL_FILES.sbom), kernelBom({ metadata: full, configSha256, modules: await listKernelModules(payload.modulesRoot) }));
+    await writeBom(join(dir, KERNEL_FILES.sbom), kernelBom({ metadata: full, configSha256, modules: await listKernelModules(payload.modulesRoot), firmwarePackages: payload.firmwarePackages }));
     return full;
   });
 }

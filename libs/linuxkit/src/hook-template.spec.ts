@@ -22,7 +22,6 @@ const IMAGES: Record<string, Record<string, unknown>> = {
   INIT: {},
   RUNC: {},
   CA_CERTIFICATES: {},
-  FIRMWARE: {},
   EMBEDDED: {},
   UDEV: { Cmd: ['/sbin/udevd-image'], ...label({ binds: ['/label/only:/label/only'], capabilities: ['CAP_SYS_ADMIN'] }) },
   DHCP: { Cmd: ['/etc/ip/dhcp.sh'] },

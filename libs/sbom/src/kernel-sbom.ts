@@ -23,6 +23,8 @@ export interface KernelBomInput {
   /** sha256 of the full .config the kernel was built with (or the package's boot/config-*). */
   configSha256?: string;
   modules: KernelModuleFile[];
+  /** Debian packages the firmware in kernel.tar (lib/firmware/) comes from: name -> version. */
+  firmwarePackages?: Record<string, string>;
 }
 
 const MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
@@ -100,5 +102,9 @@ export function kernelBom(input: KernelBomInput): Models.Bom {
     bom.components.add(new Models.Component(Enums.ComponentType.File, name, { bomRef: `file:${name}`, hashes: sha256Hashes(file.sha256), properties: hookProperties({ 'file:size': file.size }) }));
   }
   for (const module of input.modules) bom.components.add(moduleComponent(module.path, module.sha256, module.size));
+  for (const [name, version] of Object.entries(input.firmwarePackages ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const purl = new PackageURL('deb', 'debian', name, version, { arch: 'all' }, undefined).toString();
+    bom.components.add(new Models.Component(Enums.ComponentType.Library, name, { version, purl, bomRef: purl, properties: hookProperties({ 'kernel:firmware': 'lib/firmware' }) }));
+  }
   return bom;
 }

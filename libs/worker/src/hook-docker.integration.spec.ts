@@ -34,20 +34,20 @@ describe('hook-docker write-config: daemon.json from the kernel command line', (
     return { config: JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>, mode: (await stat(configPath)).mode & 0o777 };
   }
 
-  const syslog = (address: string) => ({ debug: true, 'log-driver': 'syslog', 'log-opts': { 'syslog-address': address } });
+  const syslog = (address: string) => ({ debug: true, 'userland-proxy': false, 'log-driver': 'syslog', 'log-opts': { 'syslog-address': address } });
   it.each([
     ['syslog_host and insecure_registries', 'console=ttyS0 syslog_host=10.0.2.2 insecure_registries=10.0.2.2:5000,reg.example\n', { ...syslog('udp://10.0.2.2:514'), 'insecure-registries': ['10.0.2.2:5000', 'reg.example'] }],
-    ['no syslog_host: the default log driver (upstream wrote udp://:514)', 'console=ttyS0', { debug: true }],
-    ['an empty syslog_host is no syslog_host', 'syslog_host= worker_id=1', { debug: true }],
-    ['a bare syslog_host is no syslog_host', 'syslog_host=10.0.2.2 syslog_host', { debug: true }],
+    ['no syslog_host: the default log driver (upstream wrote udp://:514)', 'console=ttyS0', { debug: true, 'userland-proxy': false }],
+    ['an empty syslog_host is no syslog_host', 'syslog_host= worker_id=1', { debug: true, 'userland-proxy': false }],
+    ['a bare syslog_host is no syslog_host', 'syslog_host=10.0.2.2 syslog_host', { debug: true, 'userland-proxy': false }],
     ['a host name', 'syslog_host=tinkerbell.example', syslog('udp://tinkerbell.example:514')],
     ['a host with a port keeps its port', 'syslog_host=10.0.2.2:1514', syslog('udp://10.0.2.2:1514')],
     ['a bare IPv6 address gets brackets', 'syslog_host=fd00::1', syslog('udp://[fd00::1]:514')],
     ['a bracketed IPv6 address with a port', 'syslog_host=[fd00::1]:1514', syslog('udp://[fd00::1]:1514')],
     ['the last syslog_host wins', 'syslog_host=10.0.0.1 syslog_host=10.0.0.2', syslog('udp://10.0.0.2:514')],
-    ['empty items of insecure_registries are skipped', 'insecure_registries=,a:5000,,b:5000,', { debug: true, 'insecure-registries': ['a:5000', 'b:5000'] }],
-    ['an empty insecure_registries writes no list', 'insecure_registries=', { debug: true }],
-    ['quotes and backslashes stay valid JSON', 'insecure_registries=a"b,c\\d', { debug: true, 'insecure-registries': ['a"b', 'c\\d'] }],
+    ['empty items of insecure_registries are skipped', 'insecure_registries=,a:5000,,b:5000,', { debug: true, 'userland-proxy': false, 'insecure-registries': ['a:5000', 'b:5000'] }],
+    ['an empty insecure_registries writes no list', 'insecure_registries=', { debug: true, 'userland-proxy': false }],
+    ['quotes and backslashes stay valid JSON', 'insecure_registries=a"b,c\\d', { debug: true, 'userland-proxy': false, 'insecure-registries': ['a"b', 'c\\d'] }],
   ])('%s', async (_name, cmdline, expected) => {
     const { config, mode } = await writeConfig(cmdline);
     expect(config).toEqual(expected);
