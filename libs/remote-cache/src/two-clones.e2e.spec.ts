@@ -65,6 +65,13 @@ async function buildFlavor(dir: string, env: NodeJS.ProcessEnv): Promise<NxRun> 
   return { exitCode: result.exitCode, output, tasks };
 }
 
+/** What a failed clone build said: Nx's list of failed tasks, every error line, and the end of its output. */
+function failureOf(label: string, run: NxRun): Error {
+  const failed = /Failed tasks:\n([\s\S]*?)(\n\n|$)/.exec(run.output)?.[1] ?? '(none listed)';
+  const errors = run.output.split('\n').filter((line) => /error|ERR!|Interrupted|signal|killed/i.test(line)).slice(0, 40);
+  return new Error(`${label} exited with ${run.exitCode}; failed tasks:\n${failed}\nerror lines:\n${errors.join('\n')}\nits output ends:\n${run.output.slice(-3000)}`);
+}
+
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -93,7 +100,7 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
   it('the first clone builds every task and stores it', async () => {
     first = await cloneWorkspace(root, join(work, 'first'));
     firstRun = await buildFlavor(first, {});
-    if (firstRun.exitCode !== 0) throw new Error(`the first clone's build exited with ${firstRun.exitCode}; its output ends:\n${firstRun.output.slice(-4000)}`);
+    if (firstRun.exitCode !== 0) throw failureOf("the first clone's build", firstRun);
     expect(firstRun.tasks.size).toBeGreaterThan(5);
     expect([...firstRun.tasks.values()].every((how) => how === '')).toBe(true);
     // One entry per task, each with the sha256 of its upload beside it.
@@ -115,7 +122,7 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
       DOCKER_HOST: `unix://${join(work, 'no-docker-here.sock')}`,
       PATH: `${standIns}:${process.env.PATH}`,
     });
-    expect(secondRun.exitCode).toBe(0);
+    if (secondRun.exitCode !== 0) throw failureOf("the second clone's build", secondRun);
     expect([...secondRun.tasks.keys()].sort()).toEqual([...firstRun.tasks.keys()].sort());
     expect([...secondRun.tasks.entries()].filter(([, how]) => how !== 'remote cache')).toEqual([]);
     expect(existsSync(calls) ? await readFile(calls, 'utf8') : '').toBe('');
@@ -128,7 +135,7 @@ describe(`two clean clones sharing ${FLAVOR} through the remote cache`, () => {
     const changed = await buildFlavor(second, {});
     const image = JSON.parse(await readFile(join(second, 'dist/images', CHANGED_IMAGE, 'amd64/image.json'), 'utf8')) as { ref: string };
     changedImageRef = image.ref;
-    if (changed.exitCode !== 0) throw new Error(`the changed clone's build exited with ${changed.exitCode}; its output ends:\n${changed.output.slice(-4000)}`);
+    if (changed.exitCode !== 0) throw failureOf("the changed clone's build", changed);
     const missed = [...changed.tasks.entries()].filter(([, how]) => !/cache/.test(how)).map(([id]) => id).sort();
     expect(missed).toEqual([`${CHANGED_IMAGE}:build-amd64`, `${FLAVOR}:build`].sort());
   });
