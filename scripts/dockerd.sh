@@ -9,6 +9,8 @@ case "${1:-}" in
   start)
     if docker version >/dev/null 2>&1; then exit 0; fi
     mkdir -p "$state"
+    # A pid file left by an engine that was killed (no stop ran) makes dockerd refuse to start.
+    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then rm -f "$pidfile"; fi
     echo "dockerd: starting a Docker engine (log: $state/dockerd.log)" >&2
     nohup dockerd --pidfile "$pidfile" >"$state/dockerd.log" 2>&1 &
     for _ in $(seq 1 60); do
