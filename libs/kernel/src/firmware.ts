@@ -219,7 +219,15 @@ export async function installFirmware(
       files.push({ ...entry, missing: `the Contents index names ${entry.package}, but its package has no ${entry.file}` });
       continue;
     }
-    const stored = await store(name);
+    let stored: string;
+    try {
+      stored = await store(name);
+    } catch (error) {
+      // A link into a package no other declared file needed: report it rather than fail the build.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      files.push({ ...entry, missing: `${entry.package} has it as a link to a file of another package (${(error as Error).message})` });
+      continue;
+    }
     files.push({ ...entry, stored, size: (await stat(join(firmwareDir, stored))).size });
   }
   await rm(unpacked, { recursive: true, force: true });
