@@ -103,7 +103,7 @@ export const FIRMWARE_REPORT = 'firmware-report.md';
 /**
  * The firmware step of every kernel build (Debian package, source, Armbian): plans, installs into
  * `rootDir`/lib/firmware and writes the report into `workDir`. Returns the plan (its packages go
- * into a Debian kernel's tag) and the report's path.
+ * into a Debian or Armbian kernel's tag) and the report's path.
  */
 export async function addKernelFirmware(options: {
   workspaceRoot: string;
@@ -113,7 +113,7 @@ export async function addKernelFirmware(options: {
   /** Holds lib/modules/<release>/; lib/firmware/ is written beside it. */
   rootDir: string;
   release: string;
-  /** The kernel's .config: whether it loads .zst firmware. */
+  /** The kernel's .config: which compressed firmware its loader reads. */
   config?: string;
   /** The Debian release whose non-free-firmware packages to use. */
   suite: string;
