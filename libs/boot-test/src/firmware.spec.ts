@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptSuite } from '@hook/debian';
-import { declaredFirmware, leftOutReason } from '@hook/kernel';
+import { declaredFirmware, firmwareFileNames, leftOutReason } from '@hook/kernel';
 import { cacheDir } from '@hook/layout';
 import { run } from '@hook/process';
 import { flavorBootFiles } from './hookos';
@@ -37,10 +37,10 @@ describe(`firmware in ${FLAVOR}, derived from its initramfs`, () => {
     const declared = await declaredFirmware(join(root, 'usr/lib/modules', release));
     // The initramfs keeps network and storage drivers that ask for firmware: if none did, the check would say nothing.
     expect(declared.size).toBeGreaterThan(50);
-    const present = (file: string) => [file, `${file}.xz`].some((name) => existsSync(join(root, 'usr/lib/firmware', name)) || isLink(join(root, 'usr/lib/firmware', name)));
+    const present = (file: string) => firmwareFileNames(file).some((name) => existsSync(join(root, 'usr/lib/firmware', name)) || isLink(join(root, 'usr/lib/firmware', name)));
     const apt = new AptSuite(cacheDir(WORKSPACE, process.env, 'kernel'), 'trixie', 'amd64', process.env, ['non-free-firmware'], true);
     const debianShips = await apt.contents();
-    const gaps = [...declared.keys()].filter((file) => !present(file) && !leftOutReason(file) && [file, `${file}.zst`, `${file}.xz`].some((name) => debianShips.has(`usr/lib/firmware/${name}`)));
+    const gaps = [...declared.keys()].filter((file) => !present(file) && !leftOutReason(file) && firmwareFileNames(file).some((name) => debianShips.has(`usr/lib/firmware/${name}`)));
     expect(gaps).toEqual([]);
     // The named cases of the issue: QLogic FastLinQ, Chelsio T4-T6, tg3's older chips, e100's microcode.
     for (const file of ['qed/qed_init_values_zipped-8.59.1.0.bin', 'cxgb4/t6fw.bin', 'tigon/tg3_tso5.bin', 'e100/d102e_ucode.bin']) expect([file, present(file)]).toEqual([file, true]);

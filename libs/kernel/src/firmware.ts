@@ -2,10 +2,10 @@
  * The firmware a kernel's kept modules ask for (`modinfo` firmware lines), taken from Debian's
  * non-free-firmware packages and stored under lib/firmware/ beside lib/modules/ (so it lands in
  * kernel.tar), compressed when the kernel can load it so (CONFIG_FW_LOADER_COMPRESS_XZ or _ZSTD:
- * Debian's kernels can; the 6.x defconfigs here cannot, they get plain files). Compressed, it
- * costs its compressed size in RAM too, not only in the download. Symbolic links the packages
- * ship are kept (as links to the stored files). A declared file that is not stored is reported
- * with its reason; none is silently dropped.
+ * Debian's kernels and the generic defconfigs here can; a config without it gets plain files).
+ * Compressed, it costs its compressed size in RAM too, not only in the download. Symbolic links
+ * the packages ship are kept (as links to the stored files). A declared file that is not stored
+ * is reported with its reason; none is silently dropped.
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -19,6 +19,11 @@ import { kernelCacheDir } from './paths';
 /** Where Debian's firmware packages put their files (usr-merged). */
 const PACKAGE_FIRMWARE_DIR = 'usr/lib/firmware';
 const MODULE_FILE = /\.ko(\.xz|\.zst|\.gz)?$/;
+
+/** The names a firmware file can have on disk: as declared, or compressed as the loader reads it. */
+export function firmwareFileNames(file: string): string[] {
+  return [file, `${file}.zst`, `${file}.xz`];
+}
 
 export interface FirmwareFile {
   /** Path under lib/firmware/ as the module names it (e.g. `qed/qed_init_values_zipped-8.59.1.0.bin`). */
@@ -148,7 +153,7 @@ export async function planFirmware(modulesDir: string, apt: AptSuite): Promise<F
       continue;
     }
     // A module may name a file Debian ships compressed already (its packages ship plain files today).
-    const pkg = [file, `${file}.zst`, `${file}.xz`].map((name) => index.get(`${PACKAGE_FIRMWARE_DIR}/${name}`)).find(Boolean);
+    const pkg = firmwareFileNames(file).map((name) => index.get(`${PACKAGE_FIRMWARE_DIR}/${name}`)).find(Boolean);
     if (!pkg) {
       files.push({ file, modules, missing: `no package of Debian ${apt.suite} ${apt.components.join('/')} ships it` });
       continue;
@@ -214,7 +219,7 @@ export async function installFirmware(
       files.push(entry);
       continue;
     }
-    const name = [entry.file, `${entry.file}.zst`, `${entry.file}.xz`].find((candidate) => existsSync(join(source, candidate)) || isLink(join(source, candidate)));
+    const name = firmwareFileNames(entry.file).find((candidate) => existsSync(join(source, candidate)) || isLink(join(source, candidate)));
     if (!name) {
       files.push({ ...entry, missing: `the Contents index names ${entry.package}, but its package has no ${entry.file}` });
       continue;

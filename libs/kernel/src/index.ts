@@ -6,4 +6,4 @@ export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';
 export { sourceKernelTag, BUILD_RECIPE } from './tag';
 export { checkAllKernelConfigs, checkKernelConfig, reportConfigCheck, type ConfigCheckReport } from './config-check';
 export { readRequiredList, parseRequiredList, REQUIRED_FILE, type Requirement, type RequiredList } from './kconfig';
-export { declaredFirmware, leftOutReason, wantsFirmware, FIRMWARE_REPORT, type FirmwareFile, type FirmwarePlan } from './firmware';
+export { declaredFirmware, firmwareFileNames, leftOutReason, wantsFirmware, FIRMWARE_REPORT, type FirmwareFile, type FirmwarePlan } from './firmware';
