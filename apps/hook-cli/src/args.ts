@@ -57,6 +57,7 @@ export type CommandName =
   | 'kernel-lock'
   | 'kernel-check'
   | 'graph'
+  | 'hardware'
   | 'help';
 
 export interface CommandSpec {
@@ -81,6 +82,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'lint', aliases: ['lint', 'shellcheck', 'shellfmt'], takesFlavor: false, summary: 'type-check every project (nx run-many -t lint)' },
   { name: 'list', aliases: ['list', 'ls'], takesFlavor: false, summary: 'the inventory as a table (--json for JSON)' },
   { name: 'kernel-lock', aliases: ['kernel-lock', 'refresh-kernel-lock'], takesFlavor: false, summary: 'resolve kernel point releases again and rewrite kernel/versions.lock.json' },
+  { name: 'hardware', aliases: ['hardware', 'hw'], takesFlavor: true, summary: 'which module of a built flavor drives a device, and its firmware: hook hardware <flavor> <vendor:device>... (or lspci -nn / lsusb output on stdin)' },
   { name: 'graph', aliases: ['graph', 'nx-graph'], takesFlavor: false, summary: 'the project graph: opens it in a browser (nx graph), or writes it: hook graph <file.json|file.html>' },
   { name: 'help', aliases: ['help'], takesFlavor: false, summary: 'this help' },
 ];

@@ -1,5 +1,5 @@
 /** Runs the real ./hook launcher as a user would (a child process per case). */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '@hook/process';
@@ -72,5 +72,56 @@ describe('hook CLI (integration)', () => {
     expect(result.stderr.trim().split('\n')).toEqual([
       expect.stringContaining("flavors/k/flavor.yaml:3: unknown key 'FORCE_OUTPUT' (did you mean FORCE_OUTPUT_ID?)"),
     ]);
+  });
+
+  describe('hardware', () => {
+    const index = {
+      release: '6.12.1',
+      modules: {
+        qed: { path: 'kernel/drivers/net/ethernet/qlogic/qed/qed.ko.xz', class: 'network', size: 1000, kept: true, depends: [], firmware: [{ file: 'qed/qed_init_values_zipped-8.59.1.0.bin', present: true }] },
+        qede: { path: 'kernel/drivers/net/ethernet/qlogic/qede/qede.ko.xz', class: 'network', size: 100, kept: true, depends: ['qed'] },
+        tg3: { path: 'kernel/drivers/net/ethernet/broadcom/tg3.ko.xz', class: 'network', size: 100, kept: true, depends: [] },
+      },
+      ids: [
+        ['pci:v00001077d00008070sv*sd*bc*sc*i*', 'qede'],
+        ['pci:v000014E4d0000165Fsv*sd*bc*sc*i*', 'tg3'],
+      ],
+    };
+    const workspace = () => {
+      const dir = makeWorkspace({ 'kernel/k/kernel.yaml': SOURCE_KERNEL, 'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n' });
+      return dir;
+    };
+
+    it('answers for IDs and for pasted lspci -nn output from the built flavor, without Nx', async () => {
+      const dir = workspace();
+      const listed = await hook(['list', '--json'], { HOOK_WORKSPACE_ROOT: dir });
+      const outputId = (JSON.parse(listed.stdout) as Array<{ id: string; outputId: string }>).find((f) => f.id === 'k')!.outputId;
+      mkdirSync(join(dir, 'dist', 'hook'), { recursive: true });
+      writeFileSync(join(dir, 'dist', 'hook', `hardware-${outputId}.json`), JSON.stringify(index));
+
+      const byIds = await hook(['hardware', 'k', '1077:8070', 'dead:beef'], { HOOK_WORKSPACE_ROOT: dir });
+      expect(byIds.exitCode).toBe(0);
+      expect(byIds.stdout.trim().split('\n')).toEqual([
+        '1077:8070: qede (network, kept); firmware present: qed/qed_init_values_zipped-8.59.1.0.bin (via qed)',
+        'dead:beef: no module of k (kernel 6.12.1) claims it',
+      ]);
+      expect(byIds.stdout + byIds.stderr).not.toContain('nx run');
+
+      const lspci = '3b:00.0 Ethernet controller [0200]: Broadcom Inc. and subsidiaries NetXtreme BCM5720 Gigabit Ethernet PCIe [14e4:165f]\n3b:00.1 Ethernet controller [0200]: QLogic Corp. FastLinQ QL41000 Series 10/25/40/50GbE Controller [1077:8070] (rev 02)\n';
+      const pasted = await run(join(root, 'hook'), ['hardware', 'k'], { cwd: root, env: { HOOK_WORKSPACE_ROOT: dir }, input: lspci, allowFailure: true, timeoutMs: 60000 });
+      expect(pasted.exitCode).toBe(0);
+      expect(pasted.stdout.trim().split('\n').map((l) => l.split(':').slice(0, 3).join(':'))).toEqual(['14e4:165f: tg3 (network, kept); no firmware declared', '1077:8070: qede (network, kept); firmware present']);
+
+      const bad = await hook(['hardware', 'k', 'qede'], { HOOK_WORKSPACE_ROOT: dir });
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr.trim()).toMatch(/'qede' is not a device ID; give vendor:device in hex, e\.g\. 14e4:165f$/);
+    });
+
+    it('names a flavor that is not built, in one line', async () => {
+      const result = await hook(['hardware', 'k', '1077:8070'], { HOOK_WORKSPACE_ROOT: workspace() });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/k is not built \(dist\/hook\/hardware-.*\.json is missing\); build it first: \.\/hook build k/);
+    });
   });
 });

@@ -10,6 +10,11 @@ main(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stdinIsTTY: process.stdin.isTTY === true,
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
   hostArch: process.arch,
   async runNx(args, env) {
     const { runForeground } = await import('@hook/process');

@@ -16,6 +16,7 @@ function context(overrides: Partial<CliContext> = {}) {
     env: {},
     stdout: { write: (t: string) => (out += t) },
     stdinIsTTY: false,
+    readStdin: async () => '',
     hostArch: 'x64',
     runNx: async (args, env) => {
       nxCalls.push({ args, env: { ...env } });

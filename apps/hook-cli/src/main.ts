@@ -27,6 +27,8 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   stdout: { write(text: string): unknown };
   stdinIsTTY: boolean;
+  /** All of standard input (for text piped in, such as `lspci -nn`). */
+  readStdin(): Promise<string>;
   hostArch: string;
   /** Runs an Nx command in the workspace; returns its exit code. */
   runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
@@ -117,6 +119,8 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
       return bootableMedia(ctx, args.positional[1]);
     case 'graph':
       return graph(ctx, args.positional[1]);
+    case 'hardware':
+      return hardware(ctx, args.positional[1], args.positional.slice(2));
     default:
       return flavorCommand(ctx, command, args.positional[1]);
   }
@@ -243,6 +247,27 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
   const file = manifest.media[boards[0].id];
   if (!file) throw new UserError(`${media.mediaManifestFile(bootable.ID)} names no medium for board ${boards[0].id}; run again`);
   await media.writeImageToDevice(inWorkspace(ctx.root, file), device);
+  return 0;
+}
+
+/**
+ * `hook hardware <flavor> [ids...]`: answers from the built flavor's hardware index in dist/hook
+ * (no Nx, no Docker). Without IDs it reads `lspci -nn`, `lspci -n` or `lsusb` output from stdin.
+ */
+async function hardware(ctx: CliContext, flavorId: string | undefined, words: string[]): Promise<number> {
+  if (flavorId === undefined) throw new UserError('hook hardware needs a flavor: hook hardware <flavor> <vendor:device>... (or lspci -nn output on stdin)');
+  const inventory = loadInventory(ctx.root);
+  const flavor = findFlavor(inventory, flavorId);
+  const file = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor))).hardware;
+  if (!existsSync(inWorkspace(ctx.root, file))) throw new UserError(`${flavor.id} is not built (${file} is missing); build it first: ./hook build ${flavor.id}`);
+  if (words.length === 0 && ctx.stdinIsTTY) throw new UserError(`hook hardware ${flavor.id} needs devices: vendor:device IDs as arguments, or lspci -nn output on stdin (lspci -nn | ./hook hardware ${flavor.id})`);
+  const text = words.length > 0 ? words.join('\n') : await ctx.readStdin();
+  const hw = await import('@hook/hardware');
+  const { devices, unreadable } = hw.parseDevices(text);
+  if (words.length > 0 && unreadable.length > 0) throw new UserError(`'${unreadable[0]}' is not a device ID; give vendor:device in hex, e.g. 14e4:165f`);
+  if (devices.length === 0) throw new UserError('no device found in the input: paste lspci -nn (or lspci -n, lsusb) output, or give vendor:device IDs');
+  const index = JSON.parse(readFileSync(inWorkspace(ctx.root, file), 'utf8')) as import('@hook/hardware').HardwareIndex;
+  for (const device of devices) ctx.stdout.write(`${hw.describeAnswer(index, flavor.id, hw.lookupDevice(index, device))}\n`);
   return 0;
 }
 

@@ -5,7 +5,7 @@
  * unless OUTPUT_TARBALL_FILELIST=yes); only the files of the chosen format are kept.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -14,7 +14,8 @@ import type { FsEntry } from '@hook/initramfs';
 import { buildEfiIso, grubModulesDir, grubPackageOf, type EfiIsoResult } from '@hook/iso';
 import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
-import { yesNo } from '@hook/log';
+import { hardwareMarkdown, type HardwareIndex } from '@hook/hardware';
+import { log, yesNo } from '@hook/log';
 import { sha256OfFile } from '@hook/oci';
 import { mediumBom, writeBom } from '@hook/sbom';
 
@@ -56,6 +57,8 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
       initramfs: assembled,
       sizeReport: assembled,
       sbom: assembled,
+      hardware: writeHardwareIndex,
+      hardwareReport: writeHardwareReport,
       dtbs: writeDtbs,
       releaseTarball: writeReleaseTarball,
       rootfsTar: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
@@ -111,6 +114,24 @@ async function writeIsoSbom(ctx: OutputContext, iso: EfiIsoResult): Promise<void
     properties: { 'grub:modules-dir': grub ? undefined : iso.grubModulesDir },
   });
   await writeBom(ctx.staged('isoSbom'), bom);
+}
+
+/** The kernel's hardware index, as it is; a kernel built before indexes existed (a pulled tag) has none. */
+async function writeHardwareIndex(ctx: OutputContext): Promise<boolean> {
+  const source = join(ctx.kernelDir, KERNEL_FILES.hardware);
+  if (!existsSync(source)) {
+    log.notice(`${ctx.flavorId}: the kernel in ${ctx.kernelDir} has no ${KERNEL_FILES.hardware}; no hardware report (rebuild the kernel to get one)`);
+    return false;
+  }
+  await copyFile(source, ctx.staged('hardware'));
+  return true;
+}
+
+async function writeHardwareReport(ctx: OutputContext): Promise<boolean> {
+  if (!existsSync(ctx.staged('hardware'))) return false;
+  const index = JSON.parse(await readFile(ctx.staged('hardware'), 'utf8')) as HardwareIndex;
+  await writeFile(ctx.staged('hardwareReport'), hardwareMarkdown(index, ctx.flavorId));
+  return true;
 }
 
 /** Upstream ships dtbs with every entry under `dtbs-<OUTPUT_ID>/`; x86 kernels have none. */

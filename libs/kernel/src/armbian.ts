@@ -8,7 +8,7 @@ import type { KernelDefinition } from '@hook/inventory';
 import { unpackTar } from './archive';
 import { exists, publishDir, sha256Text, tempDirBeside } from './files';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
-import { FIRMWARE_REPORT, addKernelFirmware } from './firmware';
+import { addKernelFirmware } from './firmware';
 import { ARMBIAN_POLICY, trimModules, writeReport } from './modules';
 import { debianSourceSuite } from './source';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
@@ -87,12 +87,12 @@ export async function buildFromArmbian(options: {
     const reportPath = join(work, 'modules-report.md');
     await writeReport(reportPath, report);
     // Armbian's artifacts carry no firmware: Debian's, for the kept controllers' modules.
-    const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite: debianSourceSuite(env), workDir: work });
+    const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite: debianSourceSuite(env), workDir: work, trim: report });
     const version = versionOfRelease(unpacked.release);
     const outTag = `${version}-${sha256Text(reference, JSON.stringify(ARMBIAN_POLICY), JSON.stringify(firmware.plan.packages)).slice(0, 8)}-${kernel.id.replace(/^armbian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: unpacked.dtbsDir, extras: { 'modules-report.md': reportPath, [FIRMWARE_REPORT]: firmware.reportPath }, config: unpacked.config, firmwarePackages: firmware.plan.packages },
+      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: unpacked.dtbsDir, extras: { 'modules-report.md': reportPath, ...firmware.extras }, config: unpacked.config, firmwarePackages: firmware.plan.packages },
       {
         id: kernel.id,
         method: 'armbian',

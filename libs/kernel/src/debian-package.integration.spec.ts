@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '@hook/process';
+import { describeAnswer, lookupDevice, parseDevices, unmetDependencies, type HardwareIndex } from '@hook/hardware';
 import { validateBomJson } from '@hook/sbom';
 import { buildKernelTarget } from './target';
 import { INIT_END, INIT_PRELUDE, SHARED_CACHE, bootQemu, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
@@ -27,7 +28,7 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(metadata.release).toBe(metadata.source.name?.replace(/^linux-image-/, ''));
     expect(metadata.tag).toMatch(/^6\.12\.\d+-[0-9a-f]{8}-amd64$/);
     const dist = join(root, 'dist', 'kernels', 'hook-debian-amd64');
-    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'kernel', 'kernel.tar', 'modules-report.md']);
+    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'hardware.json', 'kernel', 'kernel.tar', 'modules-report.md']);
 
     // kernel.tar: modules under lib/modules (not usr/lib), the policy applied, depmod redone.
     const listing = (await run('tar', ['-tf', join(dist, 'kernel.tar')])).stdout.split('\n');
@@ -54,6 +55,17 @@ describe('Debian prebuilt kernel (integration: apt + QEMU)', () => {
     expect(firmwareReport).toMatch(/\| qed\/qed_init_values_zipped-8\.59\.1\.0\.bin \| qed \| qed\/qed_init_values_zipped-8\.59\.1\.0\.bin\.xz \(firmware-qlogic\) \|/);
     expect(firmwareReport).toMatch(/\| isci\/isci_firmware\.bin \| isci \| no package of Debian trixie non-free-firmware ships it \|/);
     expect(firmwareReport).toMatch(/\| bnx2x\/bnx2x-e2-7\.13\.15\.0\.fw \| bnx2x \| left out: bnx2x loads 7\.13\.21 \(present\)/);
+
+    // The hardware index: every kept module can load (what it needs is kept: ice needs gnss, sfc
+    // needs mtd; Debian's package ships no modules.dep), and it answers for a device by its IDs.
+    const index = JSON.parse(await readFile(join(dist, 'hardware.json'), 'utf8')) as HardwareIndex;
+    expect(unmetDependencies(index)).toEqual([]);
+    expect(listing.some((p) => p.endsWith('/drivers/gnss/gnss.ko.xz'))).toBe(true);
+    expect(listing.some((p) => p.endsWith('/drivers/mtd/mtd.ko.xz'))).toBe(true);
+    expect(index.modules.ice).toMatchObject({ kept: true, class: 'network', depends: expect.arrayContaining(['gnss']) });
+    const qlogic = parseDevices('1077:8070').devices[0];
+    expect(describeAnswer(index, 'hook-debian-amd64', lookupDevice(index, qlogic))).toBe('1077:8070: qede (network, kept); firmware present: qed/qed_init_values_zipped-8.59.1.0.bin (via qed)');
+    expect(index.modules.liquidio).toMatchObject({ kept: false, dropped: expect.stringContaining('LiquidIO') });
 
     // The SBOM: valid CycloneDX, the package as purl, the package's config hash, every kept module.
     const sbom = await readFile(join(dist, 'sbom.cdx.json'), 'utf8');

@@ -6,7 +6,7 @@ import type { KernelDefinition } from '@hook/inventory';
 import { AptSuite, debianArchOf } from '@hook/debian';
 import { sha256Text, tempDirBeside } from './files';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
-import { FIRMWARE_REPORT, addKernelFirmware } from './firmware';
+import { addKernelFirmware } from './firmware';
 import { installerPolicy, trimModules, writeReport } from './modules';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
@@ -39,13 +39,13 @@ export async function buildFromDebianPackage(options: { workspaceRoot: string; k
     const reportPath = join(work, 'modules-report.md');
     await writeReport(reportPath, report);
     // The firmware the kept modules declare, from the same suite's non-free-firmware packages.
-    const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite, workDir: work });
+    const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite, workDir: work, trim: report });
     const version = versionOfRelease(unpacked.release);
     const hash = sha256Text(`${pkg.name}=${pkg.version}`, JSON.stringify(policy), JSON.stringify(firmware.plan.packages)).slice(0, 8);
     const tag = `${version}-${hash}-${kernel.id.replace(/^hook-debian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: kernel.ARCH === 'aarch64' ? unpacked.dtbsDir : undefined, extras: { 'modules-report.md': reportPath, [FIRMWARE_REPORT]: firmware.reportPath }, config: unpacked.config, firmwarePackages: firmware.plan.packages },
+      { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: kernel.ARCH === 'aarch64' ? unpacked.dtbsDir : undefined, extras: { 'modules-report.md': reportPath, ...firmware.extras }, config: unpacked.config, firmwarePackages: firmware.plan.packages },
       {
         id: kernel.id,
         method: 'debian',

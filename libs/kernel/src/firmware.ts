@@ -14,11 +14,13 @@ import { AptSuite, debianArchOf, extractDebData } from '@hook/debian';
 import { formatBytes, log } from '@hook/log';
 import { run } from '@hook/process';
 import type { Arch } from '@hook/layout';
+import { MODULE_FILE, unmetDependencies } from '@hook/hardware';
+import { HARDWARE_INDEX, hardwareIndex, readModuleTable } from './hardware';
+import type { TrimReport } from './modules';
 import { kernelCacheDir } from './paths';
 
 /** Where Debian's firmware packages put their files (usr-merged). */
 const PACKAGE_FIRMWARE_DIR = 'usr/lib/firmware';
-const MODULE_FILE = /\.ko(\.xz|\.zst|\.gz)?$/;
 
 /** The names a firmware file can have on disk: as declared, or compressed as the loader reads it. */
 export function firmwareFileNames(file: string): string[] {
@@ -107,8 +109,9 @@ export const FIRMWARE_REPORT = 'firmware-report.md';
 
 /**
  * The firmware step of every kernel build (Debian package, source, Armbian): plans, installs into
- * `rootDir`/lib/firmware and writes the report into `workDir`. Returns the plan (its packages go
- * into a Debian or Armbian kernel's tag) and the report's path.
+ * `rootDir`/lib/firmware and writes the firmware report and the hardware index into `workDir`.
+ * Returns the plan (its packages go into a Debian or Armbian kernel's tag) and the two files, by
+ * their names in dist/kernels/<id>/.
  */
 export async function addKernelFirmware(options: {
   workspaceRoot: string;
@@ -123,8 +126,11 @@ export async function addKernelFirmware(options: {
   /** The Debian release whose non-free-firmware packages to use. */
   suite: string;
   workDir: string;
-}): Promise<{ plan: FirmwarePlan; reportPath: string }> {
-  const { workspaceRoot, env, arch, rootDir, release, config, suite, workDir } = options;
+  /** What trimming dropped, and the tree before it; a kernel built here keeps what it built. */
+  trim?: TrimReport;
+}): Promise<{ plan: FirmwarePlan; extras: Record<string, string> }> {
+  const { workspaceRoot, env, arch, rootDir, release, config, suite, workDir, trim } = options;
+  const table = trim?.table ?? (await readModuleTable(rootDir, release));
   const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, debianArchOf(arch), env, ['non-free-firmware'], true);
   const plan = await installFirmware(await planFirmware(join(rootDir, 'lib', 'modules', release), apt), {
     apt,
@@ -135,7 +141,12 @@ export async function addKernelFirmware(options: {
   });
   const reportPath = join(workDir, FIRMWARE_REPORT);
   await writeFile(reportPath, firmwareReport(plan));
-  return { plan, reportPath };
+  const indexPath = join(workDir, HARDWARE_INDEX);
+  const index = hardwareIndex(release, table, trim?.droppedModules ?? {}, plan);
+  const unmet = unmetDependencies(index);
+  if (unmet.length > 0) throw new Error(`kernel modules: kept modules need modules that are not kept: ${unmet.join(', ')}`);
+  await writeFile(indexPath, `${JSON.stringify(index)}\n`);
+  return { plan, extras: { [FIRMWARE_REPORT]: reportPath, [HARDWARE_INDEX]: indexPath } };
 }
 
 /** Which declared files Debian ships, in which packages (and their versions): no downloads yet. */

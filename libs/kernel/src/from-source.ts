@@ -7,7 +7,7 @@ import { run } from '@hook/process';
 import { buildKernel, checkHostTools, configure, makeArchOf, runMake, type MakeContext } from './build';
 import { chooseBuilder, containerRunner, ensureBuilderImage } from './container-builder';
 import { exists, tempDirBeside } from './files';
-import { FIRMWARE_REPORT, addKernelFirmware } from './firmware';
+import { addKernelFirmware } from './firmware';
 import { readLock, seriesKey } from './lock';
 import { writeKernelOutputs, type KernelMetadata } from './outputs';
 import { cacheDir } from '@hook/layout';
@@ -110,7 +110,7 @@ export async function buildFromSource(options: SourceBuildOptions): Promise<Kern
     const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: products.modulesRoot, release: products.release, config, suite: debianSourceSuite(env), workDir: stage });
     const metadata = await writeKernelOutputs(
       workspaceRoot,
-      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir, extras: { [FIRMWARE_REPORT]: firmware.reportPath }, config, firmwarePackages: firmware.plan.packages },
+      { image: products.image, modulesRoot: products.modulesRoot, systemMap: products.systemMap, dtbsDir: products.dtbsDir, extras: firmware.extras, config, firmwarePackages: firmware.plan.packages },
       {
         id: kernel.id,
         method: 'default',

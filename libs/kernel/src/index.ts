@@ -7,3 +7,4 @@ export { sourceKernelTag, BUILD_RECIPE } from './tag';
 export { checkAllKernelConfigs, checkKernelConfig, reportConfigCheck, type ConfigCheckReport } from './config-check';
 export { readRequiredList, parseRequiredList, REQUIRED_FILE, type Requirement, type RequiredList } from './kconfig';
 export { declaredFirmware, firmwareFileNames, leftOutReason, wantsFirmware, FIRMWARE_REPORT, type FirmwareFile, type FirmwarePlan } from './firmware';
+export { HARDWARE_INDEX } from './hardware';

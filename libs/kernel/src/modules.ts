@@ -2,10 +2,11 @@
  * Trimming a prebuilt kernel's module tree to what an installer needs, with a report of what
  * was kept and dropped. A module another kept module depends on (modules.dep) is always kept.
  */
-import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes, log } from '@hook/log';
 import { run } from '@hook/process';
+import { readModuleTable, type ModuleTable } from './hardware';
 
 export interface ModuleRule {
   /** Path prefix under lib/modules/<release>/ (e.g. `kernel/sound/`). */
@@ -34,7 +35,7 @@ export const INSTALLER_POLICY: ModulePolicy = {
   name: 'installer',
   drop: [
     { prefix: 'kernel/', why: 'not needed to provision a machine (outside the kept list)' },
-    ...DROP('wireless, WWAN and other radio links', 'kernel/drivers/net/wireless/', 'kernel/drivers/net/wwan/', 'kernel/drivers/net/ieee802154/', 'kernel/drivers/net/hamradio/'),
+    ...DROP('wireless, WWAN and other radio links', 'kernel/drivers/net/wireless/', 'kernel/drivers/net/wwan/', 'kernel/drivers/net/ieee802154/', 'kernel/drivers/net/hamradio/', 'kernel/drivers/net/mhi_net.ko'),
     ...DROP('legacy or non-Ethernet links (CAN, PPP, ARCnet, FDDI, WAN, PLIP, SLIP)', 'kernel/drivers/net/can/', 'kernel/drivers/net/ppp/', 'kernel/drivers/net/arcnet/', 'kernel/drivers/net/fddi/', 'kernel/drivers/net/wan/', 'kernel/drivers/net/plip/', 'kernel/drivers/net/slip/', 'kernel/drivers/net/appletalk/', 'kernel/drivers/net/caif/'),
     ...DROP('Fibre Channel and iSCSI offload HBAs (SAN storage)', 'kernel/drivers/scsi/lpfc/', 'kernel/drivers/scsi/qla2xxx/', 'kernel/drivers/scsi/qla4xxx/', 'kernel/drivers/scsi/bfa/', 'kernel/drivers/scsi/bnx2fc/', 'kernel/drivers/scsi/bnx2i/', 'kernel/drivers/scsi/qedf/', 'kernel/drivers/scsi/qedi/', 'kernel/drivers/scsi/fcoe/', 'kernel/drivers/scsi/libfc/', 'kernel/drivers/scsi/csiostor/', 'kernel/drivers/scsi/be2iscsi/', 'kernel/drivers/scsi/cxgbi/', 'kernel/drivers/scsi/fnic/', 'kernel/drivers/scsi/elx/'),
     ...DROP('USB gadget, serial adapters and other USB devices', 'kernel/drivers/usb/gadget/', 'kernel/drivers/usb/serial/', 'kernel/drivers/usb/misc/', 'kernel/drivers/usb/atm/', 'kernel/drivers/usb/image/', 'kernel/drivers/usb/usbip/'),
@@ -42,14 +43,16 @@ export const INSTALLER_POLICY: ModulePolicy = {
     ...DROP('NVMe target (serving disks)', 'kernel/drivers/nvme/target/'),
     ...DROP('DRBD, Ceph RBD and cluster RAID (storage clusters)', 'kernel/drivers/block/drbd/', 'kernel/drivers/block/rbd.ko', 'kernel/drivers/block/rnbd/', 'kernel/drivers/md/md-cluster.ko', 'kernel/drivers/md/dm-vdo/'),
     ...DROP('NVMe over RDMA and Fibre Channel', 'kernel/drivers/nvme/host/nvme-rdma.ko', 'kernel/drivers/nvme/host/nvme-fc.ko'),
-    ...DROP('PCMCIA cards', 'kernel/drivers/net/ethernet/3com/3c589_cs.ko', 'kernel/drivers/net/ethernet/8390/pcnet_cs.ko', 'kernel/drivers/net/ethernet/8390/axnet_cs.ko', 'kernel/drivers/net/ethernet/fujitsu/', 'kernel/drivers/net/ethernet/smsc/smc91c92_cs.ko', 'kernel/drivers/net/ethernet/xircom/', 'kernel/drivers/ata/pata_pcmcia.ko', 'kernel/drivers/scsi/pcmcia/', 'kernel/drivers/tty/serial/8250/serial_cs.ko', 'kernel/drivers/mmc/host/sdricoh_cs.ko'),
-    ...DROP('parallel port, Thunderbolt networking, USB phone modems', 'kernel/drivers/char/ppdev.ko', 'kernel/drivers/char/lp.ko', 'kernel/drivers/net/thunderbolt/', 'kernel/drivers/net/usb/cdc-phonet.ko', 'kernel/drivers/net/usb/hso.ko', 'kernel/drivers/net/usb/qmi_wwan.ko', 'kernel/drivers/net/usb/cdc_mbim.ko'),
-    ...DROP('IP sets, IPVS, and traffic-control actions (Docker needs none of them)', 'kernel/net/netfilter/ipset/', 'kernel/net/netfilter/ipvs/', 'kernel/net/netfilter/xt_set.ko', 'kernel/net/sched/'),
+    ...DROP('PCMCIA cards', 'kernel/drivers/net/ethernet/3com/3c589_cs.ko', 'kernel/drivers/net/ethernet/8390/pcnet_cs.ko', 'kernel/drivers/net/ethernet/8390/axnet_cs.ko', 'kernel/drivers/net/ethernet/fujitsu/', 'kernel/drivers/net/ethernet/smsc/smc91c92_cs.ko', 'kernel/drivers/net/ethernet/xircom/', 'kernel/drivers/ata/pata_pcmcia.ko', 'kernel/drivers/scsi/pcmcia/', 'kernel/drivers/tty/serial/8250/serial_cs.ko', 'kernel/drivers/mmc/host/sdricoh_cs.ko', 'kernel/drivers/net/ethernet/3com/3c574_cs.ko', 'kernel/drivers/net/ethernet/amd/nmclan_cs.ko', 'kernel/drivers/usb/host/sl811_cs.ko', 'kernel/drivers/tty/ipwireless/'),
+    ...DROP('parallel port, Thunderbolt networking, USB phone modems', 'kernel/drivers/char/ppdev.ko', 'kernel/drivers/char/lp.ko', 'kernel/drivers/i2c/busses/i2c-parport.ko', 'kernel/drivers/input/serio/parkbd.ko', 'kernel/drivers/pps/clients/pps_parport.ko', 'kernel/drivers/net/thunderbolt/', 'kernel/drivers/net/usb/cdc-phonet.ko', 'kernel/drivers/net/usb/hso.ko', 'kernel/drivers/net/usb/qmi_wwan.ko', 'kernel/drivers/net/usb/cdc_mbim.ko'),
+    ...DROP('IP sets, IPVS, and traffic-control actions (Docker needs none of them)', 'kernel/net/netfilter/ipset/', 'kernel/net/netfilter/ipvs/', 'kernel/net/netfilter/xt_set.ko', 'kernel/net/netfilter/xt_ipvs.ko', 'kernel/net/sched/'),
     ...DROP('code pages other than 437, ISO 8859-1 and UTF-8', 'kernel/fs/nls/nls_'),
     ...DROP('mice and other input devices (a keyboard is enough)', 'kernel/drivers/input/mouse/', 'kernel/drivers/input/misc/', 'kernel/drivers/input/keyboard/cros_ec_keyb.ko', 'kernel/drivers/input/rmi4/'),
-    ...DROP('hardware monitoring of ChromeOS embedded controllers', 'kernel/drivers/hwmon/cros_ec_hwmon.ko'),
-    ...DROP('old parallel SCSI adapters', 'kernel/drivers/scsi/aic7xxx/', 'kernel/drivers/scsi/aic94xx/', 'kernel/drivers/scsi/sym53c8xx_2/', 'kernel/drivers/scsi/BusLogic.ko', 'kernel/drivers/scsi/initio.ko', 'kernel/drivers/scsi/advansys.ko', 'kernel/drivers/scsi/dc395x.ko', 'kernel/drivers/scsi/am53c974.ko', 'kernel/drivers/scsi/dmx3191d.ko', 'kernel/drivers/scsi/a100u2w.ko', 'kernel/drivers/scsi/atp870u.ko', 'kernel/drivers/scsi/imm.ko', 'kernel/drivers/scsi/ppa.ko'),
+    ...DROP('ChromeOS embedded controllers (hardware monitoring, clock)', 'kernel/drivers/hwmon/cros_ec_hwmon.ko', 'kernel/drivers/rtc/rtc-wilco-ec.ko'),
+    ...DROP('old parallel SCSI adapters', 'kernel/drivers/scsi/aic7xxx/', 'kernel/drivers/scsi/aic94xx/', 'kernel/drivers/scsi/sym53c8xx_2/', 'kernel/drivers/scsi/BusLogic.ko', 'kernel/drivers/scsi/initio.ko', 'kernel/drivers/scsi/advansys.ko', 'kernel/drivers/scsi/dc395x.ko', 'kernel/drivers/scsi/am53c974.ko', 'kernel/drivers/scsi/dmx3191d.ko', 'kernel/drivers/scsi/a100u2w.ko', 'kernel/drivers/scsi/atp870u.ko', 'kernel/drivers/scsi/imm.ko', 'kernel/drivers/scsi/ppa.ko', 'kernel/drivers/scsi/wd719x.ko'),
     ...DROP('USB Type-C port managers', 'kernel/drivers/usb/typec/'),
+    ...DROP('Xen disk backend, test and monitoring devices (serving disks to guests, null_blk, vsockmon)', 'kernel/drivers/xen/xen-scsiback.ko', 'kernel/drivers/block/null_blk/', 'kernel/drivers/net/vsockmon.ko'),
+    ...DROP('Broadcom 4401 10/100 (b44), a laptop NIC of the 2000s that needs the SSB and PCMCIA cores', 'kernel/drivers/net/ethernet/broadcom/b44.ko'),
     ...DROP('NICs out of production for years whose firmware alone would cost 2.3 MiB of the size budget (Cavium LiquidIO, Brocade BR-series CNAs, Myricom; upstream Hook builds none of them)', 'kernel/drivers/net/ethernet/cavium/liquidio/', 'kernel/drivers/net/ethernet/brocade/', 'kernel/drivers/net/ethernet/myricom/'),
   ],
   keep: [
@@ -96,6 +99,10 @@ export const ARMBIAN_POLICY: ModulePolicy = {
 };
 
 export interface TrimReport {
+  /** The tree before trimming (the hardware index says which dropped module would drive a device). */
+  table: ModuleTable;
+  /** Module path -> why it was dropped. */
+  droppedModules: Record<string, string>;
   policy: string;
   release: string;
   kept: { count: number; bytes: number };
@@ -103,20 +110,6 @@ export interface TrimReport {
   /** Modules a drop rule matched but that kept modules need. */
   keptAsDependency: string[];
   markdown: string;
-}
-
-function isModule(path: string): boolean {
-  return /\.ko(\.(xz|zst|gz))?$/.test(path);
-}
-
-async function listFiles(root: string, relative = ''): Promise<{ path: string; size: number }[]> {
-  const out: { path: string; size: number }[] = [];
-  for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
-    const path = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(root, path)));
-    else if (entry.isFile()) out.push({ path, size: (await lstat(join(root, path))).size });
-  }
-  return out;
 }
 
 function longestMatch(rules: ModuleRule[], path: string): ModuleRule | undefined {
@@ -133,25 +126,15 @@ function ruleFor(policy: ModulePolicy, path: string): ModuleRule | undefined {
   return keep && keep.prefix.length > drop.prefix.length ? undefined : drop;
 }
 
-/** modules.dep as a map: module path -> paths it depends on. */
-function parseModulesDep(text: string): Map<string, string[]> {
-  const deps = new Map<string, string[]>();
-  for (const line of text.split('\n')) {
-    const [module, rest] = line.split(':');
-    if (module && rest !== undefined) deps.set(module.trim(), rest.trim().split(/\s+/).filter(Boolean));
-  }
-  return deps;
-}
-
 /**
  * Applies `policy` to `modulesDir` (= .../lib/modules/<release>), runs `depmod -b` on the
  * result so modules.dep matches, and reports.
  */
 export async function trimModules(rootDir: string, release: string, policy: ModulePolicy): Promise<TrimReport> {
   const modulesDir = join(rootDir, 'lib', 'modules', release);
-  const files = (await listFiles(modulesDir)).filter((f) => isModule(f.path));
-  const depText = await readFile(join(modulesDir, 'modules.dep'), 'utf8').catch(() => '');
-  const deps = parseModulesDep(depText);
+  const table = await readModuleTable(rootDir, release);
+  const files = [...table.sizes].map(([path, size]) => ({ path, size }));
+  const deps = table.deps;
 
   const dropped = new Map<string, ModuleRule>();
   for (const file of files) {
@@ -224,6 +207,8 @@ export async function trimModules(rootDir: string, release: string, policy: Modu
       ]),
   ];
   const report: TrimReport = {
+    table,
+    droppedModules: Object.fromEntries([...dropped].map(([path, rule]) => [path, rule.why])),
     policy: policy.name,
     release,
     kept: { count: keptCount, bytes: keptBytes },

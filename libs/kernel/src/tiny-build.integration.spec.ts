@@ -32,7 +32,7 @@ describe('tiny kernel from Debian source (integration: host build + QEMU)', () =
     const dist = join(root, 'dist', 'kernels', 'test-tiny-amd64');
     const written = JSON.parse(await readFile(join(dist, 'kernel.json'), 'utf8'));
     expect(written).toEqual(metadata);
-    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'kernel', 'kernel.tar']);
+    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'hardware.json', 'kernel', 'kernel.tar']);
     // The tiny kernel has no network or storage modules: nothing to ship, and the report says so.
     expect(await readFile(join(dist, 'firmware-report.md'), 'utf8')).toContain('0 files declared by the kept modules');
     // The SBOM: valid CycloneDX, Debian's source package as purl, the hash of the .config built with.

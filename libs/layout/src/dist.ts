@@ -27,6 +27,8 @@ export const KERNEL_FILES = {
   metadata: 'kernel.json',
   /** The kernel's software bill of materials (CycloneDX JSON, @hook/sbom). */
   sbom: 'sbom.cdx.json',
+  /** Which bus IDs the modules claim, kept or dropped, with their firmware (@hook/hardware). */
+  hardware: 'hardware.json',
 } as const;
 
 /** An image's software bill of materials, beside its image.json (CycloneDX JSON, @hook/sbom). */
@@ -52,6 +54,9 @@ export interface HookosFiles {
   sizeReport: string;
   /** The software bill of materials (CycloneDX JSON, @hook/sbom); also in the release tarball. */
   sbom: string;
+  /** The kernel's hardware index (@hook/hardware), read by `hook hardware`, and its report (markdown). */
+  hardware: string;
+  hardwareReport: string;
   /** OUTPUT_TARBALL_FILELIST=yes: the root filesystem as a tar, and its file list. */
   rootfsTar: string;
   rootfsFileList: string;
@@ -71,6 +76,8 @@ export function hookosFiles(outputId: string): HookosFiles {
     releaseTarball: `${DIST_DIR}/hook_${outputId}.tar.gz`,
     sizeReport: `${HOOKOS_DIR}/size-report-${outputId}.md`,
     sbom: `${HOOKOS_DIR}/sbom-${outputId}.cdx.json`,
+    hardware: `${HOOKOS_DIR}/hardware-${outputId}.json`,
+    hardwareReport: `${HOOKOS_DIR}/hardware-${outputId}.md`,
     rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
     rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
     iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
@@ -80,7 +87,7 @@ export function hookosFiles(outputId: string): HookosFiles {
 }
 
 /** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
-export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'releaseTarball', 'checksums'];
+export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'hardware', 'hardwareReport', 'releaseTarball', 'checksums'];
 export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso', 'isoSbom'];
 
 /** A dist/ path (as above) on this machine. */

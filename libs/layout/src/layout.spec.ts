@@ -67,6 +67,8 @@ describe('dist/ names', () => {
       releaseTarball: 'dist/hook_x86_64.tar.gz',
       sizeReport: 'dist/hook/size-report-x86_64.md',
       sbom: 'dist/hook/sbom-x86_64.cdx.json',
+      hardware: 'dist/hook/hardware-x86_64.json',
+      hardwareReport: 'dist/hook/hardware-x86_64.md',
       rootfsTar: 'dist/hook/hook_rootfs_x86_64.tar',
       rootfsFileList: 'dist/hook/hook_rootfs_x86_64.filelist',
       iso: 'dist/hook/hook-x86_64.iso',

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'hardware',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
