@@ -80,7 +80,8 @@ describe('HookOS hardware (hook-debian-amd64, QEMU TCG): the kept modules find i
     expect(await guestCommand(session, 'cat /proc/bus/input/devices')).toContain('QEMU QEMU USB Keyboard');
     // Drivers of server NICs and enclosures with no device here still load, with what they need
     // (ice needs gnss, sfc mtd, ses enclosure: once missing, as Debian's package has no modules.dep).
-    const loaded = await guestCommand(session, 'modprobe -a ice sfc ses qede mlx5_core bnxt_en && lsmod', 180_000);
+    // The console's shell runs in the getty container: kmod and lib/modules are the host root's.
+    const loaded = await guestCommand(session, 'chroot /host_root modprobe -a ice sfc ses qede mlx5_core bnxt_en && lsmod', 180_000);
     for (const driver of ['ice', 'gnss', 'sfc', 'mtd', 'ses', 'enclosure', 'qede', 'qed', 'mlx5_core', 'bnxt_en']) expect(loaded).toMatch(new RegExp(`^${driver} `, 'm'));
 
     // The 82551: e100 asks for its microcode when the interface goes up.
