@@ -54,7 +54,9 @@ set -e
 # a crashed Jest process), and the totals below would not show it.
 if [ "$status" -ne 0 ]; then
   echo "failed tasks:"
-  sed 's/\x1b\[[0-9;]*m//g' "$nx_log" | awk '/Failed tasks:/ { listed = 1; next } listed && /^- / { print "  " $0 }'
+  # The list ends at its first line that is neither blank nor "- task" (Nx lists the projects it
+  # runs with the same dashes, and those are not failures).
+  sed 's/\x1b\[[0-9;]*m//g' "$nx_log" | awk '/Failed tasks:/ { listed = 1; next } listed && /^- / { print "  " $0; next } listed && !/^[[:space:]]*$/ { listed = 0 }'
   # A project the watchdog stopped wrote no test counts: its line says why.
   grep -E '^watchdog: [^:]+: (did not finish|its tests completed)' "$nx_log" | sed 's/^/  /' || true
 fi
