@@ -1,9 +1,10 @@
 /** The files of dist/kernels/<id>/ and their metadata (kernel.json), written atomically. */
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { KERNEL_FILES, writeKernelJson, type FileDigest, type KernelMetadata } from '@hook/layout';
-import { kernelBom, listKernelModules, writeBom } from '@hook/sbom';
+import { idLabel, type HardwareIndex } from '@hook/hardware';
+import { kernelBom, listKernelModules, writeBom, type ModuleHardware } from '@hook/sbom';
 import { packTree } from './archive';
 import { publishDir, sha256File } from './files';
 import { kernelDistDir } from './paths';
@@ -59,8 +60,22 @@ export async function writeKernelOutputs(
     const full: KernelMetadata = { ...metadata, files };
     await writeKernelJson(dir, full);
     const configSha256 = payload.config ? await sha256File(payload.config) : undefined;
-    await writeBom(join(dir, KERNEL_FILES.sbom), kernelBom({ metadata: full, configSha256, modules: await listKernelModules(payload.modulesRoot), firmwarePackages: payload.firmwarePackages }));
+    const moduleHardware = payload.extras?.[KERNEL_FILES.hardware] ? hardwareOfModules(JSON.parse(await readFile(payload.extras[KERNEL_FILES.hardware], 'utf8'))) : undefined;
+    await writeBom(join(dir, KERNEL_FILES.sbom), kernelBom({ metadata: full, configSha256, modules: await listKernelModules(payload.modulesRoot), firmwarePackages: payload.firmwarePackages, moduleHardware }));
     return full;
   });
 }
 
+
+/** The kept modules that claim bus IDs, for their SBOM components. */
+function hardwareOfModules(index: HardwareIndex): Record<string, ModuleHardware> {
+  const out: Record<string, ModuleHardware> = {};
+  for (const [pattern, name] of index.ids) {
+    const module = index.modules[name];
+    if (!module?.kept) continue;
+    const entry = (out[module.path] ??= { class: module.class, ids: [] });
+    const label = idLabel(pattern);
+    if (!entry.ids.includes(label)) entry.ids.push(label);
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { ImageMetadata, KernelMetadata } from '@hook/layout';
 import { Enums, Models, hookProperties, newBom, sha256Hashes } from './document';
 import { imageComponent } from './image-sbom';
-import { kernelComponent, moduleComponent } from './kernel-sbom';
+import { kernelComponent, moduleComponent, type ModuleHardware } from './kernel-sbom';
 
 export interface HookosFile {
   /** The file name as dist/hook and the release tarball name it, e.g. `vmlinuz-x86_64`. */
@@ -43,14 +43,16 @@ type ComponentJson = { name?: string; hashes?: Array<{ alg: string; content: str
 type KernelBomJson = { metadata?: { component?: ComponentJson }; components?: ComponentJson[] };
 
 /** `lib/modules/<release>/...` suffix -> hash and size, from a kernel document. */
-function moduleHashes(doc: KernelBomJson | undefined): Map<string, { sha256?: string; size?: number }> {
-  const byPath = new Map<string, { sha256?: string; size?: number }>();
+function moduleHashes(doc: KernelBomJson | undefined): Map<string, { sha256?: string; size?: number; hardware?: ModuleHardware }> {
+  const byPath = new Map<string, { sha256?: string; size?: number; hardware?: ModuleHardware }>();
   if (!doc) return byPath;
   for (const c of doc.components ?? []) {
     const key = c.name ? MODULE_PATH.exec(c.name)?.[1] : undefined;
     if (!key) continue;
-    const size = c.properties?.find((p) => p.name === 'hook:file:size')?.value;
-    byPath.set(key, { sha256: c.hashes?.find((h) => h.alg === 'SHA-256')?.content, size: size ? Number(size) : undefined });
+    const property = (name: string) => c.properties?.find((p) => p.name === `hook:${name}`)?.value;
+    const size = property('file:size');
+    const [cls, ids] = [property('hardware:class'), property('hardware:ids')];
+    byPath.set(key, { sha256: c.hashes?.find((h) => h.alg === 'SHA-256')?.content, size: size ? Number(size) : undefined, hardware: cls && ids ? { class: cls, ids: ids.split(', ') } : undefined });
   }
   return byPath;
 }
@@ -72,7 +74,7 @@ export function hookosBom(input: HookosBomInput): Models.Bom {
   const hashes = moduleHashes(kernelDoc);
   for (const path of [...new Set(input.modules)].sort()) {
     const known = hashes.get(MODULE_PATH.exec(path)?.[1] ?? '');
-    kernel.components.add(moduleComponent(path, known?.sha256, known?.size));
+    kernel.components.add(moduleComponent(path, known?.sha256, known?.size, known?.hardware));
   }
   bom.components.add(kernel);
   subject.dependencies.add(kernel.bomRef);

@@ -25,6 +25,19 @@ export interface KernelBomInput {
   modules: KernelModuleFile[];
   /** Debian packages the firmware in kernel.tar (lib/firmware/) comes from: name -> version. */
   firmwarePackages?: Record<string, string>;
+  /** From the hardware index: module path under lib/modules/<release>/ -> its class and the bus IDs it claims. */
+  moduleHardware?: Record<string, ModuleHardware>;
+}
+
+/** What a module drives (@hook/hardware), as properties of its component: CycloneDX has no field for bus IDs. */
+export interface ModuleHardware {
+  class: string;
+  ids: string[];
+}
+
+/** `lib/modules/<release>/kernel/...` -> `kernel/...`, the hardware index's key. */
+export function modulePathInRelease(path: string): string {
+  return path.replace(/^(?:.*\/)?lib\/modules\/[^/]+\//, '');
 }
 
 const MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
@@ -86,11 +99,11 @@ export function kernelComponent(metadata: KernelMetadata, configSha256?: string)
   });
 }
 
-export function moduleComponent(path: string, sha256?: string, size?: number): Models.Component {
+export function moduleComponent(path: string, sha256?: string, size?: number, hardware?: ModuleHardware): Models.Component {
   return new Models.Component(Enums.ComponentType.File, path, {
     bomRef: `module:${path}`,
     hashes: sha256 ? sha256Hashes(sha256) : undefined,
-    properties: hookProperties({ 'file:size': size }),
+    properties: hookProperties({ 'file:size': size, 'hardware:class': hardware?.class, 'hardware:ids': hardware?.ids.join(', ') }),
   });
 }
 
@@ -101,7 +114,7 @@ export function kernelBom(input: KernelBomInput): Models.Bom {
   for (const [name, file] of Object.entries(metadata.files ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     bom.components.add(new Models.Component(Enums.ComponentType.File, name, { bomRef: `file:${name}`, hashes: sha256Hashes(file.sha256), properties: hookProperties({ 'file:size': file.size }) }));
   }
-  for (const module of input.modules) bom.components.add(moduleComponent(module.path, module.sha256, module.size));
+  for (const module of input.modules) bom.components.add(moduleComponent(module.path, module.sha256, module.size, input.moduleHardware?.[modulePathInRelease(module.path)]));
   for (const [name, version] of Object.entries(input.firmwarePackages ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const purl = new PackageURL('deb', 'debian', name, version, { arch: 'all' }, undefined).toString();
     bom.components.add(new Models.Component(Enums.ComponentType.Library, name, { version, purl, bomRef: purl, properties: hookProperties({ 'kernel:firmware': 'lib/firmware' }) }));

@@ -182,7 +182,14 @@ describe('a kernel document', () => {
 
 describe('a HookOS document', () => {
   it('names its kernel with the modules it carries (hashes from the kernel document) and its images by digest', async () => {
-    const kernelJson = serializeBom(kernelBom({ metadata: kernelMetadata, configSha256: sha('config'), modules: [{ path: 'lib/modules/6.12.57+deb13-amd64/kernel/virtio_net.ko.xz', sha256: sha('virtio'), size: 6 }] }));
+    const kernelJson = serializeBom(
+      kernelBom({
+        metadata: kernelMetadata,
+        configSha256: sha('config'),
+        modules: [{ path: 'lib/modules/6.12.57+deb13-amd64/kernel/virtio_net.ko.xz', sha256: sha('virtio'), size: 6 }],
+        moduleHardware: { 'kernel/virtio_net.ko.xz': { class: 'network', ids: ['virtio:d00000001v*', '1af4:1000'] } },
+      }),
+    );
     const digest = `sha256:${'d'.repeat(64)}`;
     const json = serializeBom(
       hookosBom({
@@ -203,6 +210,9 @@ describe('a HookOS document', () => {
     const kernel = doc.components.find((c) => c.type === 'operating-system')!;
     expect(kernel.components?.find((m) => m.name.endsWith('virtio_net.ko.xz'))?.hashes?.[0]?.content).toBe(sha('virtio'));
     expect(kernel.components).toHaveLength(2);
+    // What a module drives, carried over from the kernel document (hardware index).
+    const virtio = kernel.components?.find((m) => m.name.endsWith('virtio_net.ko.xz')) as { properties?: unknown[] };
+    expect(virtio.properties).toEqual(expect.arrayContaining([{ name: 'hook:hardware:class', value: 'network' }, { name: 'hook:hardware:ids', value: 'virtio:d00000001v*, 1af4:1000' }]));
     expect((kernel as { properties?: unknown[] }).properties).toContainEqual({ name: 'hook:kernel:config-sha256', value: sha('config') });
     expect(doc.components.find((c) => c.type === 'container')).toMatchObject({ name: 'dhcp', hashes: [expect.objectContaining({ content: 'd'.repeat(64) })] });
   });
