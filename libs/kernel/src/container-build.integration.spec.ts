@@ -14,6 +14,7 @@ import type { DockerEngine } from '@hook/docker';
 import { ensureDockerd, type TestDockerd } from '@hook/docker/testing';
 import { hostDockerArch } from '@hook/layout';
 import { UserError } from '@hook/log';
+import { validateBomJson } from '@hook/sbom';
 import { runMake, type MakeContext } from './build';
 import { containerRunner, ensureBuilderImage } from './container-builder';
 import { buildKernelTarget } from './target';
@@ -52,11 +53,27 @@ describe('tiny kernel built in the kernel builder container (integration: docker
     const metadata = await buildKernelTarget({ workspaceRoot: root, kernelId: ID, env });
 
     expect(metadata.version).toBe('6.12.117');
+    expect(metadata.tag).toMatch(/^6\.12\.117-[0-9a-f]{8}$/);
+    expect(metadata.image).toBe(`ghcr.io/tinkerbell/hook/kernel/hook-kernel:${metadata.tag}`);
+    expect(metadata.source).toEqual({ provider: 'debian', version: '6.12.117-1', name: 'linux-source-6.12' });
     expect(metadata.builder).toBe('container');
     const dist = join(root, 'dist', 'kernels', ID);
     const written = JSON.parse(await readFile(join(dist, 'kernel.json'), 'utf8'));
     expect(written).toEqual(metadata);
     expect(written.builder).toBe('container');
+    expect(Object.keys(metadata.files).sort()).toEqual(['System.map', 'dtbs.tar.gz', 'firmware-report.md', 'hardware.json', 'kernel', 'kernel.tar']);
+    // The tiny kernel has no network or storage modules: nothing to ship, and the report says so.
+    expect(await readFile(join(dist, 'firmware-report.md'), 'utf8')).toContain('0 files declared by the kept modules');
+    // Its one module, virtio_blk, claims virtio block devices in the hardware index.
+    const index = JSON.parse(await readFile(join(dist, 'hardware.json'), 'utf8'));
+    expect(index.modules.virtio_blk).toMatchObject({ kept: true, class: 'storage' });
+    expect(index.ids).toContainEqual([expect.stringMatching(/^virtio:d00000002v/), 'virtio_blk']);
+    // The SBOM: valid CycloneDX, Debian's source package as purl, the hash of the .config built with.
+    const sbom = JSON.parse(await readFile(join(dist, 'sbom.cdx.json'), 'utf8'));
+    expect(await validateBomJson(JSON.stringify(sbom))).toBeNull();
+    expect(sbom.metadata.component).toMatchObject({ name: 'linux', version: '6.12.117', purl: 'pkg:deb/debian/linux-source-6.12@6.12.117-1?arch=all' });
+    expect(sbom.metadata.component.properties).toContainEqual({ name: 'hook:kernel:defconfig', value: 'kernel/configs/tiny-6.12.y-x86_64' });
+    expect(sbom.metadata.component.properties.find((p: { name: string }) => p.name === 'hook:kernel:config-sha256')?.value).toMatch(/^[0-9a-f]{64}$/);
     // make ran as this uid:gid: the objects are owned as after a host build.
     const objects = await stat(join(SHARED_CACHE, 'kernel', 'build', ID, 'debian-6.12.117-1', 'vmlinux'));
     expect(objects.uid).toBe(process.getuid?.());
