@@ -30,6 +30,7 @@ cd "$(dirname "$0")/.."
 #   faketime              the reproducibility test builds with the clock a day ahead
 #   u-boot-qemu           u-boot for QEMU's arm64 virt machine: the u-boot extlinux medium boot test
 #   u-boot-tools          mkimage: boot.scr of u-boot media (UBOOT_TYPE bootscript)
+#   chromium              headless, opens the flavor's report page (dist/hook/report-*.html) in a test
 #   fdisk mount e2fsprogs sfdisk writes bootable media's partition tables on the image file; the
 #                         CARD_DEVICE tests use a loop device (losetup) with an ext4 file system
 packages=(
@@ -45,6 +46,7 @@ packages=(
   faketime
   u-boot-qemu u-boot-tools
   fdisk mount e2fsprogs
+  chromium
 )
 
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(gcc-aarch64-linux-gnu)

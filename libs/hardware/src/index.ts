@@ -213,6 +213,17 @@ export function idLabel(pattern: string): string {
   return pattern;
 }
 
+/** Each module that claims bus IDs -> its IDs as people read them (`idLabel`), without repeats. */
+export function idsByModule(index: HardwareIndex): Map<string, string[]> {
+  const ids = new Map<string, Set<string>>();
+  for (const [pattern, module] of index.ids) {
+    const set = ids.get(module) ?? new Set<string>();
+    set.add(idLabel(pattern));
+    ids.set(module, set);
+  }
+  return new Map([...ids].map(([module, set]) => [module, [...set]]));
+}
+
 const CLASSES: DeviceClass[] = ['network', 'storage', 'other'];
 
 /**
@@ -220,8 +231,7 @@ const CLASSES: DeviceClass[] = ['network', 'storage', 'other'];
  * its firmware; then the dropped modules that claim devices, with why and what keeping one costs.
  */
 export function hardwareMarkdown(index: HardwareIndex, flavorId: string): string {
-  const idsOf = new Map<string, string[]>();
-  for (const [pattern, module] of index.ids) idsOf.set(module, [...(idsOf.get(module) ?? []), idLabel(pattern)]);
+  const idsOf = idsByModule(index);
   const claiming = [...idsOf.keys()].sort();
   const kept = claiming.filter((m) => index.modules[m]?.kept);
   const dropped = claiming.filter((m) => !index.modules[m]?.kept);
@@ -236,7 +246,7 @@ export function hardwareMarkdown(index: HardwareIndex, flavorId: string): string
   for (const cls of CLASSES) {
     const modules = kept.filter((m) => index.modules[m].class === cls);
     lines.push(`## ${cls[0].toUpperCase()}${cls.slice(1)} (${modules.length} modules)`, '', '| Module | Firmware | IDs |', '| --- | --- | --- |');
-    for (const m of modules) lines.push(`| ${m} | ${firmwarePhrase(index, m)} | ${[...new Set(idsOf.get(m))].join(', ')} |`);
+    for (const m of modules) lines.push(`| ${m} | ${firmwarePhrase(index, m)} | ${idsOf.get(m)!.join(', ')} |`);
     lines.push('');
   }
   lines.push(`## Dropped (${dropped.length} modules)`, '', '| Module | Class | Dropped because | IDs | Keeping it costs |', '| --- | --- | --- | ---: | ---: |');

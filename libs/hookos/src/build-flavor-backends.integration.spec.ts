@@ -113,7 +113,7 @@ describe('buildFlavor backends (integration)', () => {
     const trees: Record<string, Record<string, string>> = {};
     for (const backend of ['native', 'linuxkit'] as const) {
       const result = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { ...env, HOOK_LINUXKIT_BACKEND: backend } });
-      expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['SHA256SUMS-x86_64', 'initramfs-x86_64', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+      expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['SHA256SUMS-x86_64', 'initramfs-x86_64', 'report-x86_64.html', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
       expect(readFileSync(join(root, 'dist/hook/vmlinuz-x86_64'))).toEqual(Buffer.alloc(4096, 7));
       expect(result.initramfs!.dedupe.linkedByContent).toBeGreaterThan(0); // big-a/big-b stored once
       const dir = await unpack(join(root, 'dist/hook/initramfs-x86_64'));

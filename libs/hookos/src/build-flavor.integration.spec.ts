@@ -43,10 +43,10 @@ describe('buildFlavor (integration)', () => {
   it("writes upstream's files and an initramfs with the assembled tree", async () => {
     const result = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_VERSION: '9.8.7' } });
     expect(result.outputId).toBe('x86_64');
-    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['SHA256SUMS-x86_64', 'initramfs-x86_64', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
+    expect(readdirSync(join(root, 'dist/hook')).sort()).toEqual(['SHA256SUMS-x86_64', 'initramfs-x86_64', 'report-x86_64.html', 'sbom-x86_64.cdx.json', 'size-report-x86_64.md', 'vmlinuz-x86_64']);
     // The checksums `hook build` checks after Nx: every file of the build target, the tarball too.
     const sums = await run('sh', ['-c', 'sha256sum -c SHA256SUMS-x86_64'], { cwd: join(root, 'dist/hook') });
-    expect(sums.stdout.split('\n').sort()).toEqual(['../hook_x86_64.tar.gz: OK', 'initramfs-x86_64: OK', 'sbom-x86_64.cdx.json: OK', 'size-report-x86_64.md: OK', 'vmlinuz-x86_64: OK']);
+    expect(sums.stdout.split('\n').sort()).toEqual(['../hook_x86_64.tar.gz: OK', 'initramfs-x86_64: OK', 'report-x86_64.html: OK', 'sbom-x86_64.cdx.json: OK', 'size-report-x86_64.md: OK', 'vmlinuz-x86_64: OK']);
     expect(readFileSync(join(root, 'dist/hook/vmlinuz-x86_64'))).toEqual(Buffer.alloc(4096, 7));
     const names = await listInitramfs(join(root, 'dist/hook/initramfs-x86_64'));
     expect(names).toEqual(expect.arrayContaining(['init', 'bin/sh', 'lib/modules/6.12.9/modules.dep', 'containers/services/svc/config.json', 'etc/os-release', 'boot']));

@@ -205,6 +205,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       rootfs,
       sourceDateEpoch: epoch,
       env,
+      sizes: { directories: initrd.sizes.directories, budgets },
     });
     if (format === 'kernel+initrd') {
       // SHA256SUMS-<OUTPUT_ID>: what `hook build` checks after Nx restored or built the files.

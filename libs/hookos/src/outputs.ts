@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
-import type { FsEntry } from '@hook/initramfs';
+import type { DirectorySize, FsEntry } from '@hook/initramfs';
 import { buildEfiIso, grubModulesDir, grubPackageOf, type EfiIsoResult } from '@hook/iso';
 import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
@@ -18,6 +18,8 @@ import { hardwareMarkdown, type HardwareIndex } from '@hook/hardware';
 import { log, yesNo } from '@hook/log';
 import { sha256OfFile } from '@hook/oci';
 import { mediumBom, writeBom } from '@hook/sbom';
+import { reportPageHtml } from './report-page';
+import type { BudgetRow } from './size-budget';
 
 export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
 export type OutputFile = keyof HookosFiles;
@@ -41,6 +43,8 @@ export interface OutputContext {
   rootfs: () => AsyncIterable<FsEntry>;
   sourceDateEpoch: number;
   env: NodeJS.ProcessEnv;
+  /** The initramfs's folders and the size budgets, for the report page. */
+  sizes: { directories: DirectorySize[]; budgets: BudgetRow[] };
 }
 
 export type OutputWriter = (ctx: OutputContext) => Promise<boolean>;
@@ -59,6 +63,7 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
       sbom: assembled,
       hardware: writeHardwareIndex,
       hardwareReport: writeHardwareReport,
+      reportPage: writeReportPage,
       dtbs: writeDtbs,
       releaseTarball: writeReleaseTarball,
       rootfsTar: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
@@ -131,6 +136,14 @@ async function writeHardwareReport(ctx: OutputContext): Promise<boolean> {
   if (!existsSync(ctx.staged('hardware'))) return false;
   const index = JSON.parse(await readFile(ctx.staged('hardware'), 'utf8')) as HardwareIndex;
   await writeFile(ctx.staged('hardwareReport'), hardwareMarkdown(index, ctx.flavorId));
+  return true;
+}
+
+/** report-<OUTPUT_ID>.html: sizes, hardware and SBOM on one offline page. */
+async function writeReportPage(ctx: OutputContext): Promise<boolean> {
+  const hardware = existsSync(ctx.staged('hardware')) ? (JSON.parse(await readFile(ctx.staged('hardware'), 'utf8')) as HardwareIndex) : undefined;
+  const page = reportPageHtml({ flavorId: ctx.flavorId, outputId: ctx.outputId, directories: ctx.sizes.directories, budgets: ctx.sizes.budgets, hardware, sbomJson: await readFile(ctx.staged('sbom'), 'utf8') });
+  await writeFile(ctx.staged('reportPage'), page);
   return true;
 }
 

@@ -3,7 +3,7 @@ import { copyFile, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { KERNEL_FILES, writeKernelJson, type FileDigest, type KernelMetadata } from '@hook/layout';
-import { idLabel, type HardwareIndex } from '@hook/hardware';
+import { idsByModule, type HardwareIndex } from '@hook/hardware';
 import { kernelBom, listKernelModules, writeBom, type ModuleHardware } from '@hook/sbom';
 import { packTree } from './archive';
 import { publishDir, sha256File } from './files';
@@ -70,12 +70,9 @@ export async function writeKernelOutputs(
 /** The kept modules that claim bus IDs, for their SBOM components. */
 function hardwareOfModules(index: HardwareIndex): Record<string, ModuleHardware> {
   const out: Record<string, ModuleHardware> = {};
-  for (const [pattern, name] of index.ids) {
+  for (const [name, ids] of idsByModule(index)) {
     const module = index.modules[name];
-    if (!module?.kept) continue;
-    const entry = (out[module.path] ??= { class: module.class, ids: [] });
-    const label = idLabel(pattern);
-    if (!entry.ids.includes(label)) entry.ids.push(label);
+    if (module?.kept) out[module.path] = { class: module.class, ids };
   }
   return out;
 }

@@ -57,6 +57,8 @@ export interface HookosFiles {
   /** The kernel's hardware index (@hook/hardware), read by `hook hardware`, and its report (markdown). */
   hardware: string;
   hardwareReport: string;
+  /** Sizes, hardware and SBOM on one static page (offline). */
+  reportPage: string;
   /** OUTPUT_TARBALL_FILELIST=yes: the root filesystem as a tar, and its file list. */
   rootfsTar: string;
   rootfsFileList: string;
@@ -78,6 +80,7 @@ export function hookosFiles(outputId: string): HookosFiles {
     sbom: `${HOOKOS_DIR}/sbom-${outputId}.cdx.json`,
     hardware: `${HOOKOS_DIR}/hardware-${outputId}.json`,
     hardwareReport: `${HOOKOS_DIR}/hardware-${outputId}.md`,
+    reportPage: `${HOOKOS_DIR}/report-${outputId}.html`,
     rootfsTar: `${HOOKOS_DIR}/hook_rootfs_${outputId}.tar`,
     rootfsFileList: `${HOOKOS_DIR}/hook_rootfs_${outputId}.filelist`,
     iso: `${HOOKOS_DIR}/hook-${outputId}.iso`,
@@ -87,7 +90,7 @@ export function hookosFiles(outputId: string): HookosFiles {
 }
 
 /** What the `build` target owns (everything but the ISO, which is the `iso` target's). */
-export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'hardware', 'hardwareReport', 'releaseTarball', 'checksums'];
+export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'hardware', 'hardwareReport', 'reportPage', 'releaseTarball', 'checksums'];
 export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso', 'isoSbom'];
 
 /** A dist/ path (as above) on this machine. */

@@ -69,6 +69,7 @@ describe('dist/ names', () => {
       sbom: 'dist/hook/sbom-x86_64.cdx.json',
       hardware: 'dist/hook/hardware-x86_64.json',
       hardwareReport: 'dist/hook/hardware-x86_64.md',
+      reportPage: 'dist/hook/report-x86_64.html',
       rootfsTar: 'dist/hook/hook_rootfs_x86_64.tar',
       rootfsFileList: 'dist/hook/hook_rootfs_x86_64.filelist',
       iso: 'dist/hook/hook-x86_64.iso',
