@@ -7,7 +7,7 @@
  * Needs the flavor built (the test target depends on its build), zstd, cpio, modinfo and apt.
  */
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptSuite } from '@hook/debian';
@@ -46,6 +46,11 @@ describe(`firmware in ${FLAVOR}, derived from its initramfs`, () => {
     for (const file of ['qed/qed_init_values_zipped-8.59.1.0.bin', 'cxgb4/t6fw.bin', 'tigon/tg3_tso5.bin', 'e100/d102e_ucode.bin']) expect([file, present(file)]).toEqual([file, true]);
     // Stored compressed (Debian's kernel loads .xz firmware).
     expect(existsSync(join(root, 'usr/lib/firmware/qed/qed_init_values_zipped-8.59.1.0.bin.xz'))).toBe(true);
+  });
+
+  it('the size report says what the firmware costs', async () => {
+    const report = await readFile(flavorBootFiles(WORKSPACE, FLAVOR).sizeReport, 'utf8');
+    expect(report).toMatch(/^### Firmware\n\n[\d.]+ MiB in \d+ files under `\/usr\/lib\/firmware`/m);
   });
 });
 

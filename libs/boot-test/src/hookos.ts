@@ -66,11 +66,13 @@ export interface FlavorBootFiles {
 }
 
 /** The flavor's built vmlinuz and initramfs in dist/hook. */
-export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles & { checksums: string } {
+export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles & { checksums: string; sizeReport: string; reportPage: string; outputId: string } {
   const inventory = loadInventory(workspaceRoot);
   const flavor = findFlavor(inventory, flavorId);
-  const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
-  return { arch: flavor.ARCH, kernel: inWorkspace(workspaceRoot, files.vmlinuz), initrd: inWorkspace(workspaceRoot, files.initramfs), checksums: inWorkspace(workspaceRoot, files.checksums) };
+  const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
+  const files = hookosFiles(outputId);
+  const path = (file: keyof typeof files) => inWorkspace(workspaceRoot, files[file]);
+  return { arch: flavor.ARCH, kernel: path('vmlinuz'), initrd: path('initramfs'), checksums: path('checksums'), sizeReport: path('sizeReport'), reportPage: path('reportPage'), outputId };
 }
 
 /**

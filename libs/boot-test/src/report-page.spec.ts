@@ -7,9 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace } from '@hook/layout';
 import { openPage } from '@hook/testing';
+import { flavorBootFiles } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -17,10 +16,7 @@ const FLAVOR = 'hook-debian-amd64';
 jest.setTimeout(5 * 60_000);
 
 it(`${FLAVOR}'s report page renders its treemap, budgets, hardware search and SBOM in headless Chromium`, async () => {
-  const inventory = loadInventory(WORKSPACE);
-  const flavor = findFlavor(inventory, FLAVOR);
-  const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
-  const page = inWorkspace(WORKSPACE, hookosFiles(outputId).reportPage);
+  const { reportPage: page, outputId } = flavorBootFiles(WORKSPACE, FLAVOR);
   const shots = join(WORKSPACE, 'coverage', 'boot-test');
   mkdirSync(shots, { recursive: true });
   const { dom } = await openPage(page, { hash: '#q=1077:8070', screenshot: join(shots, `report-${outputId}.png`) });

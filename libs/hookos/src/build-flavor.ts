@@ -16,7 +16,7 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UserError, log } from '@hook/log';
+import { UserError, formatBytes, log } from '@hook/log';
 import { removeOnInterrupt } from '@hook/process';
 import {
   cacheDir,
@@ -173,7 +173,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       imageBudgets,
     );
     checkBudgets(budgets, flavor.id, env);
-    await writeFile(staged('sizeReport'), `${report.markdown}\n${budgetMarkdown(budgets, flavor.id)}`);
+    await writeFile(staged('sizeReport'), `${report.markdown}\n${firmwareMarkdown(initrd)}${budgetMarkdown(budgets, flavor.id)}`);
     for (const line of report.summary.split('\n')) log.info(line);
     await pipeline(createReadStream(kernelPath), createWriteStream(staged('vmlinuz')));
     await writeHookosSbom({
@@ -226,6 +226,13 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     await Promise.all([rm(staging, { recursive: true, force: true }), resolver.close()]);
     forgetStaging();
   }
+}
+
+/** What the kernel's firmware costs, as a line of the size report (.xz files cost about their size compressed too). */
+function firmwareMarkdown(initrd: InitramfsResult): string {
+  const firmware = initrd.sizes.directories.find((d) => /^\/(usr\/)?lib\/firmware$/.test(d.path));
+  if (!firmware) return '';
+  return `### Firmware\n\n${formatBytes(firmware.bytes)} in ${firmware.files} files under \`${firmware.path}\`, what the kept network and storage modules declare; the kernel's \`firmware-report.md\` lists each file and why a missing one is missing.\n\n`;
 }
 
 async function* withoutKernelFiles(entries: AsyncIterable<FsEntry>): AsyncGenerator<FsEntry> {
