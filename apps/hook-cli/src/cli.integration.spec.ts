@@ -87,10 +87,7 @@ describe('hook CLI (integration)', () => {
         ['pci:v000014E4d0000165Fsv*sd*bc*sc*i*', 'tg3'],
       ],
     };
-    const workspace = () => {
-      const dir = makeWorkspace({ 'kernel/k/kernel.yaml': SOURCE_KERNEL, 'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n' });
-      return dir;
-    };
+    const workspace = () => makeWorkspace({ 'kernel/k/kernel.yaml': SOURCE_KERNEL, 'flavors/k/flavor.yaml': 'ARCH: x86_64\nTAG: [standard]\n' });
 
     it('answers for IDs and for pasted lspci -nn output from the built flavor, without Nx', async () => {
       const dir = workspace();
