@@ -23,8 +23,8 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace } from '@hook/layout';
+import { loadInventory, resolveFlavor } from '@hook/inventory';
+import { inWorkspace } from '@hook/layout';
 import { readFlavorBudget } from '@hook/hookos';
 import { DEFAULT_ZSTD_LEVEL, DEFAULT_LONG_WINDOW } from '@hook/initramfs';
 import { bootAndWait } from '@hook/qemu';
@@ -142,8 +142,7 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   let debianUserland: { compressed: number; unpacked: number } | undefined;
   for (const flavorId of flavors) {
-    const flavor = findFlavor(inventory, flavorId);
-    const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
+    const { files } = resolveFlavor(inventory, flavorId);
     const initramfs = inWorkspace(WORKSPACE, files.initramfs);
     const vmlinuz = inWorkspace(WORKSPACE, files.vmlinuz);
     const budget = readFlavorBudget(WORKSPACE, flavorId);

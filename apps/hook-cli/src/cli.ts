@@ -1,5 +1,4 @@
 /** Process entry point of the bundled CLI. */
-import { join } from 'node:path';
 import { log } from '@hook/log';
 import { exitCodeOf, main, nxBinary, verifyHookosBuild } from './main';
 
@@ -25,7 +24,7 @@ main(process.argv.slice(2), {
     if (result.interruptedBy) log.warn(`Interrupted (${result.interruptedBy}): the build stopped; its temp files and staging are removed`);
     return exitCodeOf(result);
   },
-  verifyBuild: (flavorId, outputId) => verifyHookosBuild(root, flavorId, outputId),
+  verifyBuild: (flavor) => verifyHookosBuild(root, flavor),
   async runQemu(flavorId, env) {
     const { runFlavor } = await import('@hook/qemu');
     await runFlavor({ workspaceRoot: root, flavorId, env });

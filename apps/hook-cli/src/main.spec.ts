@@ -101,7 +101,7 @@ describe('commands', () => {
   it('runs QEMU itself after Nx built and checked the flavor, so the console is this terminal whatever Nx draws', async () => {
     for (const word of ['run', 'qemu', 'build-run-qemu']) {
       const checked: string[] = [];
-      const { ctx, nxCalls, qemuRuns } = context({ verifyBuild: async (flavorId) => void checked.push(flavorId) });
+      const { ctx, nxCalls, qemuRuns } = context({ verifyBuild: async ({ flavor }) => void checked.push(flavor.id) });
       expect(await main([word, 'hook-debian-amd64'], ctx)).toBe(0);
       expect(nxCalls.map((c) => c.args)).toEqual([['run', 'hook-debian-amd64:build']]);
       expect(checked).toEqual(['hook-debian-amd64']);
@@ -221,7 +221,7 @@ describe('yes/no parameters and exit codes', () => {
 describe('build verification', () => {
   it('checks the built files after Nx, and a mismatch is one line and exit 1', async () => {
     const checked: string[][] = [];
-    const good = context({ verifyBuild: async (flavorId, outputId) => void checked.push([flavorId, outputId]) });
+    const good = context({ verifyBuild: async ({ flavor, outputId }) => void checked.push([flavor.id, outputId]) });
     expect(await main(['build', 'hook-latest-lts-amd64'], good.ctx)).toBe(0);
     expect(checked).toEqual([['hook-latest-lts-amd64', 'latest-lts-x86_64']]);
     const { UserError } = require('@hook/log');

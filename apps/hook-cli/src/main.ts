@@ -6,16 +6,17 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync, chmodS
 import { dirname, join } from 'node:path';
 import { UserError, checkYesNoSettings, log, reportError, yesNo } from '@hook/log';
 import {
-  findFlavor,
   kernelOf,
   kernelProjectName,
   loadInventory,
   outputIdOf,
+  resolveFlavor,
   suggest,
   DEFAULT_LINUXKIT_VERSION,
   type Inventory,
+  type ResolvedFlavor,
 } from '@hook/inventory';
-import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hookosFiles, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 
@@ -33,7 +34,7 @@ export interface CliContext {
   /** Runs an Nx command in the workspace; returns its exit code. */
   runNx(args: string[], env: NodeJS.ProcessEnv): Promise<number>;
   /** Checks a built flavor's files against their SHA256SUMS (Nx restores its cache unchecked). */
-  verifyBuild(flavorId: string, outputId: string): Promise<void>;
+  verifyBuild(flavor: ResolvedFlavor): Promise<void>;
   /**
    * Boots a built flavor in QEMU in this process, its console on this terminal (not inside an
    * Nx task, whose output Nx's terminal UI would draw in a pane and keep keys from).
@@ -44,8 +45,8 @@ export interface CliContext {
 }
 
 /** The real verifyBuild: dist/hook/SHA256SUMS-<OUTPUT_ID> against the files it lists. */
-export async function verifyHookosBuild(root: string, flavorId: string, outputId: string): Promise<void> {
-  await verifySha256Sums(root, inWorkspace(root, hookosFiles(outputId).checksums), `${flavorId}:build`);
+export async function verifyHookosBuild(root: string, { flavor, files }: ResolvedFlavor): Promise<void> {
+  await verifySha256Sums(root, inWorkspace(root, files.checksums), `${flavor.id}:build`);
 }
 
 /** The workspace's Nx entry script, from nx's package.json (its location moved between majors). */
@@ -133,8 +134,8 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
     flavorId = `hook-default-${hostDockerArch(ctx.hostArch)}`;
     log.warn(`No kernel/flavor ID (second argument) specified; defaulting to '${flavorId}'; be explicit to avoid this warning.`);
   }
-  const flavor = findFlavor(inventory, flavorId);
-  const kernel = kernelOf(inventory, flavor);
+  const resolved = resolveFlavor(inventory, flavorId);
+  const { flavor, kernel } = resolved;
   logDefaults(ctx.env);
   log.info(`Using Hook version (HOOK_VERSION): ${hookVersion(ctx.env)}`);
   switch (command.name) {
@@ -143,7 +144,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
         if (!flavor.SUPPORTS_ISO) throw new UserError(`Flavor ${flavor.id} does not support an ISO (SUPPORTS_ISO is not set in ${flavor.file})`);
         return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
       }
-      return buildAndVerify(ctx, flavor.id, outputIdOf(flavor, kernel));
+      return buildAndVerify(ctx, resolved);
     case 'run-qemu': {
       // Mistakes in the run's settings show before a build, not after it.
       const qemu = await import('@hook/qemu');
@@ -151,7 +152,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       if (qemu.netbootOf(ctx.env) && flavor.ARCH !== 'x86_64') {
         throw new UserError(`NETBOOT=yes follows Smee's x86 iPXE script (console=ttyS1); boot ${flavor.id} without NETBOOT`);
       }
-      const code = await buildAndVerify(ctx, flavor.id, outputIdOf(flavor, kernel));
+      const code = await buildAndVerify(ctx, resolved);
       if (code !== 0) return code;
       await ctx.runQemu(flavor.id, ctx.env);
       return 0;
@@ -184,11 +185,11 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
 }
 
 /** `nx run <flavor>:build`, then its files against their checksums: a corrupted cache entry fails here. */
-async function buildAndVerify(ctx: CliContext, flavorId: string, outputId: string): Promise<number> {
+async function buildAndVerify(ctx: CliContext, flavor: ResolvedFlavor): Promise<number> {
   checkWritable(ctx.root, [DIST_DIR, HOOKOS_DIR]);
-  const code = await ctx.runNx(['run', `${flavorId}:build`], ctx.env);
+  const code = await ctx.runNx(['run', `${flavor.flavor.id}:build`], ctx.env);
   if (code !== 0) return code;
-  await ctx.verifyBuild(flavorId, outputId);
+  await ctx.verifyBuild(flavor);
   return 0;
 }
 
@@ -256,9 +257,8 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
  */
 async function hardware(ctx: CliContext, flavorId: string | undefined, words: string[]): Promise<number> {
   if (flavorId === undefined) throw new UserError('hook hardware needs a flavor: hook hardware <flavor> <vendor:device>... (or lspci -nn output on stdin)');
-  const inventory = loadInventory(ctx.root);
-  const flavor = findFlavor(inventory, flavorId);
-  const file = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor))).hardware;
+  const { flavor, files } = resolveFlavor(ctx.root, flavorId);
+  const file = files.hardware;
   if (!existsSync(inWorkspace(ctx.root, file))) throw new UserError(`${flavor.id} is not built (${file} is missing); build it first: ./hook build ${flavor.id}`);
   if (words.length === 0 && ctx.stdinIsTTY) throw new UserError(`hook hardware ${flavor.id} needs devices: vendor:device IDs as arguments, or lspci -nn output on stdin (lspci -nn | ./hook hardware ${flavor.id})`);
   const text = words.length > 0 ? words.join('\n') : await ctx.readStdin();

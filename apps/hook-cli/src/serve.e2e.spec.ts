@@ -7,17 +7,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace } from '@hook/layout';
+import { resolveFlavor } from '@hook/inventory';
+import { inWorkspace } from '@hook/layout';
 import { run } from '@hook/process';
 
 const root = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
 jest.setTimeout(120_000);
 
-const inventory = loadInventory(root);
-const flavor = findFlavor(inventory, FLAVOR);
-const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
+const { files } = resolveFlavor(root, FLAVOR);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** A free loopback port (closed again before the server takes it). */

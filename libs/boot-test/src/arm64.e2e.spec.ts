@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
+import { resolveFlavor } from '@hook/inventory';
 import { HOOK_ISO_CMDLINE_PLACEHOLDER, patchCmdline } from '@hook/iso';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
@@ -34,9 +34,7 @@ jest.setTimeout(BOOT_TIMEOUT_MS + 5 * 60 * 1000);
 const arm64Test = (name: string, fn: () => Promise<void>) => bootTest(name, fn, BOOT_TIMEOUT_MS + 10 * 60 * 1000);
 
 function outputId(): string {
-  const inventory = loadInventory(WORKSPACE);
-  const flavor = findFlavor(inventory, FLAVOR);
-  return outputIdOf(flavor, kernelOf(inventory, flavor));
+  return resolveFlavor(WORKSPACE, FLAVOR).outputId;
 }
 
 describeArm64('arm64 HookOS boot (hook-debian-arm64, qemu-system-aarch64 TCG; opt-in: HOOK_TEST_ARM64=yes)', () => {

@@ -5,8 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { resolveFlavor } from '@hook/inventory';
+import { inWorkspace, verifySha256Sums } from '@hook/layout';
 import { GuestSession, type QemuArch, type SessionOptions } from '@hook/qemu';
 
 /** The MAC address of the test machine's NIC (hw_addr=, ipam= use it). */
@@ -67,10 +67,7 @@ export interface FlavorBootFiles {
 
 /** The flavor's built vmlinuz and initramfs in dist/hook. */
 export function flavorBootFiles(workspaceRoot: string, flavorId: string): FlavorBootFiles & { checksums: string; sizeReport: string; reportPage: string; outputId: string } {
-  const inventory = loadInventory(workspaceRoot);
-  const flavor = findFlavor(inventory, flavorId);
-  const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
-  const files = hookosFiles(outputId);
+  const { flavor, outputId, files } = resolveFlavor(workspaceRoot, flavorId);
   const path = (file: keyof typeof files) => inWorkspace(workspaceRoot, files[file]);
   return { arch: flavor.ARCH, kernel: path('vmlinuz'), initrd: path('initramfs'), checksums: path('checksums'), sizeReport: path('sizeReport'), reportPage: path('reportPage'), outputId };
 }

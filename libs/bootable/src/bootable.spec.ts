@@ -63,6 +63,10 @@ describe('which bootable and boards', () => {
       "Flavor peg-default-amd64 has no bootable 'grub-debian-amd64' (flavors/peg-default-amd64/flavor.yaml lists no BOOTABLES); 'grub-debian-amd64' belongs to hook-debian-amd64: ./hook bootable-media grub-debian-amd64",
     );
     expect(() => resolveBootable(inventory, 'grub-arm64', 'hook-default-amd64')).toThrow("Flavor hook-default-amd64 has no bootable 'grub-arm64' (its bootables: grub-amd64)");
+    // An unknown flavor is the one line every command gives (findFlavor's).
+    expect(() => resolveBootable(inventory, 'grub-amd64', 'hook-defualt-amd64')).toThrow(
+      /^Unknown flavor 'hook-defualt-amd64' \(did you mean hook-default-amd64\?\); valid ones are: armbian-bcm2711-current /,
+    );
     const rk = resolveBootable(inventory, 'uboot-rk35xx-vendor').bootable;
     expect(() => selectBoards(rk, 'r58')).toThrow("Unknown board 'r58' for bootable uboot-rk35xx-vendor (did you mean r58x?); its boards are: blade3 r58x");
   });

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError, log } from '@hook/log';
-import { hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
-import { boardsOf, loadInventory, type Bootable, type Flavor } from '@hook/inventory';
+import { inWorkspace, verifySha256Sums } from '@hook/layout';
+import { boardsOf, loadInventory, type Bootable, type ResolvedFlavor } from '@hook/inventory';
 import { makeTempDir, removeOnInterrupt, run } from '@hook/process';
 import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
@@ -65,8 +65,7 @@ export interface WrittenMedium {
 }
 
 /** The flavor's built files, checked against dist/hook/SHA256SUMS-<OUTPUT_ID> (Nx restores its cache unchecked). */
-export async function flavorOutputs(workspaceRoot: string, flavor: Flavor, outputId: string): Promise<FlavorOutputs> {
-  const files = hookosFiles(outputId);
+export async function flavorOutputs(workspaceRoot: string, { flavor, outputId, files }: ResolvedFlavor): Promise<FlavorOutputs> {
   const path = (relative: string) => inWorkspace(workspaceRoot, relative);
   for (const [what, relative] of [['kernel', files.vmlinuz], ['initramfs', files.initramfs], ['HookOS SBOM', files.sbom]] as const) {
     if (!existsSync(path(relative))) {
@@ -95,13 +94,14 @@ function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
 export async function buildBootableMedia(request: BootableMediaRequest): Promise<WrittenMedium[]> {
   const { workspaceRoot, env } = request;
   const inventory = loadInventory(workspaceRoot);
-  const { bootable, flavor, outputId } = resolveBootable(inventory, request.bootableId, request.flavorId);
+  const resolved = resolveBootable(inventory, request.bootableId, request.flavorId);
+  const { bootable, flavor, outputId } = resolved;
   const handler = handlerOf(bootable);
   const boards = selectBoards(bootable, env.BOARD);
   const epoch = sourceDateEpoch(env);
   // Every setting is checked before anything is read or written.
   const settings = boards.map((board) => ({ board, tink: tinkSettings(env, board.id) }));
-  const outputs = await flavorOutputs(workspaceRoot, flavor, outputId);
+  const outputs = await flavorOutputs(workspaceRoot, resolved);
   const outputDir = request.outputDir ?? inWorkspace(workspaceRoot, BOOTABLE_DIR);
 
   const written: WrittenMedium[] = [];

@@ -6,17 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { UserError, suggest } from '@hook/log';
 import { DIST_DIR } from '@hook/layout';
-import { boardsOf, bootablesOf, kernelOf, outputIdOf, type Bootable, type Flavor, type Inventory } from '@hook/inventory';
+import { boardsOf, bootablesOf, findFlavor, resolveFlavor, type Bootable, type Inventory, type ResolvedFlavor } from '@hook/inventory';
 import type { Board } from './handler';
 import { boardOptions } from './handler';
 
 /** Where media are written (relative to the workspace root). */
 export const BOOTABLE_DIR = `${DIST_DIR}/bootable`;
 
-export interface ResolvedBootable {
+/** A bootable with its flavor, that flavor's kernel, OUTPUT_ID and dist/hook files. */
+export interface ResolvedBootable extends ResolvedFlavor {
   bootable: Bootable;
-  flavor: Flavor;
-  outputId: string;
 }
 
 /** The bootable `id` and its flavor; with `flavorId`, the bootable must be that flavor's. One line for each mistake. */
@@ -26,8 +25,7 @@ export function resolveBootable(inventory: Inventory, id: string | undefined, fl
   if (!id) throw new UserError(`bootable-media needs a bootable id; valid ones are: ${ids.join(' ')}`);
   const match = all.find((b) => b.bootable.ID === id);
   if (flavorId !== undefined) {
-    const flavor = inventory.flavors.find((f) => f.id === flavorId);
-    if (!flavor) throw new UserError(`Unknown flavor '${flavorId}'`);
+    const flavor = findFlavor(inventory, flavorId);
     if (!flavor.BOOTABLES.some((b) => b.ID === id)) {
       const own = flavor.BOOTABLES.map((b) => b.ID);
       throw new UserError(
@@ -40,8 +38,7 @@ export function resolveBootable(inventory: Inventory, id: string | undefined, fl
     const hint = suggest(id, ids);
     throw new UserError(`Unknown bootable '${id}'${hint ? ` (did you mean ${hint}?)` : ''}; valid ones are: ${ids.join(' ')}`);
   }
-  const kernel = kernelOf(inventory, match.flavor);
-  return { bootable: match.bootable, flavor: match.flavor, outputId: outputIdOf(match.flavor, kernel) };
+  return { ...resolveFlavor(inventory, match.flavor.id), bootable: match.bootable };
 }
 
 /**

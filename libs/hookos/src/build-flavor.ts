@@ -23,7 +23,6 @@ import {
   HOOKOS_DIR,
   KERNEL_FILES,
   hookVersion,
-  hookosFiles,
   imageDir,
   imageNames as imageFolderNames,
   inWorkspace,
@@ -37,13 +36,10 @@ import {
 } from '@hook/layout';
 import {
   dockerArchOf,
-  findFlavor,
   imageVariableName,
   flavorImages,
-  kernelOf,
   linuxkitVersionOf,
-  loadInventory,
-  outputIdOf,
+  resolveFlavor,
   templatePathOf,
 } from '@hook/inventory';
 import { sizeReport, writeInitramfs, resolveEpoch, type Compression, type FsEntry, type InitramfsResult } from '@hook/initramfs';
@@ -96,12 +92,9 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   if (backend === 'linuxkit') linuxkitBinary(env); // a missing LINUXKIT_BIN fails before anything is written
 
   // 1. Inventory: the flavor, its kernel and the images its template names, as built in dist/.
-  const inventory = loadInventory(workspaceRoot);
-  const flavor = findFlavor(inventory, options.flavorId);
+  const { flavor, kernel, outputId, files } = resolveFlavor(workspaceRoot, options.flavorId);
   if (backend === 'linuxkit') await checkLinuxkitVersion(linuxkitVersionOf(flavor), env);
-  const kernel = kernelOf(inventory, flavor);
   const arch = dockerArchOf(flavor.ARCH);
-  const outputId = outputIdOf(flavor, kernel);
   const kernelDir = inWorkspace(workspaceRoot, kernelDirOf(kernel.id));
   const kernelJson = await readKernelJson(workspaceRoot, kernel.id);
   // Nx restores dist/ from its cache unchecked: the kernel's files must match kernel.json.
@@ -139,7 +132,6 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   const assembleOptions = { yamlPath: templatePath, yamlText, templateVars, arch, resolver, kernelDir, sourceDateEpoch: epoch };
 
   // 3. Outputs, staged beside their final place.
-  const files = hookosFiles(outputId);
   const staging = inWorkspace(workspaceRoot, `${HOOKOS_DIR}/.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   const staged = (file: OutputFile) => join(staging, basename(files[file]));
   // An interrupt (Ctrl-C, kill) removes the staging; a later build removes it if this process died.

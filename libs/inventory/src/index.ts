@@ -1,4 +1,5 @@
 export * from './schema';
 export * from './inventory';
+export * from './resolve';
 export { suggest } from '@hook/log';
 export { renderTemplate, templateImageVariables, isTemplateVariable, imageVariableName } from './template';

@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type Flavor, findFlavor, kernelOf, loadInventory, outputIdOf } from '@hook/inventory';
-import { type HookosFiles, hookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { type Flavor, resolveFlavor } from '@hook/inventory';
+import { type HookosFiles, inWorkspace, verifySha256Sums } from '@hook/layout';
 import { UserError } from '@hook/log';
 
 export interface BuiltFlavor {
@@ -18,9 +18,7 @@ export interface BuiltFlavor {
 }
 
 export async function builtFlavorFiles(workspaceRoot: string, flavorId: string): Promise<BuiltFlavor> {
-  const inventory = loadInventory(workspaceRoot);
-  const flavor = findFlavor(inventory, flavorId);
-  const files = hookosFiles(outputIdOf(flavor, kernelOf(inventory, flavor)));
+  const { flavor, files } = resolveFlavor(workspaceRoot, flavorId);
   const kernel = inWorkspace(workspaceRoot, files.vmlinuz);
   const initrd = inWorkspace(workspaceRoot, files.initramfs);
   if (!existsSync(kernel) || !existsSync(initrd)) {

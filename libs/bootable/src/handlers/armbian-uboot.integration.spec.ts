@@ -11,8 +11,8 @@ import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { boardsOf, findFlavor, kernelOf, loadInventory, outputIdOf, type Bootable } from '@hook/inventory';
-import { hookosFiles, inWorkspace, type KernelMetadata } from '@hook/layout';
+import { boardsOf, findFlavor, loadInventory, resolveFlavor, type Bootable } from '@hook/inventory';
+import { inWorkspace, type KernelMetadata } from '@hook/layout';
 import { hookosBom, serializeBom, validateBomJson } from '@hook/sbom';
 import { run } from '@hook/process';
 import { startRegistry, type TestRegistry } from '@hook/testing';
@@ -207,11 +207,8 @@ describe('Armbian u-boot media (integration: docker-registry on loopback, the re
     // A workspace with the inventory and the flavor's dist/hook files, as its build leaves them.
     const root = await mkdtemp(join(dir, 'workspace-'));
     for (const folder of ['flavors', 'kernel', 'linuxkit-templates']) await run('cp', ['-r', join(WORKSPACE, folder), root]);
-    const inventory = loadInventory(root);
-    const flavor = findFlavor(inventory, 'armbian-rockchip64-edge');
-    const outputId = outputIdOf(flavor, kernelOf(inventory, flavor));
+    const { flavor, outputId, files } = resolveFlavor(root, 'armbian-rockchip64-edge');
     const built = await flavorOutputs('armbian-rockchip64-edge', ['rockchip/rk3568-odroid-m1.dtb']);
-    const files = hookosFiles(outputId);
     await mkdir(join(root, 'dist', 'hook'), { recursive: true });
     const sums: string[] = [];
     for (const [from, to] of [[built.kernel, files.vmlinuz], [built.initramfs, files.initramfs], [built.dtbs as string, files.dtbs]]) {

@@ -12,7 +12,6 @@ import {
   BUILD_TARGET_FILES,
   DOCKER_ARCHES,
   ISO_TARGET_FILES,
-  hookosFiles,
   imageDir,
   imageNames,
   kernelDir,
@@ -27,9 +26,9 @@ import {
   flavorImages,
   kernelIdOf,
   kernelProjectName,
-  outputIdOf,
   parseFlavor,
   parseKernelDefinition,
+  resolveParsedFlavor,
   templatePathOf,
   type Flavor,
   type KernelDefinition,
@@ -154,10 +153,9 @@ function outputsOf(files: HookosFiles, names: readonly (keyof HookosFiles)[]): s
 
 function flavorProject(ctx: InferenceContext, id: string): InferredProject {
   const { flavor, kernel, templateFile, images } = readFlavor(ctx, id);
-  const outputId = outputIdOf(flavor, kernel);
+  const { outputId, files } = resolveParsedFlavor(flavor, kernel);
   const arch = dockerArchOf(flavor.ARCH);
   const kernelProject = kernelProjectName(kernel.id);
-  const files = hookosFiles(outputId);
   const dependsOn = [
     { target: 'build', projects: [kernelProject] },
     ...(images.length > 0 ? [{ target: `build-${arch}`, projects: images }] : []),
