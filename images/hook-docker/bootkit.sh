@@ -56,7 +56,12 @@ unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_AUTH_CONFIG
 DOCKER_CONFIG=$(mktemp -d "${TMPDIR:-/tmp}/bootkit.XXXXXX") || { hook_log error "cannot create a temporary directory" dir "${TMPDIR:-/tmp}"; exit 1; }
 export DOCKER_CONFIG
 trap 'rm -rf "$DOCKER_CONFIG"' EXIT
-trap 'for _pid in ${_hook_sleep_pid:-} ${watch_pid:-}; do kill "$_pid" 2>/dev/null; done; exit 143' TERM INT HUP
+# On TERM: the sleep or the worker watch in progress end with bootkit.
+on_signal() {
+  for _pid in ${_hook_sleep_pid:-} ${watch_pid:-}; do kill "$_pid" 2>/dev/null; done
+  exit 143
+}
+trap on_signal TERM INT HUP
 
 failure=''
 fail() {

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # dhcpcd sets reason, interface and the new_* lease variables
 # dhcpcd's script: writes the lease's nameservers and search domains to the host's
 # /run/resolvconf/resolv.conf (the target of /etc/resolv.conf) and its NTP servers to
 # /run/hook/ntp-servers. dhcpcd sets the address and routes itself.

@@ -8,9 +8,12 @@ SEP=$(printf '\037')
 # mount_entry DEST TYPE SOURCE OPTIONS(comma-separated): one runtime.json mount. Propagation
 # flags are separate mount calls; bind flags make a bind mount; a bare remount changes nothing.
 mount_entry() {
-  _dest=$1 _type=$2 _src=$3 _data= _bind= _prop= _remount=
+  _dest=$1 _type=$2 _src=$3 _data='' _bind='' _prop='' _remount=''
   _oldifs=$IFS; IFS=,
-  set -f; set -- $4; set +f
+  set -f
+  # shellcheck disable=SC2086 # the options split on commas (IFS), globbing off
+  set -- $4
+  set +f
   IFS=$_oldifs
   for _opt in "$@"; do
     case $_opt in
@@ -163,10 +166,19 @@ start_services() {
     _count=$((_count + 1))
   done
   _tries=0
-  while [ "$(ls /run/hook/*.launched 2>/dev/null | wc -l)" -lt "$_count" ] && [ "$_tries" -lt 600 ]; do
+  while [ "$(launched_count)" -lt "$_count" ] && [ "$_tries" -lt 600 ]; do
     sleep 0.1
     _tries=$((_tries + 1))
   done
+}
+
+# launched_count: how many services have been launched (/run/hook/<name>.launched).
+launched_count() {
+  _launched=0
+  for _file in /run/hook/*.launched; do
+    if [ -e "$_file" ]; then _launched=$((_launched + 1)); fi
+  done
+  echo "$_launched"
 }
 
 # stop_services: SIGTERM to every running service, SIGKILL to what is left after 15 s (by the
