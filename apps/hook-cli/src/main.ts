@@ -16,7 +16,7 @@ import {
   type Inventory,
   type ResolvedFlavor,
 } from '@hook/inventory';
-import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, verifySha256Sums } from '@hook/layout';
+import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, mediaManifestFile, verifySha256Sums } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 
@@ -244,9 +244,9 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
   logDefaults(ctx.env);
   const code = await ctx.runNx(['run', `${flavor.id}:bootable-${bootable.ID}`], ctx.env);
   if (code !== 0 || !device) return code;
-  const manifest = await media.readMediaManifest(inWorkspace(ctx.root, media.mediaManifestFile(bootable.ID)));
+  const manifest = await media.readMediaManifest(inWorkspace(ctx.root, mediaManifestFile(bootable.ID)));
   const file = manifest.media[boards[0].id];
-  if (!file) throw new UserError(`${media.mediaManifestFile(bootable.ID)} names no medium for board ${boards[0].id}; run again`);
+  if (!file) throw new UserError(`${mediaManifestFile(bootable.ID)} names no medium for board ${boards[0].id}; run again`);
   await media.writeImageToDevice(inWorkspace(ctx.root, file), device);
   return 0;
 }

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
-import { loadInventory } from '@hook/inventory';
+import { loadInventory, mediaFilesOf } from '@hook/inventory';
 import { kernelCommandLine, tinkSettings } from './cmdline';
 import { checkCardDevice, parseMountInfo } from './device';
 import { grubConfig } from './handlers/grub';
-import { mediaFilesOf } from './media';
 import { resolveBootable, selectBoards } from './select';
 
 const inventory = loadInventory(join(__dirname, '../../..'));

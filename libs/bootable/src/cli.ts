@@ -5,4 +5,4 @@
  */
 export { tinkSettings } from './cmdline';
 export { checkCardDevice, writeImageToDevice } from './device';
-export { BOOTABLE_DIR, mediaManifestFile, readMediaManifest, resolveBootable, selectBoards } from './select';
+export { readMediaManifest, resolveBootable, selectBoards } from './select';

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { boardsOf, findFlavor, loadInventory } from '@hook/inventory';
+import { boardsOf, findFlavor, loadInventory, mediumImageName } from '@hook/inventory';
 import { bootAndWait } from '@hook/qemu';
 import { CMDLINE_PREFIX, writeTinyInitramfs } from '@hook/qemu/testing';
 import { tinkSettings } from './cmdline';
@@ -58,7 +58,7 @@ describe('grub-debian-arm64 medium in qemu-system-aarch64 (e2e: AAVMF, Debian ar
       env,
       workDir: await mkdtemp(join(dir, 'work-')),
     });
-    const image = join(dir, grubHandler.imageName(bootable, board, 'e2e'));
+    const image = join(dir, mediumImageName(bootable, board, 'e2e'));
     await writeDiskImage(layout, image, { sourceDateEpoch: 1_700_000_000, env });
 
     const result = await bootAndWait({ arch: 'aarch64', uefi: true, bootDisk: image, memoryMb: 1024, cpus: 1, marker: MARKER, timeoutMs: BOOT_TIMEOUT_MS });

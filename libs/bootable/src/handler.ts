@@ -5,7 +5,7 @@
  * makes it. A handler downloads what it needs (firmware, u-boot) into `workDir` or the cache,
  * and never writes the image itself.
  */
-import type { Arch, Bootable, BootableHandler as HandlerName } from '@hook/inventory';
+import type { Arch, Board, Bootable, BootableHandler as HandlerName } from '@hook/inventory';
 import type { TinkSettings } from './cmdline';
 import type { DiskLayout } from './disk-image';
 
@@ -20,12 +20,6 @@ export interface FlavorOutputs {
   initramfs: string;
   /** dist/hook/dtbs-<OUTPUT_ID>.tar.gz, when the flavor's kernel has device trees (arm64). */
   dtbs?: string;
-}
-
-/** One board of a bootable (boardsOf() in @hook/inventory): its id and upstream's options (BOARD=... BRANCH=...). */
-export interface Board {
-  id: string;
-  opts: string;
 }
 
 export interface HandlerContext {
@@ -43,21 +37,6 @@ export interface HandlerContext {
 
 export interface BootableHandler {
   handler: HandlerName;
-  /**
-   * Upstream's image file name without `.xz`, e.g. `hook-bootable-grub-<OUTPUT_ID>.img`. Pure:
-   * the Nx plugin lists these as the target's outputs.
-   */
-  imageName(bootable: Bootable, board: Board, outputId: string): string;
   /** What goes on the disk. */
   layout(ctx: HandlerContext): Promise<DiskLayout>;
-}
-
-/** `BOARD=x BRANCH=y` -> { BOARD: 'x', BRANCH: 'y' } (boardsOf()'s opts). */
-export function boardOptions(board: Board): Record<string, string> {
-  const options: Record<string, string> = {};
-  for (const word of board.opts.split(/\s+/).filter(Boolean)) {
-    const at = word.indexOf('=');
-    if (at > 0) options[word.slice(0, at)] = word.slice(at + 1);
-  }
-  return options;
 }

@@ -7,15 +7,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError, log } from '@hook/log';
-import { inWorkspace, verifySha256Sums } from '@hook/layout';
-import { boardsOf, loadInventory, type Bootable, type ResolvedFlavor } from '@hook/inventory';
+import { BOOTABLE_DIR, inWorkspace, mediaManifestFile, mediumFiles, verifySha256Sums } from '@hook/layout';
+import { loadInventory, mediumImageName, type Bootable, type ResolvedFlavor } from '@hook/inventory';
 import { makeTempDir, removeOnInterrupt, run } from '@hook/process';
 import { tinkSettings } from './cmdline';
 import { writeDiskImage } from './disk-image';
-import type { Board, BootableHandler, FlavorOutputs } from './handler';
+import type { BootableHandler, FlavorOutputs } from './handler';
 import { HANDLERS } from './handlers';
-import { mediumSbomFile, writeMediumSbom } from './sbom';
-import { BOOTABLE_DIR, mediaManifestFile, resolveBootable, selectBoards, type MediaManifest } from './select';
+import { writeMediumSbom } from './sbom';
+import { resolveBootable, selectBoards, type MediaManifest } from './select';
 
 /** SOURCE_DATE_EPOCH when unset: LinuxKit's epoch, as the initramfs and the ISO use. */
 export const DEFAULT_SOURCE_DATE_EPOCH = 1492533000;
@@ -25,23 +25,6 @@ export function handlerOf(bootable: Bootable): BootableHandler {
   const handler = HANDLERS[bootable.HANDLER];
   if (!handler) throw new UserError(`bootable ${bootable.ID}: handler ${bootable.HANDLER} is not implemented yet`);
   return handler;
-}
-
-/** The compressed image's path (relative to the workspace root) of one board. */
-export function mediaFile(handler: BootableHandler, bootable: Bootable, board: Board, outputId: string): string {
-  return `${BOOTABLE_DIR}/${handler.imageName(bootable, board, outputId)}.xz`;
-}
-
-/** Every file the media of a bootable can be, their SBOMs and the manifest, for the Nx target's outputs (undefined without a handler). */
-export function mediaFilesOf(bootable: Bootable, outputId: string): string[] | undefined {
-  const handler = HANDLERS[bootable.HANDLER];
-  if (!handler) return undefined;
-  const boards = boardsOf(bootable);
-  return [
-    ...boards.map((board) => mediaFile(handler, bootable, board, outputId)),
-    ...boards.map((board) => mediumSbomFile(handler.imageName(bootable, board, outputId))),
-    mediaManifestFile(bootable.ID),
-  ];
 }
 
 export interface BootableMediaRequest {
@@ -109,13 +92,14 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
     const work = await makeTempDir(`bootable-${board.id}`, env);
     try {
       const layout = await handler.layout({ workspaceRoot, flavor: outputs, bootable, board, tink, env, workDir: work });
-      const imageName = handler.imageName(bootable, board, outputId);
+      const imageName = mediumImageName(bootable, board, outputId);
+      const names = mediumFiles(imageName);
       const compress = request.compress !== false;
       // Compressed media: the raw image stays in the temp folder, only the .xz lands in dist/.
       const image = compress ? join(work, 'image', imageName) : join(outputDir, imageName);
       const result = await writeDiskImage(layout, image, { sourceDateEpoch: epoch, env });
-      const file = compress ? await compressXz(image, join(outputDir, `${imageName}.xz`), env) : image;
-      await writeMediumSbom({ path: join(outputDir, basename(mediumSbomFile(imageName))), medium: file, layout, flavor: outputs, workspaceRoot, env });
+      const file = compress ? await compressXz(image, join(outputDir, basename(names.image)), env) : image;
+      await writeMediumSbom({ path: join(outputDir, basename(names.sbom)), medium: file, layout, flavor: outputs, workspaceRoot, env });
       log.info(`Bootable media for ${bootable.ID}, board ${board.id}: ${file} (image ${Math.round(result.bytes / 1048576)} MiB, FAT32 partition at ${result.partitionStart} bytes)`);
       written.push({ board: board.id, file, imageBytes: result.bytes });
     } finally {

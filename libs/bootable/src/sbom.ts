@@ -10,12 +10,6 @@ import { hookVersion, hookosFiles, inWorkspace, sha256OfPath } from '@hook/layou
 import { mediumBom, writeBom, type HookosFile } from '@hook/sbom';
 import type { DiskLayout } from './disk-image';
 import type { FlavorOutputs } from './handler';
-import { BOOTABLE_DIR } from './select';
-
-/** dist/bootable/sbom-<image name without .img>.cdx.json (relative to the workspace root). */
-export function mediumSbomFile(imageName: string): string {
-  return `${BOOTABLE_DIR}/sbom-${imageName.replace(/\.img$/, '')}.cdx.json`;
-}
 
 async function describe(name: string, source: string | undefined, content: string | Buffer | undefined): Promise<HookosFile> {
   if (source !== undefined) return { name, sha256: await sha256OfPath(source), size: (await stat(source)).size };

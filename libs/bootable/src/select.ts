@@ -5,13 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UserError, suggest } from '@hook/log';
-import { DIST_DIR } from '@hook/layout';
-import { boardsOf, bootablesOf, findFlavor, resolveFlavor, type Bootable, type Inventory, type ResolvedFlavor } from '@hook/inventory';
-import type { Board } from './handler';
-import { boardOptions } from './handler';
-
-/** Where media are written (relative to the workspace root). */
-export const BOOTABLE_DIR = `${DIST_DIR}/bootable`;
+import { boardOptions, boardsOf, bootablesOf, findFlavor, resolveFlavor, type Board, type Bootable, type Inventory, type ResolvedFlavor } from '@hook/inventory';
 
 /** A bootable with its flavor, that flavor's kernel, OUTPUT_ID and dist/hook files. */
 export interface ResolvedBootable extends ResolvedFlavor {
@@ -60,11 +54,6 @@ export function selectBoards(bootable: Bootable, boardSetting: string | undefine
     if (!chosen.includes(board)) chosen.push(board);
   }
   return chosen;
-}
-
-/** dist/bootable/<bootable-id>.json: which file each board's medium is (written with the media, cached with them). */
-export function mediaManifestFile(bootableId: string): string {
-  return `${BOOTABLE_DIR}/${bootableId}.json`;
 }
 
 export interface MediaManifest {

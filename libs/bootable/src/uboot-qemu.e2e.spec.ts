@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { boardsOf, findFlavor, loadInventory } from '@hook/inventory';
+import { boardsOf, findFlavor, loadInventory, mediumImageName } from '@hook/inventory';
 import { bootAndWait } from '@hook/qemu';
 import { CMDLINE_PREFIX, writeTinyInitramfs } from '@hook/qemu/testing';
 import { startRegistry, type TestRegistry } from '@hook/testing';
@@ -79,7 +79,7 @@ describe('u-boot extlinux medium in qemu-system-aarch64 (e2e: Debian u-boot-qemu
       env,
       workDir,
     });
-    const image = join(dir, handler.imageName(bootable, board, 'e2e'));
+    const image = join(dir, mediumImageName(bootable, board, 'e2e'));
     await writeDiskImage(layout, image, { sourceDateEpoch: 1_700_000_000, env });
 
     const result = await bootAndWait({ arch: 'aarch64', bios: UBOOT_QEMU, bootDisk: image, memoryMb: 1024, cpus: 1, marker: MARKER, timeoutMs: BOOT_TIMEOUT_MS });

@@ -11,6 +11,7 @@ import {
   FLAVOR_FIELDS,
   KERNEL_FIELDS,
   dockerArchOf,
+  type Board,
   type Bootable,
   type Flavor,
   type KernelDefinition,
@@ -169,7 +170,7 @@ export function defconfigPathOf(kernel: KernelDefinition): string | undefined {
 }
 
 /** Boards of a bootable, as upstream's list_bootable_<handler> functions give them. */
-export function boardsOf(bootable: Bootable): { id: string; opts: string }[] {
+export function boardsOf(bootable: Bootable): Board[] {
   const boards = ((): Record<string, string> => {
     switch (bootable.HANDLER) {
       case 'grub':

@@ -30,6 +30,12 @@ export interface Bootable {
   CONSOLE_EXTRA_ARGS?: string;
 }
 
+/** One board of a bootable (boardsOf()): its id and upstream's options (`BOARD=... BRANCH=...`). */
+export interface Board {
+  id: string;
+  opts: string;
+}
+
 export interface KernelDefinition {
   /** The kernel id: its folder name under kernel/. Flavors refer to it. */
   id: string;

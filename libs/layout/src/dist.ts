@@ -93,6 +93,29 @@ export function hookosFiles(outputId: string): HookosFiles {
 export const BUILD_TARGET_FILES: readonly (keyof HookosFiles)[] = ['vmlinuz', 'initramfs', 'dtbs', 'rootfsTar', 'rootfsFileList', 'sizeReport', 'sbom', 'hardware', 'hardwareReport', 'reportPage', 'releaseTarball', 'checksums'];
 export const ISO_TARGET_FILES: readonly (keyof HookosFiles)[] = ['iso', 'isoSbom'];
 
+/** `dist/bootable/`: bootable media, one per board, named as upstream names them. */
+export const BOOTABLE_DIR = `${DIST_DIR}/bootable`;
+
+/** The files of one board's medium (`imageName` is upstream's, e.g. `hook-bootable-rpi.img`). */
+export interface MediumFiles {
+  /** The disk image, xz-compressed: `dist/bootable/<image name>.xz`. */
+  image: string;
+  /** Its software bill of materials: `dist/bootable/sbom-<image name without .img>.cdx.json`. */
+  sbom: string;
+}
+
+export function mediumFiles(imageName: string): MediumFiles {
+  return {
+    image: `${BOOTABLE_DIR}/${imageName}.xz`,
+    sbom: `${BOOTABLE_DIR}/sbom-${imageName.replace(/\.img$/, '')}.cdx.json`,
+  };
+}
+
+/** `dist/bootable/<bootable id>.json`: which medium of each board the bootable's last run wrote. */
+export function mediaManifestFile(bootableId: string): string {
+  return `${BOOTABLE_DIR}/${bootableId}.json`;
+}
+
 /** A dist/ path (as above) on this machine. */
 export function inWorkspace(workspaceRoot: string, relative: string): string {
   return join(workspaceRoot, ...relative.split('/'));

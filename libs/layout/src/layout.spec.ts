@@ -6,6 +6,8 @@ import {
   dockerArchOf,
   hookosFiles,
   hostDockerArch,
+  mediaManifestFile,
+  mediumFiles,
   imageFolders,
   imageNames,
   kernelArchOf,
@@ -77,6 +79,14 @@ describe('dist/ names', () => {
       checksums: 'dist/hook/SHA256SUMS-x86_64',
     });
     expect(nxOutput('dist/kernels/k')).toBe('{workspaceRoot}/dist/kernels/k');
+  });
+
+  it("names a bootable medium's image and SBOM after upstream's image name, and the bootable's manifest after its id", () => {
+    expect(mediumFiles('hook-bootable-grub-x86_64.img')).toEqual({
+      image: 'dist/bootable/hook-bootable-grub-x86_64.img.xz',
+      sbom: 'dist/bootable/sbom-hook-bootable-grub-x86_64.cdx.json',
+    });
+    expect(mediaManifestFile('rpi')).toBe('dist/bootable/rpi.json');
   });
 });
 

@@ -11,7 +11,7 @@ import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { boardsOf, findFlavor, loadInventory, resolveFlavor, type Bootable } from '@hook/inventory';
+import { boardsOf, findFlavor, loadInventory, mediumImageName, resolveFlavor, type Bootable } from '@hook/inventory';
 import { inWorkspace, type KernelMetadata } from '@hook/layout';
 import { hookosBom, serializeBom, validateBomJson } from '@hook/sbom';
 import { run } from '@hook/process';
@@ -69,7 +69,7 @@ async function writeMedium(flavorId: string, boardId: string, outputs: FlavorOut
   const workDir = await mkdtemp(join(dir, 'work-'));
   const runEnv = { ...env, ...extraEnv };
   const layout = await handler.layout({ workspaceRoot: dir, flavor: outputs, bootable, board, tink: tinkSettings(runEnv, board.id), env: runEnv, workDir });
-  const image = join(dir, 'out', handler.imageName(bootable, board, outputs.outputId));
+  const image = join(dir, 'out', mediumImageName(bootable, board, outputs.outputId));
   await writeDiskImage(layout, image, { sourceDateEpoch: 1_700_000_000, env: runEnv });
   await rm(workDir, { recursive: true, force: true });
   return { image, bootable };

@@ -9,10 +9,11 @@
 import { readFile, stat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError, log } from '@hook/log';
+import { armbianBoardOf } from '@hook/inventory';
 import { hasCommand, run } from '@hook/process';
 import { kernelCommandLine } from '../cmdline';
 import type { FatFile, RawWrite } from '../disk-image';
-import { boardOptions, type Board, type BootableHandler, type HandlerContext } from '../handler';
+import type { BootableHandler, HandlerContext } from '../handler';
 import { listFiles } from '../files';
 import type { ArtifactRegistry } from '@hook/oci';
 import { fetchArmbianUboot } from './armbian-uboot-fetch';
@@ -28,12 +29,6 @@ const FAMILY_CONSOLE: Record<UbootHandler, string> = {
   armbian_uboot_rockchip_vendor: 'ttyFIQ0',
   armbian_uboot_amlogic: 'ttyAML0',
 };
-
-function boardAndBranch(board: Board): { BOARD: string; BRANCH: string } {
-  const { BOARD, BRANCH } = boardOptions(board);
-  if (!BOARD || !BRANCH) throw new Error(`board ${board.id} has no BOARD= and BRANCH= options (${board.opts})`);
-  return { BOARD, BRANCH };
-}
 
 /**
  * The `console=` values: Armbian's UBOOT_KERNEL_SERIALCON (else the bootable's SERIAL_CONSOLE,
@@ -60,13 +55,9 @@ export interface ArmbianUbootOptions {
 function makeHandler(handler: UbootHandler, options: ArmbianUbootOptions = {}): BootableHandler {
   return {
     handler,
-    imageName: (_bootable, board) => {
-      const { BOARD, BRANCH } = boardAndBranch(board);
-      return `hook-bootable-${BOARD}-${BRANCH}.img`;
-    },
     async layout(ctx: HandlerContext) {
       const { flavor, bootable } = ctx;
-      const { BOARD, BRANCH } = boardAndBranch(ctx.board);
+      const { BOARD, BRANCH } = armbianBoardOf(ctx.board);
       const ubootType = bootable.UBOOT_TYPE ?? 'bootscript';
       const uboot = await fetchArmbianUboot({ workspaceRoot: ctx.workspaceRoot, board: BOARD, branch: BRANCH, env: ctx.env, registry: options.registry });
       const sizes: Record<string, number> = {};

@@ -31,7 +31,6 @@ export function grubConfig(cmdline: string, arch: string): string {
 
 export const grubHandler: BootableHandler = {
   handler: 'grub',
-  imageName: (_bootable, _board, outputId) => `hook-bootable-grub-${outputId}.img`,
   async layout(ctx: HandlerContext) {
     const { flavor, bootable } = ctx;
     const target = grubTarget(flavor.arch);

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { boardsOf, findFlavor, loadInventory } from '@hook/inventory';
+import { boardsOf, findFlavor, loadInventory, mediumImageName } from '@hook/inventory';
 import { run } from '@hook/process';
 import { tinkSettings } from '../cmdline';
 import { writeDiskImage } from '../disk-image';
@@ -58,7 +58,7 @@ async function writeMedium(flavor: FlavorOutputs): Promise<string> {
   const [board] = boardsOf(bootable);
   const workDir = await mkdtemp(join(dir, 'work-'));
   const layout = await rpiHandler.layout({ workspaceRoot: dir, flavor, bootable, board, tink: tinkSettings(env, board.id), env, workDir });
-  const image = join(dir, 'out', rpiHandler.imageName(bootable, board, flavor.outputId));
+  const image = join(dir, 'out', mediumImageName(bootable, board, flavor.outputId));
   await writeDiskImage(layout, image, { sourceDateEpoch: 1_700_000_000, env });
   await rm(workDir, { recursive: true, force: true });
   return image;

@@ -122,7 +122,6 @@ const RPI_KERNEL_ARGS = ['loglevel=7', 'cgroup_enable=cpuset', 'cgroup_memory=1'
 
 export const rpiHandler: BootableHandler = {
   handler: 'rpi_firmware',
-  imageName: () => 'hook-bootable-rpi.img',
   async layout(ctx: HandlerContext) {
     const { flavor, bootable } = ctx;
     if (!flavor.dtbs) {

@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SOURCE_KERNEL, makeWorkspace } from '@hook/inventory/testing';
-import { loadInventory } from '@hook/inventory';
+import { loadInventory, mediumImageName } from '@hook/inventory';
+import { mediumFiles } from '@hook/layout';
 import { computeMatrices } from '@hook/ci-matrix';
-import { handlerOf, mediaFile, resolveBootable, selectBoards } from '@hook/bootable';
+import { resolveBootable, selectBoards } from '@hook/bootable';
 import { createNodesV2 } from '../index';
 import { inferFromFile, type InferenceContext } from './nodes';
 import { inferDependencies } from './dependencies';
@@ -262,7 +263,7 @@ describe("the workspace's bootable targets", () => {
       const { bootable, outputId } = resolveBootable(inventory, item.bootable, item.kernel);
       const [board] = selectBoards(bootable, item.board_id);
       expect(board).toEqual({ id: item.board_id, opts: item.board_opts });
-      expect(target?.outputs).toContain(`{workspaceRoot}/${mediaFile(handlerOf(bootable), bootable, board, outputId)}`);
+      expect(target?.outputs).toContain(`{workspaceRoot}/${mediumFiles(mediumImageName(bootable, board, outputId)).image}`);
     }
   });
 });

@@ -26,6 +26,7 @@ import {
   flavorImages,
   kernelIdOf,
   kernelProjectName,
+  mediaFilesOf,
   parseFlavor,
   parseKernelDefinition,
   resolveParsedFlavor,
@@ -33,7 +34,7 @@ import {
   type Flavor,
   type KernelDefinition,
 } from '@hook/inventory';
-import { HANDLER_SETTINGS, mediaFilesOf, TINK_SETTING_NAMES } from '@hook/bootable';
+import { HANDLER_SETTINGS, TINK_SETTING_NAMES } from '@hook/bootable';
 
 export const PLUGIN = '@hook/nx-plugin';
 export const PROJECT_FILES_GLOB = '{flavors/*/flavor.yaml,kernel/*/kernel.yaml,images/*/Dockerfile,images/*/image.yaml}';
@@ -221,7 +222,7 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     targets[`bootable-${bootable.ID}`] = {
       executor: `${PLUGIN}:bootable-media`,
       options: { flavor: id, bootable: bootable.ID },
-      cache: media !== undefined,
+      cache: true,
       inputs: [
         'default',
         TOOLING_INPUTS.bootable,
@@ -236,13 +237,9 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
         // GRUB's EFI image comes from the host's grub-mkimage and modules of its version.
         { runtime: 'grub-mkimage --version 2>/dev/null || true' },
       ],
-      outputs: (media ?? []).map(nxOutput),
+      outputs: media.map(nxOutput),
       dependsOn: ['build'],
-      metadata: {
-        description: media
-          ? `Writes ${bootable.ID}'s disk image for each board (BOARD= chooses): ${media.join(', ')}`
-          : `Writes ${bootable.ID}'s disk image (handler ${bootable.HANDLER}: not implemented yet)`,
-      },
+      metadata: { description: `Writes ${bootable.ID}'s disk image for each board (BOARD= chooses): ${media.join(', ')}` },
     };
   }
   return {
