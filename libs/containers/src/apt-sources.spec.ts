@@ -1,26 +1,22 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { UserError } from '@hook/log';
 import { hostDebianMirror, parseDeb822Sources, parseOneLineSources } from './apt-sources';
 
 describe('apt sources', () => {
-  let etc: string;
+  const etc = useTempDir('hook-apt-');
   beforeEach(async () => {
-    etc = await mkdtemp(join(tmpdir(), 'hook-apt-'));
-    await mkdir(join(etc, 'sources.list.d'));
-  });
-  afterEach(async () => {
-    await rm(etc, { recursive: true, force: true });
+    await mkdir(join(etc.path, 'sources.list.d'));
   });
 
   it('reads deb822 .sources files, skipping third-party and security suites', async () => {
     await writeFile(
-      join(etc, 'sources.list.d', 'a-vendor.sources'),
+      join(etc.path, 'sources.list.d', 'a-vendor.sources'),
       'Types: deb\nURIs: https://vendor.example.invalid/node\nSuites: nodistro\nComponents: main\n',
     );
     await writeFile(
-      join(etc, 'sources.list.d', 'debian.sources'),
+      join(etc.path, 'sources.list.d', 'debian.sources'),
       [
         'Types: deb',
         '# a comment',
@@ -35,13 +31,13 @@ describe('apt sources', () => {
         '',
       ].join('\n'),
     );
-    expect(await hostDebianMirror({}, etc)).toBe('http://archive.example.invalid/debian');
+    expect(await hostDebianMirror({}, etc.path)).toBe('http://archive.example.invalid/debian');
   });
 
   it('reads one-line sources.list entries with options, ignoring disabled files', async () => {
-    await writeFile(join(etc, 'sources.list.d', 'old.list.disabled'), 'deb http://wrong.example.invalid/debian trixie main\n');
-    await writeFile(join(etc, 'sources.list'), '# deb http://commented.example.invalid/debian trixie main\ndeb [arch=amd64 signed-by=/k.gpg] http://one.example.invalid/debian trixie main non-free-firmware\n');
-    expect(await hostDebianMirror({}, etc)).toBe('http://one.example.invalid/debian');
+    await writeFile(join(etc.path, 'sources.list.d', 'old.list.disabled'), 'deb http://wrong.example.invalid/debian trixie main\n');
+    await writeFile(join(etc.path, 'sources.list'), '# deb http://commented.example.invalid/debian trixie main\ndeb [arch=amd64 signed-by=/k.gpg] http://one.example.invalid/debian trixie main non-free-firmware\n');
+    expect(await hostDebianMirror({}, etc.path)).toBe('http://one.example.invalid/debian');
   });
 
   it('skips deb822 stanzas switched off with Enabled: no', () => {
@@ -51,11 +47,11 @@ describe('apt sources', () => {
   });
 
   it('lets HOOK_DEBIAN_MIRROR override the host configuration', async () => {
-    expect(await hostDebianMirror({ HOOK_DEBIAN_MIRROR: 'http://local.example.invalid/debian' }, etc)).toBe('http://local.example.invalid/debian');
+    expect(await hostDebianMirror({ HOOK_DEBIAN_MIRROR: 'http://local.example.invalid/debian' }, etc.path)).toBe('http://local.example.invalid/debian');
   });
 
   it('says what to do when the host has no Debian mirror', async () => {
-    const error = await hostDebianMirror({}, etc).catch((e: unknown) => e);
+    const error = await hostDebianMirror({}, etc.path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/no Debian mirror found in .*set HOOK_DEBIAN_MIRROR=/);
   });

@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { run } from '@hook/process';
 import { hashDirectory, sha256sumLine } from './dir-hash';
 
@@ -13,16 +13,10 @@ async function upstreamHash(root: string, dir: string): Promise<string> {
 }
 
 describe('hashDirectory', () => {
-  let root: string;
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'hook-dir-hash-'));
-  });
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const root = useTempDir('hook-dir-hash-');
 
   it('equals the shell pipeline on a folder with nested, oddly named and linked files', async () => {
-    const dir = join(root, 'images', 'odd');
+    const dir = join(root.path, 'images', 'odd');
     await mkdir(join(dir, 'sub', 'deeper'), { recursive: true });
     await mkdir(join(dir, 'empty-dir'));
     await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\n');
@@ -37,12 +31,12 @@ describe('hashDirectory', () => {
     await writeFile(join(dir, 'big'), Buffer.alloc(5 * 1024 * 1024, 7));
     await symlink('Dockerfile', join(dir, 'link-to-file'));
     await symlink('sub', join(dir, 'link-to-dir'));
-    expect(await hashDirectory(root, 'images/odd')).toBe(await upstreamHash(root, 'images/odd'));
+    expect(await hashDirectory(root.path, 'images/odd')).toBe(await upstreamHash(root.path, 'images/odd'));
   }, 20_000);
 
   it('equals the shell pipeline on an empty folder', async () => {
-    await mkdir(join(root, 'images', 'empty'), { recursive: true });
-    expect(await hashDirectory(root, 'images/empty')).toBe(await upstreamHash(root, 'images/empty'));
+    await mkdir(join(root.path, 'images', 'empty'), { recursive: true });
+    expect(await hashDirectory(root.path, 'images/empty')).toBe(await upstreamHash(root.path, 'images/empty'));
   });
 
   it("equals the shell pipeline on the repository's own image folders", async () => {
@@ -52,17 +46,17 @@ describe('hashDirectory', () => {
   });
 
   it('depends on how the folder is spelled, as upstream does (paths are in the lines)', async () => {
-    await mkdir(join(root, 'images', 'x'), { recursive: true });
-    await writeFile(join(root, 'images', 'x', 'f'), 'f');
-    await mkdir(join(root, 'other', 'images', 'x'), { recursive: true });
-    await writeFile(join(root, 'other', 'images', 'x', 'f'), 'f');
-    expect(await hashDirectory(join(root, 'other'), 'images/x')).toBe(await hashDirectory(root, 'images/x'));
-    expect(await hashDirectory(root, 'other/images/x')).not.toBe(await hashDirectory(root, 'images/x'));
-    expect(await hashDirectory(root, 'images/x/')).toBe(await hashDirectory(root, 'images/x'));
+    await mkdir(join(root.path, 'images', 'x'), { recursive: true });
+    await writeFile(join(root.path, 'images', 'x', 'f'), 'f');
+    await mkdir(join(root.path, 'other', 'images', 'x'), { recursive: true });
+    await writeFile(join(root.path, 'other', 'images', 'x', 'f'), 'f');
+    expect(await hashDirectory(join(root.path, 'other'), 'images/x')).toBe(await hashDirectory(root.path, 'images/x'));
+    expect(await hashDirectory(root.path, 'other/images/x')).not.toBe(await hashDirectory(root.path, 'images/x'));
+    expect(await hashDirectory(root.path, 'images/x/')).toBe(await hashDirectory(root.path, 'images/x'));
   });
 
   it('names a missing folder', async () => {
-    await expect(hashDirectory(root, 'images/nope')).rejects.toThrow(/images\/nope is not a directory/);
+    await expect(hashDirectory(root.path, 'images/nope')).rejects.toThrow(/images\/nope is not a directory/);
   });
 });
 

@@ -1,54 +1,48 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { UserError } from '@hook/log';
 import { DEFAULT_DOCKER_HOST, compareApiVersions, connectDocker, dockerodeOptions, findDockerEndpoint } from './engine';
 import { type TestDockerd, ensureDockerd } from './testing';
 
-let configDir: string;
-beforeEach(async () => {
-  configDir = await mkdtemp(join(tmpdir(), 'hook-docker-config-'));
-});
-afterEach(async () => {
-  await rm(configDir, { recursive: true, force: true });
-});
+const configDir = useTempDir('hook-docker-config-');
 
 async function writeContext(name: string, host: string): Promise<void> {
-  const dir = join(configDir, 'contexts', 'meta', createHash('sha256').update(name).digest('hex'));
+  const dir = join(configDir.path, 'contexts', 'meta', createHash('sha256').update(name).digest('hex'));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }));
 }
 
 describe('findDockerEndpoint', () => {
   it('uses the default socket when nothing is configured', async () => {
-    expect(await findDockerEndpoint({ DOCKER_CONFIG: configDir })).toEqual({ host: DEFAULT_DOCKER_HOST, source: 'default' });
+    expect(await findDockerEndpoint({ DOCKER_CONFIG: configDir.path })).toEqual({ host: DEFAULT_DOCKER_HOST, source: 'default' });
   });
 
   it('prefers DOCKER_HOST over the current context', async () => {
-    await writeFile(join(configDir, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
+    await writeFile(join(configDir.path, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
     await writeContext('remote', 'tcp://10.0.0.1:2375');
-    const endpoint = await findDockerEndpoint({ DOCKER_CONFIG: configDir, DOCKER_HOST: 'unix:///run/other.sock' });
+    const endpoint = await findDockerEndpoint({ DOCKER_CONFIG: configDir.path, DOCKER_HOST: 'unix:///run/other.sock' });
     expect(endpoint).toEqual({ host: 'unix:///run/other.sock', source: 'DOCKER_HOST' });
   });
 
   it("follows config.json's currentContext to the context's endpoint", async () => {
-    await writeFile(join(configDir, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
+    await writeFile(join(configDir.path, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
     await writeContext('remote', 'tcp://10.0.0.1:2375');
-    expect(await findDockerEndpoint({ DOCKER_CONFIG: configDir })).toEqual({ host: 'tcp://10.0.0.1:2375', source: 'context remote' });
+    expect(await findDockerEndpoint({ DOCKER_CONFIG: configDir.path })).toEqual({ host: 'tcp://10.0.0.1:2375', source: 'context remote' });
   });
 
   it('lets DOCKER_CONTEXT choose the context', async () => {
-    await writeFile(join(configDir, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
+    await writeFile(join(configDir.path, 'config.json'), JSON.stringify({ currentContext: 'remote' }));
     await writeContext('remote', 'tcp://10.0.0.1:2375');
     await writeContext('other', 'unix:///run/other.sock');
-    expect((await findDockerEndpoint({ DOCKER_CONFIG: configDir, DOCKER_CONTEXT: 'other' })).host).toBe('unix:///run/other.sock');
-    expect((await findDockerEndpoint({ DOCKER_CONFIG: configDir, DOCKER_CONTEXT: 'default' })).host).toBe(DEFAULT_DOCKER_HOST);
+    expect((await findDockerEndpoint({ DOCKER_CONFIG: configDir.path, DOCKER_CONTEXT: 'other' })).host).toBe('unix:///run/other.sock');
+    expect((await findDockerEndpoint({ DOCKER_CONFIG: configDir.path, DOCKER_CONTEXT: 'default' })).host).toBe(DEFAULT_DOCKER_HOST);
   });
 
   it('names a context that does not exist and how to get out of it', async () => {
-    await writeFile(join(configDir, 'config.json'), JSON.stringify({ currentContext: 'gone' }));
-    await expect(findDockerEndpoint({ DOCKER_CONFIG: configDir })).rejects.toThrow(/Docker context "gone" has no Docker endpoint .*docker context use default/);
+    await writeFile(join(configDir.path, 'config.json'), JSON.stringify({ currentContext: 'gone' }));
+    await expect(findDockerEndpoint({ DOCKER_CONFIG: configDir.path })).rejects.toThrow(/Docker context "gone" has no Docker endpoint .*docker context use default/);
   });
 });
 
@@ -75,8 +69,8 @@ describe('compareApiVersions', () => {
 
 describe('connectDocker', () => {
   it('explains a missing engine in one line', async () => {
-    const missing = join(configDir, 'nothing-here.sock');
-    const error = await connectDocker({ DOCKER_HOST: `unix://${missing}`, DOCKER_CONFIG: configDir }).catch((e: unknown) => e);
+    const missing = join(configDir.path, 'nothing-here.sock');
+    const error = await connectDocker({ DOCKER_HOST: `unix://${missing}`, DOCKER_CONFIG: configDir.path }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe(
       `no Docker engine at unix://${missing} (from DOCKER_HOST): install docker.io and start dockerd (systemctl start docker), or set DOCKER_HOST`,
@@ -96,7 +90,7 @@ describe('Docker engine (integration)', () => {
   }, 30_000);
 
   it('connects to the running engine and reports its version and architecture', async () => {
-    const engine = await connectDocker({ ...process.env, DOCKER_HOST: '' , DOCKER_CONFIG: configDir });
+    const engine = await connectDocker({ ...process.env, DOCKER_HOST: '' , DOCKER_CONFIG: configDir.path });
     expect(engine.endpoint).toEqual({ host: DEFAULT_DOCKER_HOST, source: 'default' });
     expect(engine.version).toMatch(/^\d+\.\d+/);
     expect(compareApiVersions(engine.apiVersion, '1.41')).toBeGreaterThanOrEqual(0);
@@ -104,9 +98,9 @@ describe('Docker engine (integration)', () => {
   });
 
   it('reaches the engine through a Docker context', async () => {
-    await writeFile(join(configDir, 'config.json'), JSON.stringify({ currentContext: 'local' }));
+    await writeFile(join(configDir.path, 'config.json'), JSON.stringify({ currentContext: 'local' }));
     await writeContext('local', DEFAULT_DOCKER_HOST);
-    const engine = await connectDocker({ ...process.env, DOCKER_HOST: '', DOCKER_CONFIG: configDir });
+    const engine = await connectDocker({ ...process.env, DOCKER_HOST: '', DOCKER_CONFIG: configDir.path });
     expect(engine.endpoint.source).toBe('context local');
     expect(engine.version).toBe(dockerd.engine.version);
   });

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, link, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { useTempDir } from '@hook/testing';
 import { run } from '@hook/process';
 import { encodeHeader, encodeTrailer } from './cpio';
 import { readNewcArchive } from './cpio-reader';
@@ -26,16 +26,10 @@ async function readAll(source: AsyncIterable<Buffer | string>): Promise<Read[]> 
 const isRoot = process.getuid?.() === 0;
 
 describe('readNewcArchive', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cpio-reader-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('cpio-reader-', 'all');
 
   it('reads what the system `cpio -o -H newc` writes: types, modes, owners, mtimes, links', async () => {
-    const tree = join(dir, 'tree');
+    const tree = join(dir.path, 'tree');
     await mkdir(join(tree, 'bin'), { recursive: true });
     await writeFile(join(tree, 'bin/busybox'), 'busybox binary');
     await chmod(join(tree, 'bin/busybox'), 0o4755);
@@ -49,7 +43,7 @@ describe('readNewcArchive', () => {
     await run('mkfifo', [join(tree, 'fifo')]);
     if (isRoot) await run('mknod', ['-m', '0666', join(tree, 'null'), 'c', '1', '3']);
     for (const name of ['bin/busybox', 'odd-size', 'home/user/.profile']) await utimes(join(tree, name), 1600000000, 1600000000);
-    const archive = join(dir, 'tree.cpio');
+    const archive = join(dir.path, 'tree.cpio');
     await run('sh', ['-c', `find . | LC_ALL=C sort | cpio -o -H newc --quiet > '${archive}'`], { cwd: tree });
 
     const entries = await readAll(createReadStream(archive, { highWaterMark: 7 })); // tiny chunks: fields span reads

@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import type { FsEntry } from './entry';
 import { groupRecords, planArchive } from './plan';
 import { SameSizeHashing } from './same-size';
@@ -8,19 +8,17 @@ import { ContentSpool } from './spool';
 import { RootTree } from './tree';
 
 describe('SameSizeHashing: build-host files are compared only when their sizes collide', () => {
-  let dir: string;
+  const dir = useTempDir('same-size-');
   let spool: ContentSpool;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'same-size-'));
-    spool = await ContentSpool.create(dir);
+    spool = await ContentSpool.create(dir.path);
   });
   afterEach(async () => {
     await spool.dispose();
-    await rm(dir, { recursive: true, force: true });
   });
 
   async function addSource(tree: RootTree, path: string, content: string): Promise<void> {
-    const sourcePath = join(dir, path.replace(/\//g, '_'));
+    const sourcePath = join(dir.path, path.replace(/\//g, '_'));
     await writeFile(sourcePath, content);
     const entry: FsEntry = { path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, sourcePath };
     tree.add(entry, spool.storeSource(path, sourcePath));

@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { firmwareCompression, firmwareReport, leftOutReason, wantsFirmware } from './firmware';
 
 describe('which modules get their firmware', () => {
@@ -26,15 +26,11 @@ describe('which modules get their firmware', () => {
 });
 
 describe('firmwareCompression', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hook-fw-config-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('hook-fw-config-');
 
   const config = async (text: string) => {
-    await writeFile(join(dir, '.config'), text);
-    return join(dir, '.config');
+    await writeFile(join(dir.path, '.config'), text);
+    return join(dir.path, '.config');
   };
 
   it('prefers xz, then zstd, then plain files, as the kernel can load them', async () => {

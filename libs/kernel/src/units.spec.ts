@@ -1,10 +1,11 @@
 /** Fast unit tests: releases.json, the lock, tags, archives (apt sources and .deb reading: @hook/debian). */
-import { mkdir, mkdtemp, readFile, rm, writeFile, symlink, chmod, stat } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, symlink, chmod, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { run } from '@hook/process';
-import { packTree, unpackTar } from './archive';
+import { unpackTar } from '@hook/debian';
+import { packTree } from './archive';
 import { readLock, seriesKey, writeLock } from './lock';
 import { pointFromReleases } from './releases';
 import { upstreamOf, makefileVersion, patchCommandLineSize } from './source';
@@ -14,11 +15,7 @@ import { versionOfRelease } from './kernel-package';
 
 jest.setTimeout(30_000);
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hook-kernel-unit-'));
-});
-afterEach(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('hook-kernel-unit-');
 
 describe('versions', () => {
   it('takes the newest stable point of a series from releases.json', () => {
@@ -48,50 +45,50 @@ describe('versions', () => {
   });
 
   it('changes the tag when the defconfig or the build recipe changes', async () => {
-    await mkdir(join(dir, 'kernel', 'configs'), { recursive: true });
-    await writeFile(join(dir, 'kernel', 'configs', 'x'), 'CONFIG_A=y\n');
-    await writeFile(join(dir, 'kernel', 'Dockerfile'), 'FROM a\n');
-    const first = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
+    await mkdir(join(dir.path, 'kernel', 'configs'), { recursive: true });
+    await writeFile(join(dir.path, 'kernel', 'configs', 'x'), 'CONFIG_A=y\n');
+    await writeFile(join(dir.path, 'kernel', 'Dockerfile'), 'FROM a\n');
+    const first = await sourceKernelTag(dir.path, 'kernel/configs/x', 6, 12, 117);
     expect(first).toMatch(/^6\.12\.117-[0-9a-f]{8}$/);
-    expect(await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117)).toBe(first);
-    await writeFile(join(dir, 'kernel', 'configs', 'x'), 'CONFIG_A=y\nCONFIG_B=y\n');
-    const second = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
-    await writeFile(join(dir, 'kernel', 'Dockerfile'), 'FROM b\n');
-    const third = await sourceKernelTag(dir, 'kernel/configs/x', 6, 12, 117);
+    expect(await sourceKernelTag(dir.path, 'kernel/configs/x', 6, 12, 117)).toBe(first);
+    await writeFile(join(dir.path, 'kernel', 'configs', 'x'), 'CONFIG_A=y\nCONFIG_B=y\n');
+    const second = await sourceKernelTag(dir.path, 'kernel/configs/x', 6, 12, 117);
+    await writeFile(join(dir.path, 'kernel', 'Dockerfile'), 'FROM b\n');
+    const third = await sourceKernelTag(dir.path, 'kernel/configs/x', 6, 12, 117);
     expect(new Set([first, second, third]).size).toBe(3);
   });
 
   it('writes the lock with dot-free keys, sorted, and reads it back', async () => {
     expect(seriesKey(6, 12)).toBe('v6_12');
-    expect(await readLock(dir)).toEqual({ series: {} });
-    await writeLock(dir, { series: { v6_6: { point: 1, resolvedFrom: 'x' }, v5_10: { point: 2, resolvedFrom: 'y' } } });
-    const text = await readFile(join(dir, 'kernel', 'versions.lock.json'), 'utf8');
+    expect(await readLock(dir.path)).toEqual({ series: {} });
+    await writeLock(dir.path, { series: { v6_6: { point: 1, resolvedFrom: 'x' }, v5_10: { point: 2, resolvedFrom: 'y' } } });
+    const text = await readFile(join(dir.path, 'kernel', 'versions.lock.json'), 'utf8');
     expect(text.indexOf('v5_10')).toBeLessThan(text.indexOf('v6_6'));
-    expect((await readLock(dir)).series.v6_6.point).toBe(1);
-    await writeFile(join(dir, 'kernel', 'versions.lock.json'), '{');
-    await expect(readLock(dir)).rejects.toThrow(/versions.lock.json is not valid JSON/);
+    expect((await readLock(dir.path)).series.v6_6.point).toBe(1);
+    await writeFile(join(dir.path, 'kernel', 'versions.lock.json'), '{');
+    await expect(readLock(dir.path)).rejects.toThrow(/versions.lock.json is not valid JSON/);
   });
 });
 
 describe('source tree', () => {
   it('reads the Makefile version and raises COMMAND_LINE_SIZE to 4096 on x86', async () => {
-    await writeFile(join(dir, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\n');
-    expect(await makefileVersion(dir)).toBe('6.12.117');
-    await mkdir(join(dir, 'arch/x86/include/asm'), { recursive: true });
-    await writeFile(join(dir, 'arch/x86/include/asm/setup.h'), '#define COMMAND_LINE_SIZE 2048\n');
-    await patchCommandLineSize(dir);
-    expect(await readFile(join(dir, 'arch/x86/include/asm/setup.h'), 'utf8')).toBe('#define COMMAND_LINE_SIZE 4096\n');
+    await writeFile(join(dir.path, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION =\n');
+    expect(await makefileVersion(dir.path)).toBe('6.12.117');
+    await mkdir(join(dir.path, 'arch/x86/include/asm'), { recursive: true });
+    await writeFile(join(dir.path, 'arch/x86/include/asm/setup.h'), '#define COMMAND_LINE_SIZE 2048\n');
+    await patchCommandLineSize(dir.path);
+    expect(await readFile(join(dir.path, 'arch/x86/include/asm/setup.h'), 'utf8')).toBe('#define COMMAND_LINE_SIZE 4096\n');
   });
 });
 
 describe('archives', () => {
   it('packs a tree with a ./ root entry carrying the root permissions, and unpacks it identically', async () => {
-    const tree = join(dir, 'tree');
+    const tree = join(dir.path, 'tree');
     await mkdir(join(tree, 'lib', 'modules', '6.12.1', 'kernel'), { recursive: true });
     await writeFile(join(tree, 'lib', 'modules', '6.12.1', 'kernel', 'a.ko'), 'module');
     await symlink('kernel/a.ko', join(tree, 'lib', 'modules', '6.12.1', 'alias'));
     await chmod(tree, 0o755);
-    const out = join(dir, 'kernel.tar');
+    const out = join(dir.path, 'kernel.tar');
     await packTree(tree, out, { mtime: 1700000000 });
     const listing = (await run('tar', ['-tvf', out])).stdout.split('\n');
     expect(listing[0]).toMatch(/^drwxr-xr-x root\/root .* \.\/$/);
@@ -104,10 +101,10 @@ describe('archives', () => {
       './lib/modules/6.12.1/kernel/',
       './lib/modules/6.12.1/kernel/a.ko',
     ]);
-    const again = join(dir, 'kernel2.tar');
+    const again = join(dir.path, 'kernel2.tar');
     await packTree(tree, again, { mtime: 1700000000 });
     expect(await readFile(again)).toEqual(await readFile(out));
-    const back = join(dir, 'back');
+    const back = join(dir.path, 'back');
     await unpackTar(createReadStream(out), back);
     expect(await readFile(join(back, 'lib/modules/6.12.1/alias'), 'utf8')).toBe('module');
   });
@@ -120,7 +117,7 @@ describe('module policy', () => {
     const files = ['kernel/drivers/clk/rockchip/clk-rk3568.ko.xz', 'kernel/drivers/phy/rockchip/phy-rockchip-naneng-combphy.ko.xz', 'kernel/drivers/regulator/fan53555.ko.xz', 'kernel/drivers/media/rc/rc-core.ko.xz'];
     const kept: Record<string, string[]> = {};
     for (const arch of ['x86_64', 'aarch64']) {
-      const root = join(dir, arch);
+      const root = join(dir.path, arch);
       const base = join(root, 'lib', 'modules', '6.12.1');
       for (const path of files) {
         await mkdir(join(base, path, '..'), { recursive: true });
@@ -136,7 +133,7 @@ describe('module policy', () => {
 
   it('keeps the allow list, drops the rest, keeps what kept modules need, reruns depmod and reports sizes and names', async () => {
     const { trimModules, INSTALLER_POLICY } = await import('./modules');
-    const base = join(dir, 'lib', 'modules', '6.12.1');
+    const base = join(dir.path, 'lib', 'modules', '6.12.1');
     const files: Record<string, number> = {
       'kernel/sound/core/snd.ko.xz': 300,
       'kernel/drivers/media/rc/rc-core.ko.xz': 200,
@@ -154,7 +151,7 @@ describe('module policy', () => {
       await writeFile(join(base, path), 'x'.repeat(size));
     }
     await writeFile(join(base, 'modules.dep'), 'kernel/drivers/hid/usbhid/usbhid.ko.xz: kernel/drivers/media/rc/rc-core.ko.xz\n');
-    const report = await trimModules(dir, '6.12.1', INSTALLER_POLICY);
+    const report = await trimModules(dir.path, '6.12.1', INSTALLER_POLICY);
     expect(report.keptAsDependency).toEqual(['kernel/drivers/media/rc/rc-core.ko.xz']);
     expect(report.dropped.count).toBe(5);
     expect(report.dropped.bytes).toBe(300 + 100 + 900 + 700 + 7);
@@ -183,14 +180,14 @@ describe('module policy', () => {
 
   it('lets the longest matching prefix decide (a drop rule inside a kept folder wins)', async () => {
     const { trimModules } = await import('./modules');
-    const base = join(dir, 'lib', 'modules', '6.12.1');
+    const base = join(dir.path, 'lib', 'modules', '6.12.1');
     for (const path of ['kernel/a/b/keep.ko', 'kernel/a/b/c/drop.ko', 'kernel/a/other.ko']) {
       await mkdir(join(base, path, '..'), { recursive: true });
       await writeFile(join(base, path), 'x');
     }
     await writeFile(join(base, 'modules.dep'), '');
     const policy = { name: 't', drop: [{ prefix: 'kernel/', why: 'rest' }, { prefix: 'kernel/a/b/c/', why: 'c' }], keep: [{ prefix: 'kernel/a/b/', why: 'b' }] };
-    const report = await trimModules(dir, '6.12.1', policy);
+    const report = await trimModules(dir.path, '6.12.1', policy);
     expect(report.dropped.byReason).toEqual({ rest: { count: 1, bytes: 1 }, c: { count: 1, bytes: 1 } });
     expect(report.kept.count).toBe(1);
   });

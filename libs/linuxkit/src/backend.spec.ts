@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { extract as tarExtract } from 'tar-stream';
 import { OciLayout } from '@hook/oci';
 import type { FsEntry } from '@hook/initramfs';
@@ -202,25 +203,19 @@ files:
 `;
 
 describeWithLinuxkit('integration: native and linuxkit backends agree (needs LINUXKIT_BIN)', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'linuxkit-backend-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('linuxkit-backend-', 'all');
 
   it('gives the same unpacked file tree (format tar, --no-sbom)', async () => {
     // A LinuxKit cache: an OCI layout, gzip layers, ref names fully expanded.
-    const cache = await OciLayout.create(join(dir, 'cache'));
+    const cache = await OciLayout.create(join(dir.path, 'cache'));
     for (const [ref, spec] of Object.entries({ ...IMAGES, 'docker.io/test/kernel:1': await kernelImage() })) {
       await addImage(cache, ref, { ...spec, compression: 'gzip' });
     }
-    const yamlPath = join(dir, 'hook.yaml');
+    const yamlPath = join(dir.path, 'hook.yaml');
     await writeFile(yamlPath, YAML);
-    await linuxkitBuild({ yamlPath, arch: 'amd64', outDir: join(dir, 'lk'), format: 'tar', cacheDir: join(dir, 'cache'), extraArgs: ['--no-sbom'] });
-    const expected = await linuxkitTree(join(dir, 'lk', 'hook.tar'));
-    const actual = await nativeTree(assemble({ yamlPath, arch: 'amd64', resolver: new OciLayoutResolver([join(dir, 'cache')]) }));
+    await linuxkitBuild({ yamlPath, arch: 'amd64', outDir: join(dir.path, 'lk'), format: 'tar', cacheDir: join(dir.path, 'cache'), extraArgs: ['--no-sbom'] });
+    const expected = await linuxkitTree(join(dir.path, 'lk', 'hook.tar'));
+    const actual = await nativeTree(assemble({ yamlPath, arch: 'amd64', resolver: new OciLayoutResolver([join(dir.path, 'cache')]) }));
 
     // The test means something only if linuxkit wrote what it exercises.
     expect(expected.get('bin/ash')?.content).toBe('ash from the second init image'); // init images in order

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { useTempDir } from '@hook/testing';
 import { pack } from 'tar-stream';
 import { UserError } from '@hook/log';
 import { importDockerArchive, readDockerArchive } from './docker-archive';
@@ -65,18 +65,12 @@ async function oldFormatArchive(): Promise<{ archive: Buffer; layerA: Buffer; la
 }
 
 describe('readDockerArchive', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'oci-docker-save-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('oci-docker-save-');
 
   it('reads the old format (manifest.json, <id>/layer.tar, symlinked layers) into a layout', async () => {
     const { archive, layerA, layerB } = await oldFormatArchive();
-    await writeFile(join(dir, 'save.tar'), archive);
-    const layout = await readDockerArchive(join(dir, 'save.tar'), join(dir, 'layout'));
+    await writeFile(join(dir.path, 'save.tar'), archive);
+    const layout = await readDockerArchive(join(dir.path, 'save.tar'), join(dir.path, 'layout'));
     expect(await layout.refNames()).toEqual(['docker.io/hook/app:1.0', 'registry.local:5000/app:latest', 'docker.io/library/alpine:3.20']);
 
     const app = await layout.resolveImage('hook/app:1.0', { os: 'linux', architecture: 'amd64' });
@@ -88,7 +82,7 @@ describe('readDockerArchive', () => {
     expect(base.layers[0]!.digest).toBe(sha256Digest(layerA));
     expect((await layout.findEntry('alpine:3.20')).annotations?.[CONTAINERD_NAME_ANNOTATION]).toBe('docker.io/library/alpine:3.20');
     // nothing is left beside the layout
-    expect((await readdir(dir)).sort()).toEqual(['layout', 'save.tar']);
+    expect((await readdir(dir.path)).sort()).toEqual(['layout', 'save.tar']);
   });
 
   it('reads a gzip-compressed archive from a stream, and marks gzip layers as such', async () => {
@@ -99,16 +93,16 @@ describe('readDockerArchive', () => {
       { name: 'c.json', data: cfg },
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: null, Layers: ['l1/layer.tar'] }]) },
     ]);
-    const layout = await readDockerArchive(Readable.from([gzipSync(archive)]), join(dir, 'gz'));
+    const layout = await readDockerArchive(Readable.from([gzipSync(archive)]), join(dir.path, 'gz'));
     const image = await layout.resolveImage(undefined, { os: 'linux', architecture: 'arm64' });
     expect(image.layers[0]!.mediaType).toBe(MediaType.ociLayerGzip);
     expect(await layout.refNames()).toEqual([]);
   });
 
   it('reads the Docker >= 25 format (an OCI layout in the tar)', async () => {
-    const src = await OciLayout.create(join(dir, 'src'));
+    const src = await OciLayout.create(join(dir.path, 'src'));
     const image = await buildTestImage(src, { files: { 'hello.txt': 'from docker 25' } });
-    const blobs = await readdir(join(dir, 'src', 'blobs', 'sha256'));
+    const blobs = await readdir(join(dir.path, 'src', 'blobs', 'sha256'));
     const entry = { ...image.manifestDescriptor, annotations: { [CONTAINERD_NAME_ANNOTATION]: 'docker.io/library/hello:1', [REF_NAME_ANNOTATION]: '1' } };
     const archive = await tarEntries([
       { name: 'blobs/', type: 'directory' },
@@ -117,8 +111,8 @@ describe('readDockerArchive', () => {
       { name: 'index.json', data: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry] }) },
       { name: 'manifest.json', data: JSON.stringify([{ Config: `blobs/sha256/${image.manifest.config.digest.slice(7)}`, RepoTags: ['hello:1'], Layers: [] }]) },
     ]);
-    await writeFile(join(dir, 'new.tar'), archive);
-    const layout = await readDockerArchive(join(dir, 'new.tar'), join(dir, 'out'));
+    await writeFile(join(dir.path, 'new.tar'), archive);
+    const layout = await readDockerArchive(join(dir.path, 'new.tar'), join(dir.path, 'out'));
     expect(await layout.refNames()).toEqual(['docker.io/library/hello:1']);
     const resolved = await layout.resolveImage('hello:1');
     expect(resolved.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
@@ -131,41 +125,35 @@ describe('readDockerArchive', () => {
       { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
       { name: 'index.json', data: '{"schemaVersion":2,"manifests":[]}' },
     ]);
-    await expect(readDockerArchive(Readable.from([bad]), join(dir, 'a'))).rejects.toThrow(/digest mismatch/);
+    await expect(readDockerArchive(Readable.from([bad]), join(dir.path, 'a'))).rejects.toThrow(/digest mismatch/);
 
     const missing = await tarEntries([
       { name: 'c.json', data: '{"architecture":"amd64","os":"linux"}' },
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: ['gone/layer.tar'] }]) },
     ]);
-    await expect(readDockerArchive(Readable.from([missing]), join(dir, 'b'))).rejects.toThrow(/lacks the layer gone\/layer.tar; the archive is incomplete/);
+    await expect(readDockerArchive(Readable.from([missing]), join(dir.path, 'b'))).rejects.toThrow(/lacks the layer gone\/layer.tar; the archive is incomplete/);
 
-    await writeFile(join(dir, 'junk.tar'), 'this is not a tar file at all, just some text'.repeat(20));
-    const junk = await readDockerArchive(join(dir, 'junk.tar'), join(dir, 'c')).catch((e: unknown) => e);
+    await writeFile(join(dir.path, 'junk.tar'), 'this is not a tar file at all, just some text'.repeat(20));
+    const junk = await readDockerArchive(join(dir.path, 'junk.tar'), join(dir.path, 'c')).catch((e: unknown) => e);
     expect(junk).toBeInstanceOf(UserError);
-    await expect(readDockerArchive(join(dir, 'nope.tar'), join(dir, 'd'))).rejects.toThrow(`cannot read ${join(dir, 'nope.tar')}: no such file`);
-    expect((await readdir(dir)).sort()).toEqual(['junk.tar']);
+    await expect(readDockerArchive(join(dir.path, 'nope.tar'), join(dir.path, 'd'))).rejects.toThrow(`cannot read ${join(dir.path, 'nope.tar')}: no such file`);
+    expect((await readdir(dir.path)).sort()).toEqual(['junk.tar']);
   });
 
   it('refuses to write into a directory that has files', async () => {
     const { archive } = await oldFormatArchive();
-    await writeFile(join(dir, 'keep'), 'x');
-    await expect(readDockerArchive(Readable.from([archive]), dir)).rejects.toThrow(/already exists and is not empty/);
+    await writeFile(join(dir.path, 'keep'), 'x');
+    await expect(readDockerArchive(Readable.from([archive]), dir.path)).rejects.toThrow(/already exists and is not empty/);
   });
 });
 
 describe('importDockerArchive', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'oci-docker-import-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('oci-docker-import-');
 
   const blobNames = async (layoutDir: string) => (await readdir(join(layoutDir, 'blobs', 'sha256'))).sort();
 
   it('imports one image into an existing layout under the given ref name, dropping stray files and keeping shared blobs', async () => {
-    const layout = await OciLayout.create(join(dir, 'layout'));
+    const layout = await OciLayout.create(join(dir.path, 'layout'));
     const other = await buildTestImage(layout, { files: { 'other.txt': 'already here' }, compression: 'none' });
     await layout.addManifest(other.manifestDescriptor, 'keep');
     const shared = other.layerTars[0]!;
@@ -196,16 +184,16 @@ describe('importDockerArchive', () => {
   });
 
   it('lists a Docker >= 25 archive under the ref name by its image manifest', async () => {
-    const src = await OciLayout.create(join(dir, 'src'));
+    const src = await OciLayout.create(join(dir.path, 'src'));
     const image = await buildTestImage(src, { files: { 'hello.txt': 'from docker 25' } });
-    const blobs = await readdir(join(dir, 'src', 'blobs', 'sha256'));
+    const blobs = await readdir(join(dir.path, 'src', 'blobs', 'sha256'));
     const entry = { ...image.manifestDescriptor, annotations: { [CONTAINERD_NAME_ANNOTATION]: 'docker.io/library/hello:1', [REF_NAME_ANNOTATION]: '1' } };
     const archive = await tarEntries([
       ...(await Promise.all(blobs.map(async (hex) => ({ name: `blobs/sha256/${hex}`, data: await src.readBlob(`sha256:${hex}`) })))),
       { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
       { name: 'index.json', data: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry] }) },
     ]);
-    const layout = await OciLayout.create(join(dir, 'layout'));
+    const layout = await OciLayout.create(join(dir.path, 'layout'));
     const imported = await importDockerArchive(Readable.from([archive]), layout, { refName: 'local/hello:x' });
     expect(imported.manifest.digest).toBe(image.manifestDescriptor.digest);
     expect(imported.size).toBe(image.manifest.config.size + image.manifest.layers[0]!.size);
@@ -214,10 +202,10 @@ describe('importDockerArchive', () => {
   });
 
   it('wants exactly one image for a ref name, and leaves the layout as it was when it fails', async () => {
-    const layout = await OciLayout.create(join(dir, 'layout'));
+    const layout = await OciLayout.create(join(dir.path, 'layout'));
     const other = await buildTestImage(layout, { files: { 'other.txt': 'x' }, compression: 'none' });
     await layout.addManifest(other.manifestDescriptor, 'keep');
-    const before = await blobNames(join(dir, 'layout'));
+    const before = await blobNames(join(dir.path, 'layout'));
     const { archive } = await oldFormatArchive();
     const error = await importDockerArchive(Readable.from([archive]), layout, { refName: 'one', label: 'docker save one' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
@@ -230,13 +218,13 @@ describe('importDockerArchive', () => {
       { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', Layers: ['a/layer.tar', 'new/layer.tar', 'gone/layer.tar'] }]) },
     ]);
     await expect(importDockerArchive(Readable.from([sharedButMissing]), layout, { refName: 'one' })).rejects.toThrow(/lacks the layer gone\/layer.tar/);
-    expect(await blobNames(join(dir, 'layout'))).toEqual(before);
+    expect(await blobNames(join(dir.path, 'layout'))).toEqual(before);
     expect(await layout.refNames()).toEqual(['keep']);
   });
 
   it('without a ref name lists every image under its normalised names and returns each', async () => {
     const { archive } = await oldFormatArchive();
-    const layout = await OciLayout.create(join(dir, 'layout'));
+    const layout = await OciLayout.create(join(dir.path, 'layout'));
     const images = await importDockerArchive(Readable.from([archive]), layout);
     expect(images.map((i) => i.config.config?.Cmd)).toEqual([['/usr/bin/app'], ['/usr/bin/app']]);
     expect(await layout.refNames()).toEqual(['docker.io/hook/app:1.0', 'registry.local:5000/app:latest', 'docker.io/library/alpine:3.20']);

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { useTempDir } from '@hook/testing';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { DigestMismatchError, MediaType, OciLayout, openLayerStream, sha256Digest } from './index';
@@ -15,30 +15,24 @@ async function collect(stream: Readable): Promise<Buffer> {
 }
 
 describe('OciLayout', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'oci-layout-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('oci-layout-');
 
   it('creates the layout files and an empty index', async () => {
-    const layout = await OciLayout.create(join(dir, 'img'));
-    expect(JSON.parse(await readFile(join(dir, 'img', 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+    const layout = await OciLayout.create(join(dir.path, 'img'));
+    expect(JSON.parse(await readFile(join(dir.path, 'img', 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
     expect(await layout.readIndex()).toMatchObject({ schemaVersion: 2, manifests: [] });
     // opening it again works, and create on an existing layout keeps it
-    await OciLayout.open(join(dir, 'img'));
-    await OciLayout.create(join(dir, 'img'));
+    await OciLayout.open(join(dir.path, 'img'));
+    await OciLayout.create(join(dir.path, 'img'));
   });
 
   it('refuses a directory that is not a layout with a UserError', async () => {
-    await expect(OciLayout.open(dir)).rejects.toThrow(UserError);
-    await expect(OciLayout.open(dir)).rejects.toThrow(/is not an OCI image layout/);
+    await expect(OciLayout.open(dir.path)).rejects.toThrow(UserError);
+    await expect(OciLayout.open(dir.path)).rejects.toThrow(/is not an OCI image layout/);
   });
 
   it('stores blobs under their digest, from buffers and streams, and leaves no temp files', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const data = Buffer.from('hello blob');
     const a = await layout.writeBlob(data, 'text/plain');
     expect(a).toEqual({ mediaType: 'text/plain', digest: sha256Digest(data), size: data.length });
@@ -46,30 +40,30 @@ describe('OciLayout', () => {
     expect(b.digest).toBe(a.digest);
     expect(await layout.readBlob(a.digest)).toEqual(data);
     expect(await collect(layout.blobStream(a.digest))).toEqual(data);
-    expect(await readdir(join(dir, 'blobs', 'sha256'))).toEqual([a.digest.slice(7)]);
+    expect(await readdir(join(dir.path, 'blobs', 'sha256'))).toEqual([a.digest.slice(7)]);
   });
 
   it('rejects a blob whose bytes do not match the expected digest and keeps nothing', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     await expect(layout.writeBlob(Buffer.from('x'), 'text/plain', sha256Digest('y'))).rejects.toThrow(DigestMismatchError);
-    expect(await readdir(join(dir, 'blobs', 'sha256'))).toEqual([]);
+    expect(await readdir(join(dir.path, 'blobs', 'sha256'))).toEqual([]);
   });
 
   it('detects a corrupted blob on read', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const desc = await layout.writeBlob(Buffer.from('original'), 'text/plain');
     await writeFile(layout.blobPath(desc.digest), 'tampered');
     await expect(layout.readBlob(desc.digest)).rejects.toThrow(/digest mismatch/);
   });
 
   it('round-trips an image: add by ref name, resolve, read layers back as tar', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const image = await buildTestImage(layout, { files: { 'etc/hello': 'hi\n' }, architecture: 'amd64' });
     await layout.addManifest(image.manifestDescriptor, 'v1');
     const other = await buildTestImage(layout, { files: { 'etc/other': 'x' }, architecture: 'amd64' });
     await layout.addManifest(other.manifestDescriptor, 'v2');
 
-    const again = await OciLayout.open(dir);
+    const again = await OciLayout.open(dir.path);
     const resolved = await again.resolveImage('v1', { os: 'linux', architecture: 'amd64' });
     expect(resolved.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
     expect(resolved.config.architecture).toBe('amd64');
@@ -89,7 +83,7 @@ describe('OciLayout', () => {
   });
 
   it('follows a multi-platform index to the manifest for the platform', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const amd = await buildTestImage(layout, { files: { arch: 'amd64' }, architecture: 'amd64' });
     const arm = await buildTestImage(layout, { files: { arch: 'arm64' }, architecture: 'arm64', variant: 'v8' });
     const index = await layout.writeJsonBlob(
@@ -111,9 +105,9 @@ describe('OciLayout', () => {
   });
 
   it('opens gzip, zstd and plain layers as the same tar', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const tar = await tarOf({ 'a.txt': 'A'.repeat(5000) });
-    const zstdFile = join(dir, 'layer.tar');
+    const zstdFile = join(dir.path, 'layer.tar');
     await writeFile(zstdFile, tar);
     // zstd from Debian package zstd
     await run('zstd', ['-q', '-f', zstdFile, '-o', `${zstdFile}.zst`]);
@@ -126,7 +120,7 @@ describe('OciLayout', () => {
   });
 
   it('fails the layer stream when zstd data is corrupt', async () => {
-    const layout = await OciLayout.create(dir);
+    const layout = await OciLayout.create(dir.path);
     const bad = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64, 7)]);
     const desc = await layout.writeBlob(bad, MediaType.ociLayerZstd);
     await expect(collect(openLayerStream(layout, desc))).rejects.toThrow(/zstd/);

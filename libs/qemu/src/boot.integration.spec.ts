@@ -4,29 +4,25 @@
  * qemu-system-arm + qemu-efi-aarch64 + xorriso (aarch64 firmware test).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { bootAndWait, chooseAccelerator, cpuCanVirtualize, probeKvm } from './boot';
 import { CMDLINE_PREFIX, debianTestKernel, isRunning, writeTinyInitramfs } from './testing';
 
 describe('bootAndWait (integration: QEMU TCG, Debian kernel)', () => {
-  let work: string;
+  const work = useTempDir('hook-qemu-spec-', 'all');
   let kernel: string;
   let stayingUp: string;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'hook-qemu-spec-'));
     kernel = await debianTestKernel();
-    stayingUp = join(work, 'stays-up.cpio');
+    stayingUp = join(work.path, 'stays-up.cpio');
     await writeTinyInitramfs(stayingUp, { marker: 'HOOK-TEST-INIT-REACHED', powerOff: false });
   }, 300_000);
 
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
 
   it('finds the marker on the serial console and stops the still-running guest', async () => {
     const result = await bootAndWait({
@@ -67,27 +63,21 @@ describe('bootAndWait (integration: QEMU TCG, Debian kernel)', () => {
     await expect(
       bootAndWait({ arch: 'x86_64', accel: 'tcg', kernel, marker: 'x', timeoutMs: 20_000, extraArgs: ['-no-such-option'] }),
     ).rejects.toThrow(/QEMU failed: .*no-such-option/);
-    await expect(bootAndWait({ arch: 'x86_64', accel: 'tcg', kernel: join(work, 'missing'), marker: 'x', timeoutMs: 1000 })).rejects.toThrow(
+    await expect(bootAndWait({ arch: 'x86_64', accel: 'tcg', kernel: join(work.path, 'missing'), marker: 'x', timeoutMs: 1000 })).rejects.toThrow(
       UserError,
     );
   }, 30_000);
 });
 
 describe('aarch64 UEFI machine (integration: qemu-system-arm, qemu-efi-aarch64, xorriso)', () => {
-  let work: string;
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'hook-qemu-arm-'));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
+  const work = useTempDir('hook-qemu-arm-', 'all');
 
   it('starts AAVMF on ttyAMA0, which finds the CD-ROM and the scratch disk', async () => {
     // No arm64 kernel here (the host's apt has amd64 only): a data-only ISO shows the devices.
-    await mkdir(join(work, 'tree'));
-    await writeFile(join(work, 'tree', 'hello.txt'), 'hello\n');
-    const iso = join(work, 'data.iso');
-    await run('xorriso', ['-as', 'mkisofs', '-o', iso, join(work, 'tree')]);
+    await mkdir(join(work.path, 'tree'));
+    await writeFile(join(work.path, 'tree', 'hello.txt'), 'hello\n');
+    const iso = join(work.path, 'data.iso');
+    await run('xorriso', ['-as', 'mkisofs', '-o', iso, join(work.path, 'tree')]);
     const result = await bootAndWait({
       arch: 'aarch64',
       accel: 'tcg',

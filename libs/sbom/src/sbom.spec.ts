@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import type { ImageMetadata, KernelMetadata } from '@hook/layout';
 import { OciLayout } from '@hook/oci';
 import { buildTestImage } from '@hook/oci/testing';
@@ -85,11 +85,7 @@ type Doc = {
   components: Array<{ type: string; name: string; version?: string; purl?: string; hashes?: Array<{ content: string }>; components?: Doc['components'] }>;
 };
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hook-sbom-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('hook-sbom-');
 
 describe('dpkg database', () => {
   it('lists installed packages with versions and source packages, and who installed which path (merged /usr)', () => {
@@ -105,9 +101,9 @@ describe('dpkg database', () => {
 
 describe('an image document', () => {
   async function image(layers: Parameters<typeof buildTestImage>[1]['layers']) {
-    const layout = await OciLayout.create(join(dir, 'layout'));
+    const layout = await OciLayout.create(join(dir.path, 'layout'));
     const built = await buildTestImage(layout, { layers, ref: 'example.test/hook/linuxkit/dhcp:1a2b3c4d-amd64' });
-    return { contents: await readImageContents(join(dir, 'layout'), 'example.test/hook/linuxkit/dhcp:1a2b3c4d-amd64'), digest: built.manifestDescriptor.digest };
+    return { contents: await readImageContents(join(dir.path, 'layout'), 'example.test/hook/linuxkit/dhcp:1a2b3c4d-amd64'), digest: built.manifestDescriptor.digest };
   }
 
   it('puts each copied file under the Debian package it came from, with hashes, and is valid CycloneDX 1.6', async () => {
@@ -165,11 +161,11 @@ describe('an image document', () => {
 
 describe('a kernel document', () => {
   it('names version, provider, config hash and every module with its hash', async () => {
-    const modules = join(dir, 'modules/lib/modules/6.12.57+deb13-amd64/kernel/drivers/net');
+    const modules = join(dir.path, 'modules/lib/modules/6.12.57+deb13-amd64/kernel/drivers/net');
     mkdirSync(modules, { recursive: true });
     writeFileSync(join(modules, 'virtio_net.ko.xz'), 'virtio');
-    writeFileSync(join(dir, 'modules/lib/modules/6.12.57+deb13-amd64/modules.dep'), '');
-    const listed = await listKernelModules(join(dir, 'modules'));
+    writeFileSync(join(dir.path, 'modules/lib/modules/6.12.57+deb13-amd64/modules.dep'), '');
+    const listed = await listKernelModules(join(dir.path, 'modules'));
     expect(listed).toEqual([{ path: 'lib/modules/6.12.57+deb13-amd64/kernel/drivers/net/virtio_net.ko.xz', sha256: sha('virtio'), size: 6 }]);
     const json = serializeBom(kernelBom({ metadata: kernelMetadata, configSha256: sha('config'), modules: listed }));
     expect(await validateBomJson(json)).toBeNull();

@@ -1,2 +1,3 @@
 export * from './registry';
 export * from './browser';
+export * from './temp-dir';

@@ -1,8 +1,8 @@
 /** Unit tests: each SoC family's u-boot offsets, extlinux.conf, boot.cmd, Armbian's metadata and tags, the kernel u-boot can start. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { useTempDir } from '@hook/testing';
 import { bootCmd, extlinuxConf, ubootDiskLayout, UBOOT_PARTITION_START, writeBootableKernel } from './armbian-uboot-layout';
 import { latestUbootTag, parseUbootMetadata } from './armbian-uboot-fetch';
 import { ubootConsoles } from './armbian-uboot';
@@ -104,11 +104,7 @@ describe('Armbian u-boot artifacts', () => {
 });
 
 describe('the kernel u-boot starts', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hook-uboot-kernel-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('hook-uboot-kernel-');
 
   const arm64Image = () => {
     const image = Buffer.alloc(4096);
@@ -117,19 +113,19 @@ describe('the kernel u-boot starts', () => {
   };
 
   it('unpacks a gzip kernel (booti cannot without kernel_comp_addr_r) and copies a plain Image', async () => {
-    await writeFile(join(dir, 'gz'), gzipSync(arm64Image()));
-    await writeFile(join(dir, 'plain'), arm64Image());
-    expect(await writeBootableKernel(join(dir, 'gz'), join(dir, 'out1'))).toBe('gunzipped');
-    expect(await writeBootableKernel(join(dir, 'plain'), join(dir, 'out2'))).toBe('copied');
-    for (const out of ['out1', 'out2']) expect((await readFile(join(dir, out))).equals(arm64Image())).toBe(true);
+    await writeFile(join(dir.path, 'gz'), gzipSync(arm64Image()));
+    await writeFile(join(dir.path, 'plain'), arm64Image());
+    expect(await writeBootableKernel(join(dir.path, 'gz'), join(dir.path, 'out1'))).toBe('gunzipped');
+    expect(await writeBootableKernel(join(dir.path, 'plain'), join(dir.path, 'out2'))).toBe('copied');
+    for (const out of ['out1', 'out2']) expect((await readFile(join(dir.path, out))).equals(arm64Image())).toBe(true);
   });
 
   it('refuses an EFI zboot kernel with one line', async () => {
     const zboot = Buffer.alloc(64);
     zboot.write('MZ', 0, 'latin1');
     zboot.write('zimg', 4, 'latin1');
-    await writeFile(join(dir, 'zboot'), zboot);
-    await expect(writeBootableKernel(join(dir, 'zboot'), join(dir, 'out'))).rejects.toThrow(/is an EFI zboot image, which u-boot's booti cannot start/);
+    await writeFile(join(dir.path, 'zboot'), zboot);
+    await expect(writeBootableKernel(join(dir.path, 'zboot'), join(dir.path, 'out'))).rejects.toThrow(/is an EFI zboot image, which u-boot's booti cannot start/);
   });
 });
 

@@ -1,15 +1,11 @@
 /** Unit tests: config.txt, cmdline.txt and where the flavor's device trees go on a Raspberry Pi medium. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@hook/testing';
 import { overlayNames, rpiCmdlineTxt, rpiConfigTxt, rpiDtbFiles } from './rpi';
 
 describe('Raspberry Pi files', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hook-rpi-unit-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const dir = useTempDir('hook-rpi-unit-');
 
   it('config.txt: 64-bit, the kernel and initramfs by name, the UART, and only overlays that exist', () => {
     const text = rpiConfigTxt(['disable-bt', 'hifiberry-dac']);
@@ -27,12 +23,12 @@ describe('Raspberry Pi files', () => {
 
   it('board DTBs go to the root and overlays (Armbian: overlay/) to overlays/', async () => {
     for (const path of ['broadcom/bcm2711-rpi-4-b.dtb', 'broadcom/bcm2712-rpi-5-b.dtb', 'overlay/disable-bt.dtbo', 'overlay/README', 'rockchip/x.dtb']) {
-      await mkdir(join(dir, path, '..'), { recursive: true });
-      await writeFile(join(dir, path), path);
+      await mkdir(join(dir.path, path, '..'), { recursive: true });
+      await writeFile(join(dir.path, path), path);
     }
-    const files = await rpiDtbFiles(dir);
+    const files = await rpiDtbFiles(dir.path);
     expect([...files.keys()].sort()).toEqual(['bcm2711-rpi-4-b.dtb', 'bcm2712-rpi-5-b.dtb', 'overlays/README', 'overlays/disable-bt.dtbo']);
-    expect(files.get('bcm2711-rpi-4-b.dtb')).toBe(join(dir, 'broadcom', 'bcm2711-rpi-4-b.dtb'));
+    expect(files.get('bcm2711-rpi-4-b.dtb')).toBe(join(dir.path, 'broadcom', 'bcm2711-rpi-4-b.dtb'));
     expect(overlayNames(files.keys())).toEqual(['disable-bt']);
   });
 });
