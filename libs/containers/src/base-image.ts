@@ -5,7 +5,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
-import { BASE_IMAGE_FILE, BASE_IMAGE_NAME } from '@hook/layout';
+import { BASE_IMAGE_FILE, BASE_IMAGE_NAME, type DockerArch, type ImageInputs, type ImageMetadata } from '@hook/layout';
 import { UserError, log, yesNo } from '@hook/log';
 import type { DockerEngine } from '@hook/docker';
 import { type ImageConfig, MediaType, OciLayout } from '@hook/oci';
@@ -14,11 +14,8 @@ import { hostDebianMirror } from './apt-sources';
 import { bootstrapDebianTar } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { inspectLocalImage, loadImage, tryPullImage } from './engine-images';
-import { type ImageMetadata, existingOutput, imageOutputDir, saveImageOutput, writeOutputAtomically } from './output';
-import { type DockerArch, type ImageInputs, type ImageTag, computeImageInputs, imageContentHash, imageTag } from './tag';
-
-// The base's name and the file that marks its folder are facts of @hook/layout.
-export { BASE_IMAGE_FILE, BASE_IMAGE_NAME } from '@hook/layout';
+import { existingOutput, imageOutputDir, saveImageOutput, writeOutputAtomically } from './output';
+import { type ImageTag, computeImageInputs, imageContentHash, imageTag } from './tag';
 /**
  * Bumped whenever the bootstrap recipe in code changes what it produces (bootstrap.ts), so the
  * base tag moves with it.

@@ -11,7 +11,7 @@ import type Dockerode from 'dockerode';
 import { Progress, UserError, log } from '@hook/log';
 import { findCredentials, parseImageReference } from '@hook/oci';
 import { listFilesSorted } from './dir-hash';
-import type { DockerArch } from './tag';
+import type { DockerArch } from '@hook/layout';
 
 export interface LocalImage {
   id: string;

@@ -8,25 +8,18 @@ import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { removeOnInterrupt } from '@hook/process';
-import { IMAGE_METADATA_FILE, IMAGE_SBOM_FILE, imageDir, inWorkspace, readImageJson, writeImageJson, type DockerArch, type ImageMetadata } from '@hook/layout';
+import { IMAGE_SBOM_FILE, imageDir, inWorkspace, readImageJson, writeImageJson, type DockerArch, type ImageMetadata } from '@hook/layout';
 import { OciLayout, importDockerArchive } from '@hook/oci';
 import { imageBom, readImageContents, writeBom, type DpkgDatabase, type PackageSource } from '@hook/sbom';
 import { saveImage } from './engine-images';
-
-export type { ImageMetadata, ImageSource } from '@hook/layout';
-
-export const METADATA_FILE = IMAGE_METADATA_FILE;
 
 export function imageOutputDir(workspaceRoot: string, name: string, arch: DockerArch): string {
   return inWorkspace(workspaceRoot, imageDir(name, arch));
 }
 
-/** The image.json in `dir`, if there is one. */
-export const readImageMetadata = readImageJson;
-
 /** The output already in dist/ for exactly this reference, if complete (with its SBOM). */
 export async function existingOutput(dir: string, ref: string): Promise<ImageMetadata | undefined> {
-  const metadata = await readImageMetadata(dir);
+  const metadata = await readImageJson(dir);
   if (metadata?.ref !== ref) return undefined;
   // An image of another architecture under this arch's tag (see buildForArch) is not the output.
   if (metadata.platform && metadata.arch && metadata.platform !== `linux/${metadata.arch}`) return undefined;

@@ -1,7 +1,8 @@
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASE_IMAGE_NAME, describeBaseImage } from './base-image';
+import { BASE_IMAGE_NAME } from '@hook/layout';
+import { describeBaseImage } from './base-image';
 import { hashDirectory } from './dir-hash';
 import { describeContainer, listImageFolders } from './target';
 import { DEFAULT_LK_CONTAINERS_OCI_BASE, imageContentHash, imageTag, templateVariableName } from './tag';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { type TestDockerd, ensureDockerd } from '@hook/docker/testing';
-import { IMAGE_SBOM_FILE } from '@hook/layout';
+import { BASE_IMAGE_NAME, IMAGE_SBOM_FILE, readImageJson } from '@hook/layout';
 import { UserError } from '@hook/log';
 import { validateBomJson } from '@hook/sbom';
 import { OciLayout, openLayerStream } from '@hook/oci';
@@ -18,10 +18,9 @@ import { buildTestImage } from '@hook/oci/testing';
 import { type TestRegistry, startRegistry } from '@hook/testing';
 import { extract } from 'tar-stream';
 import type { Readable } from 'node:stream';
-import { BASE_IMAGE_NAME } from './base-image';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { loadImage } from './engine-images';
-import { imageOutputDir, readImageMetadata } from './output';
+import { imageOutputDir } from './output';
 import { hostDockerArch } from '@hook/layout';
 import { buildContainerTarget } from './target';
 
@@ -123,12 +122,12 @@ describe('container build (integration)', () => {
     const files = await imageFiles(tinyDir(), first.ref);
     expect(files.get('etc/hello.txt')).toBe('hello\n');
     expect(files.get('etc/base-release')).toBe(`ID=tiny-${run}\n`);
-    expect(await readImageMetadata(tinyDir())).toEqual(first);
+    expect(await readImageJson(tinyDir())).toEqual(first);
     expect((await dockerd.engine.docker.getImage(first.ref).inspect()).Id).toBe(first.imageId);
     // Only the finished outputs, no temporary directories left beside them.
     expect((await readdir(join(root, 'dist', 'images', 'tiny'))).sort()).toEqual([arch]);
 
-    const base = await readImageMetadata(imageOutputDir(root, BASE_IMAGE_NAME, arch));
+    const base = await readImageJson(imageOutputDir(root, BASE_IMAGE_NAME, arch));
     expect(base).toMatchObject({ ref: first.inputs.dependencies[BASE_IMAGE_NAME], source: 'registry-base' });
   }, 90_000);
 
@@ -199,7 +198,7 @@ describe('container build (integration)', () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/^tiny: \S+tiny:[0-9a-f]{8}-\w+ is not in the Docker engine and cannot be pulled, and DO_BUILD_LK_CONTAINERS=no forbids building it: /);
     expect((error as Error).message).not.toContain('\n');
-    expect((await readImageMetadata(tinyDir()))?.ref).toBe(first.ref);
+    expect((await readImageJson(tinyDir()))?.ref).toBe(first.ref);
     expect(await readdir(join(root, 'dist', 'images', 'tiny'))).toEqual([arch]);
   }, 60_000);
 

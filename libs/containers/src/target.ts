@@ -10,19 +10,17 @@ import { copyFile, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
-import { imageKind, imageNames, requireImageJson, verifyImageLayout } from '@hook/layout';
+import { BASE_IMAGE_NAME, imageKind, imageNames, requireImageJson, verifyImageLayout, type DockerArch, type ImageMetadata } from '@hook/layout';
 import { UserError, log, yesNo } from '@hook/log';
 import { OciLayout } from '@hook/oci';
-import { BASE_IMAGE_NAME, describeBaseImage, ensureBaseImage } from './base-image';
+import { describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
 import { type BuildRequest, buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
-import { type ImageMetadata, type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
+import { type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
 import { builderStagePackages } from './builder-stage';
-import { type DockerArch, computeImageInputs, imageContentHash, imageTag } from './tag';
-
-export type { ImageMetadata } from './output';
+import { computeImageInputs, imageContentHash, imageTag } from './tag';
 
 export interface ContainerTargetOptions {
   workspaceRoot: string;

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { UserError, log, yesNo } from '@hook/log';
 import { run } from '@hook/process';
 import { exists, tempDirBeside } from './files';
-import { dockerArchOf } from '@hook/layout';
 
 const LISTS_MAX_AGE_MS = 2 * 60 * 60 * 1000;
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -250,6 +249,3 @@ async function findDeb(dir: string, pkg: string, version: string): Promise<strin
   const name = names.find((n) => n.startsWith(prefix) && n.endsWith('.deb'));
   return name ? join(dir, name) : undefined;
 }
-
-/** Debian's architecture names are Docker's (amd64, arm64). */
-export const debianArchOf = dockerArchOf;

@@ -1,4 +1,4 @@
-export { AptSuite, hostDebianMirror, parseAptSources, debianArchOf, type AptSource, type AptVersion } from './apt';
+export { AptSuite, hostDebianMirror, parseAptSources, type AptSource, type AptVersion } from './apt';
 export { extractDebData, readArMembers, type ArMember } from './deb';
 export { unpackTar, memberPath, type EntryFilter } from './tar';
 export { exists, tempDirBeside } from './files';

@@ -1,7 +1,7 @@
 /**
  * Tar archives in TypeScript (tar-stream): packing a directory tree the way LinuxKit expects a
  * kernel.tar (a `./` root entry carrying the root's permissions, sorted, owned by root).
- * Unpacking lives in @hook/debian (re-exported here).
+ * Unpacking lives in @hook/debian.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -10,8 +10,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tarStream from 'tar-stream';
-
-export { unpackTar, memberPath, type EntryFilter } from '@hook/debian';
 
 export interface PackOptions {
   gzip?: boolean;

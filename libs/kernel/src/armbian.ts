@@ -2,18 +2,18 @@
 import { createReadStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { armbianOciBase } from '@hook/layout';
+import { armbianOciBase, type KernelMetadata } from '@hook/layout';
 import { UserError, log } from '@hook/log';
 import type { KernelDefinition } from '@hook/inventory';
-import { unpackTar } from './archive';
-import { exists, publishDir, sha256Text, tempDirBeside } from './files';
+import { exists, tempDirBeside, unpackTar } from '@hook/debian';
+import { publishDir } from './files';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
 import { addKernelFirmware } from './firmware';
 import { ARMBIAN_POLICY, trimModules, writeReport } from './modules';
 import { debianSourceSuite } from './source';
-import { writeKernelOutputs, type KernelMetadata } from './outputs';
+import { writeKernelOutputs } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
-import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
+import { artifactRegistry, sha256Hex, type ArtifactRegistry } from '@hook/oci';
 
 /** Armbian kernel artifact tags look like `6.12.58-S2c1a-D1b2c-P0000-...`. */
 const ARMBIAN_TAG = /^\d+\.\d+\.\d+-S[0-9a-f]+/;
@@ -89,7 +89,7 @@ export async function buildFromArmbian(options: {
     // Armbian's artifacts carry no firmware: Debian's, for the kept controllers' modules.
     const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite: debianSourceSuite(env), workDir: work, trim: report });
     const version = versionOfRelease(unpacked.release);
-    const outTag = `${version}-${sha256Text(reference, JSON.stringify(ARMBIAN_POLICY), JSON.stringify(firmware.plan.packages)).slice(0, 8)}-${kernel.id.replace(/^armbian-/, '')}`;
+    const outTag = `${version}-${sha256Hex(reference, JSON.stringify(ARMBIAN_POLICY), JSON.stringify(firmware.plan.packages)).slice(0, 8)}-${kernel.id.replace(/^armbian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,
       { image: unpacked.image, modulesRoot: unpacked.modulesRoot, systemMap: unpacked.systemMap, dtbsDir: unpacked.dtbsDir, extras: { 'modules-report.md': reportPath, ...firmware.extras }, config: unpacked.config, firmwarePackages: firmware.plan.packages },

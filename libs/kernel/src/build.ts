@@ -4,12 +4,13 @@
  * after a small config change reuses almost everything.
  */
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { arch as hostArch, availableParallelism } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Progress, UserError, log, yesNo } from '@hook/log';
 import { hasCommand, spawnFilter } from '@hook/process';
 import type { Arch } from '@hook/inventory';
-import { exists } from './files';
+import { hostKernelArch } from '@hook/layout';
+import { exists } from '@hook/debian';
 import { sourceDateEpoch } from './paths';
 
 export interface MakeContext {
@@ -22,7 +23,7 @@ export interface MakeContext {
   runner?: MakeRunner;
 }
 
-/** The kernel's make ARCH= for an architecture (layout's kernelArchOf maps Docker's names to ours). */
+/** The kernel's make ARCH= for an architecture (arm64 for aarch64; not @hook/layout's names). */
 export function makeArchOf(arch: Arch): string {
   return arch === 'x86_64' ? 'x86_64' : 'arm64';
 }
@@ -32,8 +33,7 @@ export function imagePathOf(arch: Arch): string {
 }
 
 function crossCompilePrefix(arch: Arch): string {
-  const host = hostArch() === 'arm64' ? 'aarch64' : 'x86_64';
-  if (arch === host) return '';
+  if (arch === hostKernelArch()) return '';
   return arch === 'aarch64' ? 'aarch64-linux-gnu-' : 'x86_64-linux-gnu-';
 }
 

@@ -13,17 +13,17 @@ import { basename, join } from 'node:path';
 import { UserError, log } from '@hook/log';
 import { run } from '@hook/process';
 import { loadInventory, type Arch, type KernelDefinition } from '@hook/inventory';
-import { AptSuite, debianArchOf, extractDebData } from '@hook/debian';
+import { AptSuite, exists, extractDebData } from '@hook/debian';
 import { armbianArtifactDir, fetchArmbianArtifact, findImageDeb, latestArmbianTag } from './armbian';
 import { makeVariables, runMake, type MakeContext } from './build';
 import { resolveKernelPackage } from './debian-package';
 import { runDockerCheckConfig } from './docker-check-config';
-import { exists, publishFile, sha256File, sha256Text } from './files';
+import { publishFile, sha256File } from './files';
 import { formatKconfig, parseKconfig, readRequiredList, skipRuleFor, type KconfigValues, type RequiredList } from './kconfig';
 import { readLock, type SeriesLock } from './lock';
-import { cacheDir } from '@hook/layout';
+import { cacheDir, dockerArchOf } from '@hook/layout';
 import { kernelCacheDir } from './paths';
-import type { ArtifactRegistry } from '@hook/oci';
+import { sha256Hex, type ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
 
 /** One config as checked: where its values came from, and a complete file for Docker's script. */
@@ -139,7 +139,7 @@ class Kconfigurator {
     // probes: its result is kept under that key, so an unchanged config costs no make run.
     const cc = `${makeVariables(ctx).CROSS_COMPILE ?? ''}gcc`;
     const compiler = await this.compilerVersion(cc);
-    const key = sha256Text(await readFile(defconfig), '\0', basename(tree.dir), '\0', arch, '\0', compiler).slice(0, 24);
+    const key = sha256Hex(await readFile(defconfig), '\0', basename(tree.dir), '\0', arch, '\0', compiler).slice(0, 24);
     const result = join(ctx.objectDir, 'results', `${key}.config`);
     if (await exists(result)) {
       await copyFile(result, out);
@@ -299,8 +299,8 @@ async function prebuiltConfig(workspaceRoot: string, env: NodeJS.ProcessEnv, ker
 
 async function debianConfig(workspaceRoot: string, env: NodeJS.ProcessEnv, kernel: KernelDefinition): Promise<CheckedConfig> {
   const suite = kernel.DEBIAN_SUITE as string;
-  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, debianArchOf(kernel.ARCH), env);
-  const pkg = await resolveKernelPackage(apt, kernel.DEBIAN_PACKAGE ?? `linux-image-${debianArchOf(kernel.ARCH)}`);
+  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, dockerArchOf(kernel.ARCH), env);
+  const pkg = await resolveKernelPackage(apt, kernel.DEBIAN_PACKAGE ?? `linux-image-${dockerArchOf(kernel.ARCH)}`);
   const deb = await apt.download(pkg.name, pkg.version, kernelCacheDir(workspaceRoot, env, 'downloads'));
   return prebuiltConfig(workspaceRoot, env, kernel, deb, `${kernel.id} (Debian ${suite} ${pkg.name} ${pkg.version})`);
 }

@@ -9,10 +9,10 @@
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASE_IMAGE_NAME, buildContainerTarget } from '@hook/containers';
+import { buildContainerTarget } from '@hook/containers';
 import type { DockerEngine } from '@hook/docker';
 import { ensureDockerd, type TestDockerd } from '@hook/docker/testing';
-import { hostDockerArch } from '@hook/layout';
+import { BASE_IMAGE_NAME, hostDockerArch } from '@hook/layout';
 import { UserError } from '@hook/log';
 import { validateBomJson } from '@hook/sbom';
 import { runMake, type MakeContext } from './build';

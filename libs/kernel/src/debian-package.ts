@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { UserError, log } from '@hook/log';
 import type { KernelDefinition } from '@hook/inventory';
-import { AptSuite, debianArchOf } from '@hook/debian';
-import { sha256Text, tempDirBeside } from './files';
+import { AptSuite, tempDirBeside } from '@hook/debian';
+import { dockerArchOf, type KernelMetadata } from '@hook/layout';
+import { sha256Hex } from '@hook/oci';
 import { unpackKernelPackage, versionOfRelease } from './kernel-package';
 import { addKernelFirmware } from './firmware';
 import { installerPolicy, trimModules, writeReport } from './modules';
-import { writeKernelOutputs, type KernelMetadata } from './outputs';
+import { writeKernelOutputs } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 
 /** The real kernel package behind a metapackage such as linux-image-amd64. */
@@ -25,8 +26,8 @@ export async function resolveKernelPackage(apt: AptSuite, pkg: string): Promise<
 export async function buildFromDebianPackage(options: { workspaceRoot: string; kernel: KernelDefinition; env: NodeJS.ProcessEnv }): Promise<KernelMetadata> {
   const { workspaceRoot, kernel, env } = options;
   const suite = kernel.DEBIAN_SUITE as string;
-  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, debianArchOf(kernel.ARCH), env);
-  const wanted = kernel.DEBIAN_PACKAGE ?? `linux-image-${debianArchOf(kernel.ARCH)}`;
+  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, dockerArchOf(kernel.ARCH), env);
+  const wanted = kernel.DEBIAN_PACKAGE ?? `linux-image-${dockerArchOf(kernel.ARCH)}`;
   const pkg = await resolveKernelPackage(apt, wanted);
   log.info(`kernel ${kernel.id}: Debian ${suite} ${wanted} -> ${pkg.name} ${pkg.version}`);
   const deb = await apt.download(pkg.name, pkg.version, kernelCacheDir(workspaceRoot, env, 'downloads'));
@@ -41,7 +42,7 @@ export async function buildFromDebianPackage(options: { workspaceRoot: string; k
     // The firmware the kept modules declare, from the same suite's non-free-firmware packages.
     const firmware = await addKernelFirmware({ workspaceRoot, env, arch: kernel.ARCH, rootDir: unpacked.modulesRoot, release: unpacked.release, config: unpacked.config, suite, workDir: work, trim: report });
     const version = versionOfRelease(unpacked.release);
-    const hash = sha256Text(`${pkg.name}=${pkg.version}`, JSON.stringify(policy), JSON.stringify(firmware.plan.packages)).slice(0, 8);
+    const hash = sha256Hex(`${pkg.name}=${pkg.version}`, JSON.stringify(policy), JSON.stringify(firmware.plan.packages)).slice(0, 8);
     const tag = `${version}-${hash}-${kernel.id.replace(/^hook-debian-/, '')}`;
     const metadata = await writeKernelOutputs(
       workspaceRoot,

@@ -5,7 +5,7 @@
  */
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
-import { exists } from './files';
+import { exists } from '@hook/debian';
 
 export const DEFAULT_DOCKER_CHECK_CONFIG = '/usr/share/docker.io/contrib/check-config.sh';
 

@@ -1,5 +1,5 @@
 /** File helpers: hashing, atomic directory publication, temp dirs. */
-import { sha256Hex, sha256OfFile } from '@hook/oci';
+import { sha256OfFile } from '@hook/oci';
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { exists, tempDirBeside } from '@hook/debian';
 import { basename, dirname, join } from 'node:path';
@@ -8,11 +8,6 @@ import { basename, dirname, join } from 'node:path';
 export async function sha256File(path: string): Promise<string> {
   return (await sha256OfFile(path)).sha256;
 }
-
-/** Hex sha256 of strings or bytes in order (@hook/oci). */
-export const sha256Text = sha256Hex;
-
-export { exists, tempDirBeside } from '@hook/debian';
 
 /**
  * Fills a temp directory with `fill`, then replaces `target` with it. On failure the temp

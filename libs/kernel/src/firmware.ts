@@ -10,10 +10,10 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
-import { AptSuite, debianArchOf, extractDebData } from '@hook/debian';
+import { AptSuite, extractDebData } from '@hook/debian';
 import { formatBytes, log } from '@hook/log';
 import { run } from '@hook/process';
-import type { Arch } from '@hook/layout';
+import { dockerArchOf, type Arch } from '@hook/layout';
 import { MODULE_FILE, unmetDependencies } from '@hook/hardware';
 import { HARDWARE_INDEX, hardwareIndex, readModuleTable } from './hardware';
 import type { TrimReport } from './modules';
@@ -131,7 +131,7 @@ export async function addKernelFirmware(options: {
 }): Promise<{ plan: FirmwarePlan; extras: Record<string, string> }> {
   const { workspaceRoot, env, arch, rootDir, release, config, suite, workDir, trim } = options;
   const table = trim?.table ?? (await readModuleTable(rootDir, release));
-  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, debianArchOf(arch), env, ['non-free-firmware'], true);
+  const apt = new AptSuite(kernelCacheDir(workspaceRoot, env), suite, dockerArchOf(arch), env, ['non-free-firmware'], true);
   const plan = await installFirmware(await planFirmware(join(rootDir, 'lib', 'modules', release), apt), {
     apt,
     downloadsDir: kernelCacheDir(workspaceRoot, env, 'downloads'),

@@ -1,5 +1,4 @@
 export { buildKernelTarget, publishKernelTarget, configureKernel, refreshKernelLock, checkKernelConfigTarget, findKernel, type KernelTargetOptions } from './target';
-export type { KernelMetadata, FileDigest } from './outputs';
 export { readLock, writeLock, seriesKey, LOCK_FILE, type VersionsLock, type SeriesLock } from './lock';
 export { INSTALLER_POLICY, ARMBIAN_POLICY, installerPolicy, type ModulePolicy, type TrimReport } from './modules';
 export { kernelDistDir, kernelOciBase, DEFAULT_KERNEL_OCI_BASE } from './paths';

@@ -6,8 +6,7 @@
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
-import { extractDebData } from '@hook/debian';
-import { exists } from './files';
+import { exists, extractDebData } from '@hook/debian';
 
 export interface UnpackedKernelPackage {
   release: string;

@@ -9,9 +9,6 @@ import { packTree } from './archive';
 import { publishDir, sha256File } from './files';
 import { kernelDistDir } from './paths';
 
-// kernel.json's type, reader and writer are facts of @hook/layout.
-export type { FileDigest, KernelMetadata } from '@hook/layout';
-
 export interface KernelPayload {
   /** bzImage or Image. */
   image: string;

@@ -13,10 +13,10 @@ import { createGzip } from 'node:zlib';
 import { log, yesNo } from '@hook/log';
 import { MediaType, OciLayout, RegistryClient, parseNormalizedNamed, pushLayoutImage, type ImageManifest } from '@hook/oci';
 import { packTree } from './archive';
-import { exists, publishDir, sha256File } from './files';
-import type { KernelMetadata } from './outputs';
+import { exists } from '@hook/debian';
+import { publishDir, sha256File } from './files';
 import { kernelDistDir, sourceDateEpoch } from './paths';
-import { dockerArchOf } from '@hook/layout';
+import { dockerArchOf, type KernelMetadata } from '@hook/layout';
 
 const IMAGE_FILES = ['kernel', 'kernel.tar', 'System.map', 'dtbs.tar.gz'];
 

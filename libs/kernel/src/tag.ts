@@ -1,7 +1,7 @@
 /** Content-addressed kernel versions, as upstream: `<M>.<m>.<point>-<hash8>`. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Text } from './files';
+import { sha256Hex } from '@hook/oci';
 
 /** The build recipe hashed with the defconfig: the builder image recipe. */
 export const BUILD_RECIPE = 'kernel/Dockerfile';
@@ -9,7 +9,7 @@ export const BUILD_RECIPE = 'kernel/Dockerfile';
 export async function sourceKernelTag(workspaceRoot: string, defconfigPath: string, major: number, minor: number, point: number): Promise<string> {
   const defconfig = await readFile(join(workspaceRoot, defconfigPath));
   const recipe = await readFile(join(workspaceRoot, BUILD_RECIPE)).catch(() => Buffer.alloc(0));
-  return `${major}.${minor}.${point}-${sha256Text(defconfig, recipe).slice(0, 8)}`;
+  return `${major}.${minor}.${point}-${sha256Hex(defconfig, recipe).slice(0, 8)}`;
 }
 
 /** Highest point release among published tags `<M>.<m>.<point>-<hash8>`. */

@@ -1,7 +1,7 @@
 /**
  * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
  */
-import { readKernelJson } from '@hook/layout';
+import { readKernelJson, type KernelMetadata } from '@hook/layout';
 import { UserError, log, yesNo } from '@hook/log';
 import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
@@ -10,7 +10,6 @@ import { buildFromDebianPackage } from './debian-package';
 import { buildFromSource, configureFromSource } from './from-source';
 import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
-import type { KernelMetadata } from './outputs';
 import type { ArtifactRegistry } from '@hook/oci';
 
 export interface KernelTargetOptions {

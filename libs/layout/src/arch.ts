@@ -1,6 +1,7 @@
 /**
  * The two names of an architecture: the kernel's (`uname -m`: x86_64, aarch64), used by
- * flavors, kernels and QEMU, and Docker's (amd64, arm64), used by images and dist/ folders.
+ * flavors, kernels and QEMU, and Docker's (amd64, arm64), used by images and dist/ folders and
+ * also Debian's (apt, .deb names).
  * The one mapping between them, and the one for the machine Hook runs on.
  */
 import { UserError } from '@hook/log';

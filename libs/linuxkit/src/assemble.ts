@@ -37,11 +37,6 @@ const NO_RESOLV = `
 /** Image paths LinuxKit never copies (Docker artefacts; dev/console must be a device, not a file). */
 const EXCLUDED = new Set(['.dockerenv', 'Dockerfile', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname']);
 
-export interface KernelInput {
-  /** A directory holding `kernel` (the file named by kernel.binary), `kernel.tar`, optional ucode. */
-  dir: string;
-}
-
 export interface AssembleOptions {
   /** The LinuxKit YAML file; or give its text as `yamlText` (then `yamlPath` only names it). */
   yamlPath?: string;

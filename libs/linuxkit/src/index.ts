@@ -1,5 +1,4 @@
 // Template rendering is Hook's rule, shared with the Nx plugin's graph edges: it lives in @hook/inventory.
-export { renderTemplate, templateImageVariables, isTemplateVariable, imageVariableName } from '@hook/inventory';
 export { validateConfig, referenceExpand } from './config';
 export type { MobyConfig, ImageYaml, ImageConfigYaml, FileYaml, KernelYaml, ParsedConfig } from './config';
 export { mobySchema, definitions } from './schema';

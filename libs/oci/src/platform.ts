@@ -20,13 +20,6 @@ export function normalizePlatform(platform: Platform): Platform {
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
-/** Parses `linux/amd64` or `linux/arm/v7`. */
-export function parsePlatform(text: string): Platform {
-  const [os, architecture, variant] = text.split('/');
-  if (!os || !architecture) throw new Error(`not a platform (want os/arch[/variant]): ${JSON.stringify(text)}`);
-  return normalizePlatform({ os, architecture, variant });
-}
-
 export function formatPlatform(platform: Platform): string {
   const p = normalizePlatform(platform);
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');

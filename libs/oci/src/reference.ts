@@ -171,10 +171,6 @@ export function parseImageReference(input: string): ImageReference {
   return parseNormalizedNamed(input).withDefaultTag();
 }
 
-export function isValidDomain(host: string): boolean {
-  return DOMAIN_RE.test(host);
-}
-
 const warnedSettings = new Set<string>();
 
 /**

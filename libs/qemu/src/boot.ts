@@ -164,7 +164,7 @@ export async function chooseAccelerator(arch: QemuArch, env: NodeJS.ProcessEnv =
   const wanted = (env.HOOK_QEMU_ACCEL ?? 'auto').toLowerCase();
   if (wanted === 'tcg' || wanted === 'kvm') return wanted;
   if (wanted !== 'auto' && wanted !== '') throw new UserError(`HOOK_QEMU_ACCEL must be tcg, kvm or auto, not '${env.HOOK_QEMU_ACCEL}'`);
-  if (hostArch() !== arch) return 'tcg';
+  if (hostKernelArch() !== arch) return 'tcg';
   if (arch === 'x86_64' && !(await cpuCanVirtualize())) {
     log.info('this CPU has no virtualization extensions (no vmx or svm in /proc/cpuinfo): QEMU uses TCG emulation (slow); HOOK_QEMU_ACCEL=kvm forces KVM');
     return 'tcg';
@@ -207,9 +207,4 @@ export async function probeKvm(arch: QemuArch): Promise<boolean> {
     log.info(`KVM probe: ${(error as Error).message}`);
     return false;
   }
-}
-
-/** The host in QEMU's terms (the architecture KVM can run), from @hook/layout. */
-export function hostArch(): QemuArch | undefined {
-  return hostKernelArch();
 }

@@ -8,7 +8,7 @@ export {
 } from './command';
 export type { Accelerator, GuestForward, HostForward, MachineFiles, MachineOptions, QemuArch, QemuCommand } from './command';
 export { prepareMachine } from './machine';
-export { bootAndWait, chooseAccelerator, cpuCanVirtualize, probeKvm, hostArch } from './boot';
+export { bootAndWait, chooseAccelerator, cpuCanVirtualize, probeKvm } from './boot';
 export { firmwareOf, netbootOf, runFlavor, runInteractive, type Firmware, type FlavorRunOptions, type InteractiveOptions } from './interactive';
 export { smeeHookScript, smeeKernelParams, smeeValuesFromEnv, type SmeeScriptValues } from './ipxe-script';
 export { describeDownload, parseListen, startNetbootServer, type NetbootServer, type NetbootServerOptions, type ServedRequest } from './netboot-server';

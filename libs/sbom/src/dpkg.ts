@@ -87,9 +87,3 @@ export function dpkgDatabase(statusText: string, lists: Map<string, string>): Dp
   }
   return { packages, owners };
 }
-
-/** The package that installed `path` (any merged-/usr spelling), if any. */
-export function ownerOf(db: DpkgDatabase, path: string): DebianPackage | undefined {
-  const key = db.owners.get(mergedUsrPath(path.replace(/^\/+/, '')));
-  return key === undefined ? undefined : db.packages.get(key);
-}
