@@ -1,44 +1,42 @@
 # hook-lib.sh: what hook-docker and bootkit share (sourced, POSIX sh over BusyBox):
-# the Tinkerbell kernel command line and JSON-lines logging.
+# the Tinkerbell kernel command line (over the shared cmdline.sh) and JSON-lines logging.
+
+# The kernel command line's rule is the shared cmdline.sh's, beside this file (HOOK_CMDLINE_LIB:
+# its path, for tests on a build host).
+# shellcheck source=cmdline.sh
+. "${HOOK_CMDLINE_LIB:-/usr/lib/hook/cmdline.sh}"
 
 # hook_read_cmdline: reads ${HOOK_CMDLINE:-/proc/cmdline} into cmdline_<key> for every key a
-# HookOS service reads (contract section 1). Tokens are split on white space (a trailing
-# newline is no token), the key is what comes before the first `=`, the last occurrence of a
-# key wins, and a bare key (no `=`) sets the empty value: upstream's Go bootkit crashed on
-# that; here it is just "not set". Nothing is evaluated, so values may hold any character
-# but white space. Returns 1 when the file cannot be read.
+# HookOS service reads (contract section 1), by cmdline.sh's rule: the last occurrence of a key
+# wins, and a bare key (no `=`) sets the empty value: upstream's Go bootkit crashed on that;
+# here it is just "not set". Returns 1 when the file cannot be read.
+# shellcheck disable=SC2034 # the cmdline_ variables are read by the scripts that source this file
 hook_read_cmdline() {
   cmdline_docker_registry='' cmdline_registry_username='' cmdline_registry_password=''
   cmdline_grpc_authority='' cmdline_worker_id='' cmdline_tink_worker_image=''
   cmdline_tinkerbell_tls='' cmdline_tinkerbell_insecure_tls=''
   cmdline_HTTP_PROXY='' cmdline_HTTPS_PROXY='' cmdline_NO_PROXY=''
   cmdline_syslog_host='' cmdline_insecure_registries=''
-  _hook_cmdline=$(cat "${HOOK_CMDLINE:-/proc/cmdline}" 2>/dev/null) || return 1
-  # No globbing while the line is split: a value such as `*` stays itself.
-  set -f
-  for _hook_token in $_hook_cmdline; do
-    case $_hook_token in
-      *=*) _hook_key=${_hook_token%%=*} _hook_value=${_hook_token#*=} ;;
-      *) _hook_key=$_hook_token _hook_value='' ;;
-    esac
-    case $_hook_key in
-      docker_registry) cmdline_docker_registry=$_hook_value ;;
-      registry_username) cmdline_registry_username=$_hook_value ;;
-      registry_password) cmdline_registry_password=$_hook_value ;;
-      grpc_authority) cmdline_grpc_authority=$_hook_value ;;
-      worker_id) cmdline_worker_id=$_hook_value ;;
-      tink_worker_image) cmdline_tink_worker_image=$_hook_value ;;
-      tinkerbell_tls) cmdline_tinkerbell_tls=$_hook_value ;;
-      tinkerbell_insecure_tls) cmdline_tinkerbell_insecure_tls=$_hook_value ;;
-      HTTP_PROXY) cmdline_HTTP_PROXY=$_hook_value ;;
-      HTTPS_PROXY) cmdline_HTTPS_PROXY=$_hook_value ;;
-      NO_PROXY) cmdline_NO_PROXY=$_hook_value ;;
-      syslog_host) cmdline_syslog_host=$_hook_value ;;
-      insecure_registries) cmdline_insecure_registries=$_hook_value ;;
-    esac
-  done
-  set +f
-  return 0
+  cmdline_scan _hook_cmdline_word
+}
+# _hook_cmdline_word KEY [VALUE]: one word of the command line (cmdline_scan).
+# shellcheck disable=SC2034 # the cmdline_ variables are read by the scripts that source this file
+_hook_cmdline_word() {
+  case $1 in
+    docker_registry) cmdline_docker_registry=${2-} ;;
+    registry_username) cmdline_registry_username=${2-} ;;
+    registry_password) cmdline_registry_password=${2-} ;;
+    grpc_authority) cmdline_grpc_authority=${2-} ;;
+    worker_id) cmdline_worker_id=${2-} ;;
+    tink_worker_image) cmdline_tink_worker_image=${2-} ;;
+    tinkerbell_tls) cmdline_tinkerbell_tls=${2-} ;;
+    tinkerbell_insecure_tls) cmdline_tinkerbell_insecure_tls=${2-} ;;
+    HTTP_PROXY) cmdline_HTTP_PROXY=${2-} ;;
+    HTTPS_PROXY) cmdline_HTTPS_PROXY=${2-} ;;
+    NO_PROXY) cmdline_NO_PROXY=${2-} ;;
+    syslog_host) cmdline_syslog_host=${2-} ;;
+    insecure_registries) cmdline_insecure_registries=${2-} ;;
+  esac
 }
 
 # hook_json_string VALUE: VALUE as a JSON string literal (quotes, backslashes, tabs and

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { run, shellQuote } from '@hook/process';
 
 const HOOK_LIB = join(__dirname, '../../../images/hook-init/rootfs/usr/lib/hook');
+/** lib.sh sources the command-line helper every image shares; in HookOS /usr/lib/hook/cmdline.sh. */
+const CMDLINE_LIB = join(__dirname, '../../containers/assets/cmdline.sh');
 let work: string;
 
 beforeAll(async () => {
@@ -26,7 +28,7 @@ async function sh(script: string, env: NodeJS.ProcessEnv = {}): Promise<string> 
     'mount() { echo "mount $*"; }',
     'mkdir() { echo "mkdir $*"; }',
   ].join('\n');
-  const result = await run('busybox', ['sh', '-c', `${prelude}\n${script}`], { env: { ...process.env, ...env } });
+  const result = await run('busybox', ['sh', '-c', `${prelude}\n${script}`], { env: { ...process.env, HOOK_CMDLINE_LIB: CMDLINE_LIB, ...env } });
   return result.stdout;
 }
 

@@ -114,14 +114,14 @@ describe("the repository's image folders", () => {
     expect(wanted.filter((v) => !have.includes(v!))).toEqual([]);
   });
 
-  it('share one rootfs-copy helper, whose hash is an input of every tag', async () => {
+  it.each(['rootfs-copy.sh', 'cmdline.sh'])('share one %s, whose hash is an input of every tag', async (helper) => {
     const copies = [];
     for (const name of await readdir(join(WORKSPACE, 'images'))) {
-      if (await readFile(join(WORKSPACE, 'images', name, 'rootfs-copy.sh')).catch(() => undefined)) copies.push(name);
+      if (await readFile(join(WORKSPACE, 'images', name, helper)).catch(() => undefined)) copies.push(name);
     }
     expect(copies).toEqual([]);
     const { inputs } = await describeContainer({ workspaceRoot: WORKSPACE, imageName: 'ntp', arch: 'amd64', env: {} });
-    expect(JSON.stringify(inputs)).toContain('rootfs-copy.sh');
+    expect(JSON.stringify(inputs)).toContain(helper);
   });
 
   it('hash each folder independently of the others', async () => {

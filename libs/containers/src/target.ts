@@ -43,9 +43,9 @@ export async function listImageFolders(workspaceRoot: string): Promise<string[]>
 
 /**
  * Files every image's build context gets besides its own folder, so the Dockerfiles share one
- * copy (`COPY rootfs-copy.sh ...`). Their hashes are inputs of every tag.
+ * copy (`COPY rootfs-copy.sh ...`, `COPY cmdline.sh ...`). Their hashes are inputs of every tag.
  */
-export const SHARED_CONTEXT_FILES: readonly string[] = [join(__dirname, '..', 'assets', 'rootfs-copy.sh')];
+export const SHARED_CONTEXT_FILES: readonly string[] = ['rootfs-copy.sh', 'cmdline.sh'].map((name) => join(__dirname, '..', 'assets', name));
 
 async function sharedContextHashes(): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};

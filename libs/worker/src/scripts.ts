@@ -11,6 +11,16 @@ import { run, spawnFilter } from '@hook/process';
 const IMAGE_DIR = resolve(__dirname, '../../../images/hook-docker');
 export const HOOK_DOCKER_SCRIPT = join(IMAGE_DIR, 'hook-docker.sh');
 export const BOOTKIT_SCRIPT = join(IMAGE_DIR, 'bootkit.sh');
+/**
+ * The kernel command-line helper the image carries at /usr/lib/hook/cmdline.sh (one copy for
+ * every image, in libs/containers/assets): hook-lib.sh sources it from HOOK_CMDLINE_LIB.
+ */
+const CMDLINE_LIB = resolve(__dirname, '../../containers/assets/cmdline.sh');
+
+/** The scripts' environment: `env`, with the repository's cmdline.sh unless it names one. */
+function scriptEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { HOOK_CMDLINE_LIB: CMDLINE_LIB, ...env };
+}
 
 /** One line of a service's log: the JSON object it printed, or `{ raw }` for any other line. */
 export type LogLine = Record<string, string> & { raw: string };
@@ -39,7 +49,7 @@ async function which(command: string): Promise<string | undefined> {
 
 /** Runs a script to its end with `busybox sh`; never throws for a non-zero exit. */
 export async function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ exitCode: number; lines: LogLine[]; output: string }> {
-  const result = await run('busybox', ['sh', script, ...args], { env, allowFailure: true, timeoutMs });
+  const result = await run('busybox', ['sh', script, ...args], { env: scriptEnv(env), allowFailure: true, timeoutMs });
   const output = `${result.stdout}\n${result.stderr}`.trim();
   return { exitCode: result.exitCode, lines: parseLog(output), output };
 }
@@ -85,7 +95,7 @@ export async function startScript(script: string, args: string[], env: NodeJS.Pr
     'wait "$pid"; status=$?',
     'echo "__exit $status"',
   ].join('\n');
-  const handle = await spawnFilter('sh', ['-c', wrapper, 'service', `${Math.ceil(lifetimeMs / 1000)}s`, script, ...args], { env });
+  const handle = await spawnFilter('sh', ['-c', wrapper, 'service', `${Math.ceil(lifetimeMs / 1000)}s`, script, ...args], { env: scriptEnv(env) });
   const collected: LogLine[] = [];
   const waiters = new Set<() => void>();
   let pending = '';

@@ -4,10 +4,14 @@
 set -f
 # PID 1 of its container: without a handler, the TERM of a shutdown would be ignored.
 trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM INT
+# The kernel command line, by the shared rule (cmdline.sh): every console=VALUE, in order.
+# shellcheck source=cmdline.sh
+. "${HOOK_CMDLINE_LIB:-/usr/lib/hook/cmdline.sh}"
 consoles=
-for word in $(cat /proc/cmdline); do
-  case $word in console=*) consoles="$consoles ${word#console=}" ;; esac
-done
+add_console() {
+  if [ "$#" -eq 2 ] && [ "$1" = console ]; then consoles="$consoles $2"; fi
+}
+cmdline_scan add_console
 [ -n "$consoles" ] || consoles=tty0
 for console in $consoles; do
   tty=${console%%,*}

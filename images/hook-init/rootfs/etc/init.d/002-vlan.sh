@@ -17,7 +17,7 @@ if ! hw=$(cmdline_get hw_addr) || [ -z "$hw" ]; then
   exit 0
 fi
 if ! parent=$(interface_of_mac "$hw"); then
-  say "vlan: no interface has hw_addr $hw (have: $(echo $(ls /sys/class/net))); no VLAN configured"
+  say "vlan: no interface has hw_addr $hw (have: $(interface_names)); no VLAN configured"
   exit 0
 fi
 modprobe -q 8021q

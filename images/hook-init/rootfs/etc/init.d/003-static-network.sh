@@ -48,7 +48,7 @@ if ! prefix=$(prefix_of "$netmask"); then
   exit 0
 fi
 if ! iface=$(interface_of_mac "$mac"); then
-  say "ipam: no interface has MAC $mac (have: $(echo $(ls /sys/class/net))); using DHCP"
+  say "ipam: no interface has MAC $mac (have: $(interface_names)); using DHCP"
   exit 0
 fi
 ip link set "$iface" up || exit 1

@@ -15,7 +15,7 @@ elif wanted=$(cmdline_get interface); then
   echo "$wanted" >/run/hook/dhcp-interfaces
   for name in $(echo "$wanted" | tr , ' '); do
     if [ ! -e "/sys/class/net/$name" ]; then
-      say "dhcp: interface=$name names no interface (have: $(echo $(ls /sys/class/net))); DHCP waits for it"
+      say "dhcp: interface=$name names no interface (have: $(interface_names)); DHCP waits for it"
       exit 0
     fi
   done

@@ -8,28 +8,11 @@ say() {
   return 0
 }
 
-# The words of the kernel command line, one per line (no globbing of their contents).
-cmdline_words() {
-  (set -f; for word in $(cat "${HOOK_CMDLINE:-/proc/cmdline}"); do printf '%s\n' "$word"; done)
-}
-
-# cmdline_get KEY: prints the value of the last KEY=VALUE (the kernel's and Tinkerbell's rule:
-# the last one wins); fails when there is none. A bare KEY (no '=') is not a value.
-cmdline_get() {
-  _found=1 _value=
-  while IFS= read -r _word; do
-    case $_word in "$1="*) _value=${_word#*=} _found=0 ;; esac
-  done <<EOF2
-$(cmdline_words)
-EOF2
-  printf '%s' "$_value"
-  return $_found
-}
-
-# cmdline_bare KEY: true when KEY appears without '='.
-cmdline_bare() {
-  cmdline_words | grep -qx -- "$1"
-}
+# The kernel command line: cmdline_get KEY (the last KEY=VALUE's value; fails when there is
+# none, a bare KEY is not a value) and cmdline_bare KEY (KEY appears without `=`), from the
+# shared cmdline.sh beside this file (HOOK_CMDLINE_LIB: its path, for tests on a build host).
+# shellcheck source=cmdline.sh
+. "${HOOK_CMDLINE_LIB:-/usr/lib/hook/cmdline.sh}"
 
 # The interface whose MAC address is $1 (any case, ':' or '-' separated).
 interface_of_mac() {
@@ -38,4 +21,13 @@ interface_of_mac() {
     [ "$(cat "$_dir/address" 2>/dev/null)" = "$_want" ] && { echo "${_dir##*/}"; return 0; }
   done
   return 1
+}
+
+# The names of the network interfaces, on one line (for messages).
+interface_names() {
+  _names=''
+  for _dir in /sys/class/net/*; do
+    if [ -e "$_dir" ]; then _names="$_names ${_dir##*/}"; fi
+  done
+  echo "${_names# }"
 }
