@@ -26,6 +26,7 @@ cd "$(dirname "$0")/.."
 #                         with the F flag so it works inside containers
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
 #   jq                    HookOS's init scripts read runtime.json with it; their unit tests run them here
+#   shellcheck            lints HookOS's shell scripts (containers:lint, scripts/shellcheck.sh)
 #   curl                  probing the registries a worker boot test runs inside its namespace
 #   faketime              the reproducibility test builds with the clock a day ahead
 #   u-boot-qemu           u-boot for QEMU's arm64 virt machine: the u-boot extlinux medium boot test
@@ -42,7 +43,7 @@ packages=(
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
   debootstrap qemu-user-static binfmt-support
-  dnsmasq-base iproute2 curl jq openssl
+  dnsmasq-base iproute2 curl jq openssl shellcheck
   faketime
   u-boot-qemu u-boot-tools
   fdisk mount e2fsprogs

@@ -79,7 +79,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'gha-matrix', aliases: ['gha-matrix'], takesFlavor: false, summary: 'print the GitHub Actions matrices (and append them to $GITHUB_OUTPUT)' },
   { name: 'linuxkit-containers', aliases: ['linuxkit-containers'], takesFlavor: false, summary: 'build every LinuxKit container image for DOCKER_ARCH' },
   { name: 'bootable-media', aliases: ['bootable-media', 'bootable', 'media'], takesFlavor: false, summary: 'write a bootable disk image per board into dist/bootable (BOARD=, CARD_DEVICE=): hook bootable-media <bootable-id>' },
-  { name: 'lint', aliases: ['lint', 'shellcheck', 'shellfmt'], takesFlavor: false, summary: 'type-check every project (nx run-many -t lint)' },
+  { name: 'lint', aliases: ['lint', 'shellcheck', 'shellfmt'], takesFlavor: false, summary: "type-check every project and shellcheck HookOS's shell scripts (nx run-many -t lint)" },
   { name: 'list', aliases: ['list', 'ls'], takesFlavor: false, summary: 'the inventory as a table (--json for JSON)' },
   { name: 'kernel-lock', aliases: ['kernel-lock', 'refresh-kernel-lock'], takesFlavor: false, summary: 'resolve kernel point releases again and rewrite kernel/versions.lock.json' },
   { name: 'hardware', aliases: ['hardware', 'hw'], takesFlavor: true, summary: 'which module of a built flavor drives a device, and its firmware: hook hardware <flavor> <vendor:device>... (or lspci -nn / lsusb output on stdin)' },

@@ -280,7 +280,7 @@ async function graph(ctx: CliContext, file: string | undefined): Promise<number>
 
 async function lint(ctx: CliContext, word: string): Promise<number> {
   if (word === 'lint') installPreCommitHook(ctx.root);
-  else log.notice(`'${word}' checked upstream's bash; this project's lint is a TypeScript type check of every project`);
+  else log.notice(`'${word}' checked upstream's bash; this project's lint type-checks every project and runs shellcheck over HookOS's shell scripts (containers:lint)`);
   return ctx.runNx(['run-many', '-t', 'lint'], ctx.env);
 }
 
