@@ -11,7 +11,7 @@
  * (Nx fills .nx/workspace-data), then the sides alternate run by run so that a change in the
  * machine's load falls on both. Timing wants a quiet machine.
  */
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '@hook/process';
@@ -30,6 +30,25 @@ function median(values: number[]): number {
 }
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+
+/**
+ * The worktree's node_modules: links to this tree's packages, except that the workspace's own
+ * (node_modules/@hook/nx-plugin -> ../../tools/hook-nx-plugin) point into the worktree; a link to
+ * the whole folder would load this tree's plugin there too (Node follows it to its real path).
+ */
+async function linkNodeModules(worktree: string): Promise<void> {
+  const from = join(root, 'node_modules');
+  const to = join(worktree, 'node_modules');
+  await mkdir(to);
+  for (const name of await readdir(from)) {
+    if (name !== '@hook') {
+      await symlink(join(from, name), join(to, name));
+      continue;
+    }
+    await mkdir(join(to, name));
+    for (const entry of await readdir(join(from, name))) await symlink(await readlink(join(from, name, entry)), join(to, name, entry));
+  }
+}
 
 /** Wall seconds of `npx nx show projects`, as a user types it, and how many projects it listed. */
 async function showProjects(dir: string): Promise<{ seconds: number; projects: number }> {
@@ -53,7 +72,7 @@ async function main(): Promise<void> {
   const other = join(work, 'base');
   try {
     await run('git', ['worktree', 'add', '--detach', other, base], { cwd: root });
-    await symlink(join(root, 'node_modules'), join(other, 'node_modules'));
+    await linkNodeModules(other);
     const sides = [
       { name: 'this working tree', dir: root, show: [] as number[], load: [] as number[], projects: 0 },
       { name: `${base} (${commit.trim()})`, dir: other, show: [] as number[], load: [] as number[], projects: 0 },
