@@ -15,9 +15,10 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildKernelTarget } from '@hook/kernel';
+import { cacheDir } from '@hook/layout';
 
 const repo = resolve(__dirname, '..');
-const cache = process.env.CACHE_DIR || join(repo, 'cache');
+const cache = cacheDir(repo, process.env);
 
 async function timed<T>(label: string, action: () => Promise<T>): Promise<number> {
   const started = process.hrtime.bigint();
@@ -43,13 +44,8 @@ async function main() {
     const ccache = join(root, 'ccache');
     // The host's toolchain (the packages above): the builder container needs the Debian base in
     // dist/, which only the Nx graph makes (debian-base:build-<arch>), not this temp workspace.
-    const env = {
-      ...process.env,
-      CACHE_DIR: cache,
-      KERNEL_CCACHE_DIR: ccache,
-      KERNEL_SOURCE: process.env.KERNEL_SOURCE || 'debian',
-      KERNEL_BUILDER: process.env.KERNEL_BUILDER || 'host',
-    };
+    // Debian's source and the host's toolchain unless the environment chooses others.
+    const env = { KERNEL_SOURCE: 'debian', KERNEL_BUILDER: 'host', ...process.env, CACHE_DIR: cache, KERNEL_CCACHE_DIR: ccache };
     const build = (extra: NodeJS.ProcessEnv = {}) => buildKernelTarget({ workspaceRoot: root, kernelId: 'bench-tiny-amd64', env: { ...env, ...extra } });
 
     // The source tree comes from the cache (any kernel build or test unpacks it once; when it is

@@ -58,6 +58,7 @@ export type CommandName =
   | 'kernel-check'
   | 'graph'
   | 'hardware'
+  | 'settings'
   | 'help';
 
 export interface CommandSpec {
@@ -84,6 +85,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'kernel-lock', aliases: ['kernel-lock', 'refresh-kernel-lock'], takesFlavor: false, summary: 'resolve kernel point releases again and rewrite kernel/versions.lock.json' },
   { name: 'hardware', aliases: ['hardware', 'hw'], takesFlavor: true, summary: 'which module of a built flavor drives a device, and its firmware: hook hardware <flavor> <vendor:device>... (or lspci -nn / lsusb output on stdin)' },
   { name: 'graph', aliases: ['graph', 'nx-graph'], takesFlavor: false, summary: 'the project graph: opens it in a browser (nx graph), or writes it: hook graph <file.json|file.html>' },
+  { name: 'settings', aliases: ['settings', 'config-vars'], takesFlavor: false, summary: "every setting (environment variable or KEY=VALUE): its value here or its default, and what it does (--markdown: the README's tables)" },
   { name: 'help', aliases: ['help'], takesFlavor: false, summary: 'this help' },
 ];
 

@@ -1,8 +1,9 @@
 /** Process entry point of the bundled CLI. */
 import { log } from '@hook/log';
+import { setting } from '@hook/settings';
 import { exitCodeOf, main, nxBinary, verifyHookosBuild } from './main';
 
-const root = process.env.HOOK_WORKSPACE_ROOT ?? process.cwd();
+const root = setting(process.env, 'HOOK_WORKSPACE_ROOT') ?? process.cwd();
 
 main(process.argv.slice(2), {
   root,

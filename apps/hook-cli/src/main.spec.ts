@@ -153,8 +153,8 @@ describe('commands', () => {
       [['bootable-media', 'grub-amd65'], "Unknown bootable 'grub-amd65' (did you mean grub-amd64?)"],
       [['bootable-media'], 'bootable-media needs a bootable id; valid ones are: grub-amd64'],
       [['bootable-media', 'uboot-rk', 'BOARD=rock5b'], "Unknown board 'rock5b' for bootable uboot-rk; its boards are: cm3588-nas nanopct6 odroidm1 quartz64a rockpro64"],
-      [['bootable-media', 'grub-debian-amd64', 'TINK_SERVER=a b'], "TINK_SERVER is 'a b': a kernel command line value cannot hold spaces"],
-      [['bootable-media', 'grub-debian-amd64', 'TINK_GRPC_PORT=grpc'], "TINK_GRPC_PORT is 'grpc'; use a TCP port number"],
+      [['bootable-media', 'grub-debian-amd64', 'TINK_SERVER=a b'], "TINK_SERVER is 'a b'; use letters, digits and . _ : / @ % + , = - [ ] (a kernel command line value: no spaces or shell characters)"],
+      [['bootable-media', 'grub-debian-amd64', 'TINK_GRPC_PORT=grpc'], "TINK_GRPC_PORT is 'grpc'; use a whole number, 1..65535"],
       [['bootable-media', 'uboot-rk', 'CARD_DEVICE=/dev/null'], 'CARD_DEVICE takes one medium, but bootable uboot-rk has 5 boards'],
       [['bootable-media', 'grub-debian-amd64', 'CARD_DEVICE=/etc/hostname'], 'CARD_DEVICE /etc/hostname is a regular file, not a block device'],
       [['bootable-media', 'grub-debian-amd64', 'CARD_DEVICE=/dev/no-such-card'], 'CARD_DEVICE /dev/no-such-card does not exist'],
@@ -185,6 +185,24 @@ describe('commands', () => {
     expect(await main(['--help'], ctx)).toBe(0);
     expect(output()).toContain('Usage: hook [command] [flavor-id] [KEY=VALUE ...]');
     expect(output()).toContain('build-run-qemu|run-qemu|qemu-run|run|qemu');
+  });
+
+  it('lists every setting with the value here or its default, and prints the README tables with --markdown', async () => {
+    const listed = context({ env: { HOOK_INITRAMFS_LEVEL: '9' } });
+    expect(await main(['settings'], listed.ctx)).toBe(0);
+    expect(listed.output()).toContain('HOOK_INITRAMFS_LEVEL=9');
+    expect(listed.output()).toContain('HOOK_VERSION (default: 0.11.1)');
+    expect(listed.nxCalls).toEqual([]);
+    const tables = context();
+    expect(await main(['settings', '--markdown'], tables.ctx)).toBe(0);
+    expect(tables.output()).toContain('| `USE_LATEST_BUILT_KERNEL` | `no` |');
+  });
+
+  it('a bad KEY=VALUE of any setting is one line before anything runs', async () => {
+    const { ctx, nxCalls } = context();
+    expect(await main(['build', 'hook-debian-amd64', 'HOOK_INITRAMFS_LEVEL=fast'], ctx)).toBe(1);
+    expect(nxCalls).toEqual([]);
+    expect(logLines).toEqual([expect.stringContaining("[error] HOOK_INITRAMFS_LEVEL is 'fast'; use a whole number, 1..22")]);
   });
 });
 

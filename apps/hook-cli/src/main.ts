@@ -4,7 +4,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError, checkYesNoSettings, log, reportError, yesNo } from '@hook/log';
+import { UserError, log, reportError } from '@hook/log';
 import {
   kernelOf,
   kernelProjectName,
@@ -12,16 +12,14 @@ import {
   outputIdOf,
   resolveFlavor,
   suggest,
-  DEFAULT_LINUXKIT_VERSION,
   type Inventory,
   type ResolvedFlavor,
 } from '@hook/inventory';
-import { DEFAULTS as LAYOUT_DEFAULTS, DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, mediaManifestFile, verifySha256Sums } from '@hook/layout';
+import { DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, mediaManifestFile, verifySha256Sums } from '@hook/layout';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
+import { checkSettings, definitionOf, isSet, setting, settingNames, settingsListing, settingsMarkdown } from '@hook/settings';
 
-/** Upstream's defaults (@hook/layout owns them; the libraries apply them to unset variables). */
-export const DEFAULTS = { ...LAYOUT_DEFAULTS, LINUXKIT_VERSION: DEFAULT_LINUXKIT_VERSION } as const;
 
 export interface CliContext {
   root: string;
@@ -78,16 +76,16 @@ export async function main(argv: readonly string[], ctx: CliContext): Promise<nu
 async function dispatch(argv: readonly string[], ctx: CliContext): Promise<number> {
   const args = parseArgs(argv);
   if (args.flags.has('--help')) return help(ctx);
-  // A yes/no setting with another value stops here, before anything is applied or built.
-  checkYesNoSettings({ ...ctx.env, ...args.params });
+  // A yes/no setting with another value, or a bad KEY=VALUE, stops here, before anything is applied or built.
+  checkSettings({ ...ctx.env, ...args.params }, Object.keys(args.params));
   for (const [name, value] of Object.entries(args.params)) {
     const before = ctx.env[name];
     log.info(`Applying cmdline param to environment '${name}': '${before === undefined ? '(unset)' : before || '(empty)'}' --> '${value || '(empty)'}'`);
     ctx.env[name] = value;
   }
-  const unknownFlags = [...args.flags].filter((f) => !['--help', '--json'].includes(f));
+  const unknownFlags = [...args.flags].filter((f) => !['--help', '--json', '--markdown'].includes(f));
   if (unknownFlags.length > 0) {
-    throw new UserError(`Unknown option ${unknownFlags[0]}; options are --help and --json (for list); parameters are KEY=VALUE`);
+    throw new UserError(`Unknown option ${unknownFlags[0]}; options are --help, --json (for list) and --markdown (for settings); parameters are KEY=VALUE`);
   }
 
   let word = args.positional[0];
@@ -104,6 +102,9 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
   switch (command.name) {
     case 'help':
       return help(ctx);
+    case 'settings':
+      ctx.stdout.write(args.flags.has('--markdown') ? settingsMarkdown() : settingsListing(ctx.env));
+      return 0;
     case 'gha-matrix':
       return ghaMatrix(ctx);
     case 'list':
@@ -111,7 +112,7 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
     case 'lint':
       return lint(ctx, word);
     case 'linuxkit-containers': {
-      const arch = ctx.env.DOCKER_ARCH || hostDockerArch(ctx.hostArch);
+      const arch = setting(ctx.env, 'DOCKER_ARCH') ?? hostDockerArch(ctx.hostArch);
       return ctx.runNx(['run-many', '-t', `build-${arch}`, '--projects=tag:hook:image'], ctx.env);
     }
     case 'kernel-lock':
@@ -140,7 +141,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
   log.info(`Using Hook version (HOOK_VERSION): ${hookVersion(ctx.env)}`);
   switch (command.name) {
     case 'build':
-      if (yesNo(ctx.env, 'LINUXKIT_ISO')) {
+      if (setting(ctx.env, 'LINUXKIT_ISO')) {
         if (!flavor.SUPPORTS_ISO) throw new UserError(`Flavor ${flavor.id} does not support an ISO (SUPPORTS_ISO is not set in ${flavor.file})`);
         return ctx.runNx(['run', `${flavor.id}:iso`], ctx.env);
       }
@@ -162,7 +163,7 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       return 0;
     case 'kernel': {
       // Publishing runs after the (cached) build, so a cache hit still pushes or exports.
-      const publish = yesNo(ctx.env, 'DO_PUSH') || yesNo(ctx.env, 'EXPORT_KERNEL_IMAGE');
+      const publish = setting(ctx.env, 'DO_PUSH') || setting(ctx.env, 'EXPORT_KERNEL_IMAGE');
       return ctx.runNx(['run', `${kernelProjectName(kernel.id)}:${publish ? 'publish' : 'build'}`], ctx.env);
     }
     case 'kernel-check':
@@ -213,13 +214,14 @@ export function checkWritable(root: string, folders: readonly string[]): void {
 }
 
 /**
- * Unset settings keep upstream's defaults, applied by the libraries (@hook/layout), not
+ * Unset settings keep their defaults, applied where they are read (@hook/settings), not
  * exported here: exported, they would enter the Nx hash and `./hook build` would miss the cache
  * entries of `npx nx run <flavor>:build`.
  */
 function logDefaults(env: NodeJS.ProcessEnv): void {
-  for (const [key, value] of Object.entries(DEFAULTS)) {
-    if (!env[key]) log.debug(`${key} is not set: using the default '${value}'`);
+  for (const name of settingNames()) {
+    const { defaultText, hashes } = definitionOf(name);
+    if (hashes.length > 0 && defaultText && !isSet(env, name)) log.debug(`${name} is not set: using the default ${defaultText}`);
   }
 }
 
@@ -232,9 +234,9 @@ async function bootableMedia(ctx: CliContext, bootableId: string | undefined): P
   const media = await import('@hook/bootable/cli');
   const inventory = loadInventory(ctx.root);
   const { bootable, flavor } = media.resolveBootable(inventory, bootableId);
-  const boards = media.selectBoards(bootable, ctx.env.BOARD);
+  const boards = media.selectBoards(bootable, setting(ctx.env, 'BOARD'));
   for (const board of boards) media.tinkSettings(ctx.env, board.id);
-  const device = ctx.env.CARD_DEVICE;
+  const device = setting(ctx.env, 'CARD_DEVICE');
   if (device) {
     if (boards.length !== 1) {
       throw new UserError(`CARD_DEVICE takes one medium, but bootable ${bootable.ID} has ${boards.length} boards (${boards.map((b) => b.id).join(' ')}); choose one with BOARD=<board>`);
@@ -299,6 +301,7 @@ function ghaMatrix(ctx: CliContext): number {
   const matrices = computeMatrices(inventory, ctx.env, log);
   const lines = githubOutputLines(matrices);
   for (const line of lines) log.info(line.replace('=', ' to: '));
+  // GitHub's own variable, not a Hook setting.
   if (ctx.env.GITHUB_OUTPUT) appendFileSync(ctx.env.GITHUB_OUTPUT, lines.map((l) => `${l}\n`).join(''));
   ctx.stdout.write(JSON.stringify(matrices.bootable));
   return 0;
@@ -351,9 +354,8 @@ function help(ctx: CliContext): number {
     '',
     "Without a command: build. Without a flavor: hook-default-<host arch>. 'hook list' shows the flavors.",
     '',
-    'Common parameters: DEBUG=yes, HOOK_VERSION, HOOK_KERNEL_OCI_BASE, HOOK_LK_CONTAINERS_OCI_BASE,',
-    'DO_PUSH=yes, DOCKER_ARCH, CI_TAGS and CI_RUNNER_* (gha-matrix), CACHE_DIR,',
-    'HOOK_LINUXKIT_BACKEND=linuxkit with LINUXKIT_BIN (assemble with the linuxkit binary). See README.md.',
+    "Common parameters: DEBUG=yes, HOOK_VERSION, DO_PUSH=yes, CACHE_DIR, HOOK_INITRAMFS_LEVEL=9 (faster, larger).",
+    "'hook settings' lists every setting with its value here or its default; README.md explains them.",
   ];
   ctx.stdout.write(lines.join('\n') + '\n');
   return 0;

@@ -16,13 +16,14 @@ import { HOOK_ISO_CMDLINE_PLACEHOLDER, patchCmdline } from '@hook/iso';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
 import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, bootHookOs, bootTest, expectHealthyBoot, expectNoProblems, guestCommand, loginOnConsole } from './hookos';
+import { setting } from '@hook/settings';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-arm64';
 const EXPECTED = DEFAULT_TEMPLATE_CONTAINERS;
 /** Emulating another architecture under TCG is several times slower than the amd64 boots. */
 const BOOT_TIMEOUT_MS = 15 * 60 * 1000;
-const enabled = process.env.HOOK_TEST_ARM64 === 'yes';
+const enabled = setting(process.env, 'HOOK_TEST_ARM64');
 const describeArm64 = enabled ? describe : describe.skip;
 if (!enabled) {
   // Said once, so a skipped run says why and how to run it.

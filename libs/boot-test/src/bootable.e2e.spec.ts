@@ -15,6 +15,7 @@ import { buildBootableMedia, type WrittenMedium } from '@hook/bootable';
 import type { GuestSession } from '@hook/qemu';
 import { createNetns, type TestNetns } from './netns';
 import { DEFAULT_TEMPLATE_CONTAINERS, TEST_MAC, bootHookOs, bootTest, expectHealthyBoot, guestCommand, loginOnConsole } from './hookos';
+import { setting } from '@hook/settings';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -85,7 +86,7 @@ describe('bootable media boot (grub-debian-amd64, OVMF + QEMU TCG)', () => {
 });
 
 const ARM64_BOOT_TIMEOUT_MS = 15 * 60 * 1000;
-const describeArm64 = process.env.HOOK_TEST_ARM64 === 'yes' ? describe : describe.skip;
+const describeArm64 = setting(process.env, 'HOOK_TEST_ARM64') ? describe : describe.skip;
 
 describeArm64('bootable media boot (grub-debian-arm64, AAVMF + qemu-system-aarch64 TCG; opt-in: HOOK_TEST_ARM64=yes)', () => {
   bootTest('boots from the disk image alone to a root shell on ttyAMA0, with the TINK_* parameters on /proc/cmdline', async () => {

@@ -18,6 +18,7 @@ import { buildStandInWorker } from '@hook/worker';
 import { TEST_MAC, bootHookOs, bootTest, guestCommand, loginOnConsole } from './hookos';
 import { createNetns } from './netns';
 import { OPEN_REGISTRY, type WorkerNetwork, startWorkerNetwork } from './worker-net';
+import { setting } from '@hook/settings';
 
 /**
  * Measured on the release initramfs (README, "Memory"), in steps of 64 MiB: 640 MiB cannot unpack
@@ -33,8 +34,8 @@ const FLAVOR = 'hook-debian-amd64';
 const WORKER = `${OPEN_REGISTRY}/hook-test/standin:memory`;
 const ACTION = `${OPEN_REGISTRY}/hook-test/action-200mb:memory`;
 const HOST = 'nsenter -t 1 -m --';
-const enabled = process.env.HOOK_TEST_MEMORY_FLOOR === 'yes';
-const override = process.env.HOOK_TEST_MEMORY_MB ? Number(process.env.HOOK_TEST_MEMORY_MB) : undefined;
+const enabled = setting(process.env, 'HOOK_TEST_MEMORY_FLOOR');
+const override = setting(process.env, 'HOOK_TEST_MEMORY_MB');
 
 const describeFloor = enabled ? describe : describe.skip;
 if (!enabled) console.log('memory floor boots skipped: set HOOK_TEST_MEMORY_FLOOR=yes (hook-debian-amd64 built)');

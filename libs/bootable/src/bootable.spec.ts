@@ -23,10 +23,10 @@ describe('the kernel command line', () => {
 
   it('refuses values the kernel, GRUB or u-boot would split or interpret, with one line naming the setting', () => {
     for (const [env, message] of [
-      [{ TINK_SERVER: 'a b' }, "TINK_SERVER is 'a b': a kernel command line value cannot hold spaces"],
+      [{ TINK_SERVER: 'a b' }, "TINK_SERVER is 'a b'; use letters, digits and . _ : / @ % + , = - [ ] (a kernel command line value: no spaces or shell characters)"],
       [{ TINK_WORKER_IMAGE: 'x;reboot' }, "TINK_WORKER_IMAGE is 'x;reboot'"],
       [{ WORKER_ID: '$(id)' }, "WORKER_ID is '$(id)'"],
-      [{ TINK_GRPC_PORT: '70000' }, "TINK_GRPC_PORT is '70000'; use a TCP port number"],
+      [{ TINK_GRPC_PORT: '70000' }, "TINK_GRPC_PORT is '70000'; use a whole number, 1..65535"],
       [{ TINK_TLS: 'yes' }, "TINK_TLS is 'yes'; use true or false"],
     ] as [NodeJS.ProcessEnv, string][]) {
       expect(() => tinkSettings(env, 'b')).toThrow(UserError);

@@ -1,4 +1,4 @@
-export { kernelCommandLine, tinkSettings, TINK_DEFAULTS, TINK_SETTING_NAMES, type TinkSettings } from './cmdline';
+export { kernelCommandLine, tinkSettings, DEFAULT_MEDIA_TINK_SERVER, type TinkSettings } from './cmdline';
 export { writeDiskImage, validateLayout, sfdiskScript, partitionBytesFor, guidFrom, type DiskLayout, type FatFile, type RawWrite, type WrittenImage } from './disk-image';
 export type { BootableHandler, FlavorOutputs, HandlerContext } from './handler';
 export { HANDLERS, HANDLER_SETTINGS } from './handlers';

@@ -16,9 +16,8 @@ import type { BootableHandler, FlavorOutputs } from './handler';
 import { HANDLERS } from './handlers';
 import { writeMediumSbom } from './sbom';
 import { resolveBootable, selectBoards, type MediaManifest } from './select';
+import { LINUXKIT_EPOCH, setting } from '@hook/settings';
 
-/** SOURCE_DATE_EPOCH when unset: LinuxKit's epoch, as the initramfs and the ISO use. */
-export const DEFAULT_SOURCE_DATE_EPOCH = 1492533000;
 
 /** The handler of a bootable; one line when there is none yet. */
 export function handlerOf(bootable: Bootable): BootableHandler {
@@ -66,11 +65,9 @@ export async function flavorOutputs(workspaceRoot: string, { flavor, outputId, f
   };
 }
 
+/** SOURCE_DATE_EPOCH, else LinuxKit's epoch, as the initramfs and the ISO use. */
 function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
-  const value = env.SOURCE_DATE_EPOCH;
-  if (value === undefined || value === '') return DEFAULT_SOURCE_DATE_EPOCH;
-  if (!/^\d+$/.test(value)) throw new UserError(`SOURCE_DATE_EPOCH is '${value}'; use a whole number of seconds since 1970`);
-  return Number(value);
+  return setting(env, 'SOURCE_DATE_EPOCH') ?? LINUXKIT_EPOCH;
 }
 
 /** Writes the media of a bootable, one per selected board. Nothing is left half-written. */
@@ -80,7 +77,7 @@ export async function buildBootableMedia(request: BootableMediaRequest): Promise
   const resolved = resolveBootable(inventory, request.bootableId, request.flavorId);
   const { bootable, flavor, outputId } = resolved;
   const handler = handlerOf(bootable);
-  const boards = selectBoards(bootable, env.BOARD);
+  const boards = selectBoards(bootable, setting(env, 'BOARD'));
   const epoch = sourceDateEpoch(env);
   // Every setting is checked before anything is read or written.
   const settings = boards.map((board) => ({ board, tink: tinkSettings(env, board.id) }));

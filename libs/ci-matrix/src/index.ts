@@ -12,8 +12,7 @@ import {
   type Inventory,
 } from '@hook/inventory';
 import type { Logger } from '@hook/log';
-
-export const DEFAULT_CI_TAGS = 'standard dev armbian-sbc armbian-uefi';
+import { familySetting, setting } from '@hook/settings';
 
 export interface BuildItem {
   kernel: string;
@@ -55,7 +54,7 @@ function words(value: string | undefined): string[] {
 
 export function selectedTags(env: NodeJS.ProcessEnv): string[] {
   // bash ${CI_TAGS:-default}: empty counts as unset.
-  return words(env.CI_TAGS || DEFAULT_CI_TAGS);
+  return setting(env, 'CI_TAGS');
 }
 
 /**
@@ -76,15 +75,16 @@ export function findRunner(env: NodeJS.ProcessEnv, type: MatrixType, dockerArch:
     : [`CI_RUNNER_${type}_${arch}`, `CI_RUNNER_${type}`, `CI_RUNNER_${arch}`, 'CI_RUNNER'];
   let runner = dockerArch === 'arm64' ? 'ubuntu-24.04-arm' : 'ubuntu-latest';
   for (const name of candidates) {
-    if (env[name]) {
-      logger?.debug(`Found runner '${env[name]}' for ${type}/${dockerArch} via ${name}`);
-      runner = env[name] as string;
+    const found = familySetting(env, 'CI_RUNNER', name);
+    if (found) {
+      logger?.debug(`Found runner '${found}' for ${type}/${dockerArch} via ${name}`);
+      runner = found;
       break;
     }
   }
   const labels: string[] = [];
   if (!runner.startsWith('ubuntu-')) {
-    const selfHosted = env.CI_RUNNERS_SELF_HOSTED_TAG || 'self-hosted';
+    const selfHosted = setting(env, 'CI_RUNNERS_SELF_HOSTED_TAG');
     if (selfHosted !== 'none') labels.push(selfHosted);
   }
   return [...labels, ...words(runner)];

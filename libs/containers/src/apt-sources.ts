@@ -6,6 +6,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
+import { setting } from '@hook/settings';
 
 export interface AptSource {
   uris: string[];
@@ -71,7 +72,8 @@ export async function readAptSources(etcApt = '/etc/apt'): Promise<AptSource[]> 
 
 /** The URI of the host's Debian archive mirror (the first source that serves a Debian suite). */
 export async function hostDebianMirror(env: NodeJS.ProcessEnv = process.env, etcApt = '/etc/apt'): Promise<string> {
-  if (env.HOOK_DEBIAN_MIRROR) return env.HOOK_DEBIAN_MIRROR;
+  const configured = setting(env, 'HOOK_DEBIAN_MIRROR');
+  if (configured) return configured.replace(/\/+$/, '');
   const sources = await readAptSources(etcApt);
   const debian = sources.find((s) => s.suites.some((suite) => DEBIAN_SUITE.test(suite)) && s.components.includes('main') && s.uris.length > 0);
   if (!debian) {

@@ -6,7 +6,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadStream } from 'node:fs';
 import { BASE_IMAGE_FILE, BASE_IMAGE_NAME, type DockerArch, type ImageInputs, type ImageMetadata } from '@hook/layout';
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import type { DockerEngine } from '@hook/docker';
 import { type ImageConfig, MediaType, OciLayout } from '@hook/oci';
 import { parse } from 'yaml';
@@ -16,6 +16,7 @@ import { dockerArchiveFromLayout } from './docker-archive';
 import { inspectLocalImage, loadImage, tryPullImage } from './engine-images';
 import { existingOutput, imageOutputDir, saveImageOutput, writeOutputAtomically } from './output';
 import { type ImageTag, computeImageInputs, imageContentHash, imageTag } from './tag';
+import { setting } from '@hook/settings';
 /**
  * Bumped whenever the bootstrap recipe in code changes what it produces (bootstrap.ts), so the
  * base tag moves with it.
@@ -51,7 +52,7 @@ export async function readBaseRecipe(workspaceRoot: string): Promise<BaseRecipe>
 
 /** The registry image to try before bootstrapping; undefined when switched off with "none". */
 export function registryBaseImage(recipe: BaseRecipe, env: NodeJS.ProcessEnv): string | undefined {
-  const value = env.HOOK_DEBIAN_BASE_IMAGE || recipe.registryImage;
+  const value = setting(env, 'HOOK_DEBIAN_BASE_IMAGE') ?? recipe.registryImage;
   return value === 'none' ? undefined : value;
 }
 
@@ -100,7 +101,7 @@ export async function ensureBaseImage(engine: DockerEngine, workspaceRoot: strin
     await docker.getImage(registryImage).tag({ repo, tag: imageTagName });
     return saveImageOutput(docker, outputDir, { ...base, source: 'registry-base' });
   }
-  if (!yesNo(env, 'DO_BUILD_LK_CONTAINERS')) {
+  if (!setting(env, 'DO_BUILD_LK_CONTAINERS')) {
     throw new UserError(`the Debian base ${tag.ref} is not in the Docker engine, not pullable, and DO_BUILD_LK_CONTAINERS=no forbids bootstrapping it: unset DO_BUILD_LK_CONTAINERS or make ${registryImage ?? 'a base image'} pullable`);
   }
   log.info(`Debian base ${tag.ref}: ${registryImage ?? 'no registry image'} is not reachable; bootstrapping it`);

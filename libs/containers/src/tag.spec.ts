@@ -5,7 +5,8 @@ import { BASE_IMAGE_NAME } from '@hook/layout';
 import { describeBaseImage } from './base-image';
 import { hashDirectory } from './dir-hash';
 import { describeContainer, listImageFolders } from './target';
-import { DEFAULT_LK_CONTAINERS_OCI_BASE, imageContentHash, imageTag, templateVariableName } from './tag';
+import { DEFAULT_LK_CONTAINERS_OCI_BASE } from '@hook/settings';
+import { imageContentHash, imageTag, templateVariableName } from './tag';
 
 const WORKSPACE = join(__dirname, '..', '..', '..');
 

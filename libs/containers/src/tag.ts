@@ -9,7 +9,7 @@ import { containersOciBase, type DockerArch, type ImageInputs } from '@hook/layo
 import { hashDirectory } from './dir-hash';
 
 // The defaults, the architecture names and image.json's types live in @hook/layout (one home).
-export { DEFAULT_LK_CONTAINERS_OCI_BASE, DOCKER_ARCHES, containersOciBase, type DockerArch, type ImageInputs } from '@hook/layout';
+export { DOCKER_ARCHES, containersOciBase, type DockerArch, type ImageInputs } from '@hook/layout';
 
 /**
  * The image's content hash: the directory hash itself when nothing else goes in (the same tag as

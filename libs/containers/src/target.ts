@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { BASE_IMAGE_NAME, imageKind, imageNames, requireImageJson, verifyImageLayout, type DockerArch, type ImageMetadata } from '@hook/layout';
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import { OciLayout } from '@hook/oci';
 import { describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
@@ -21,6 +21,7 @@ import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-image
 import { type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
 import { builderStagePackages } from './builder-stage';
 import { computeImageInputs, imageContentHash, imageTag } from './tag';
+import { setting } from '@hook/settings';
 
 export interface ContainerTargetOptions {
   workspaceRoot: string;
@@ -68,7 +69,7 @@ export async function describeContainer(opts: Omit<ContainerTargetOptions, 'engi
 
 export async function buildContainerTarget(opts: ContainerTargetOptions): Promise<ImageMetadata> {
   const { workspaceRoot, imageName, arch, env } = opts;
-  const publish = yesNo(env, 'DO_PUSH') || yesNo(env, 'EXPORT_LK_CONTAINERS');
+  const publish = setting(env, 'DO_PUSH') || setting(env, 'EXPORT_LK_CONTAINERS');
 
   if (imageName === BASE_IMAGE_NAME) {
     const { tag } = await describeBaseImage(workspaceRoot, arch, env);
@@ -107,7 +108,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   } else if (await tryPullImage(docker, tag.ref, arch, env)) {
     metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'pulled' });
   } else {
-    if (!yesNo(env, 'DO_BUILD_LK_CONTAINERS')) {
+    if (!setting(env, 'DO_BUILD_LK_CONTAINERS')) {
       throw new UserError(`${imageName}: ${tag.ref} is not in the Docker engine and cannot be pulled, and DO_BUILD_LK_CONTAINERS=no forbids building it: unset DO_BUILD_LK_CONTAINERS, or publish the image first (DO_PUSH=yes)`);
     }
     const baseImage = await ensureBaseImage(engine, workspaceRoot, arch, env);
@@ -160,7 +161,7 @@ async function fillBuildContext(opts: ContainerTargetOptions, contextDir: string
  * else unknown.
  */
 async function reusedImagePackages(engine: DockerEngine, opts: ContainerTargetOptions, ref: string, baseRef: string): Promise<ImagePackages> {
-  if (!yesNo(opts.env, 'DO_BUILD_LK_CONTAINERS') || !(await inspectLocalImage(engine.docker, baseRef, opts.arch))) return { source: 'unknown' };
+  if (!setting(opts.env, 'DO_BUILD_LK_CONTAINERS') || !(await inspectLocalImage(engine.docker, baseRef, opts.arch))) return { source: 'unknown' };
   const contextDir = await makeTempDir(`context-${opts.imageName}`);
   try {
     await fillBuildContext(opts, contextDir);
@@ -176,9 +177,9 @@ function upToDate(metadata: ImageMetadata): ImageMetadata {
 }
 
 async function publishImage(engine: DockerEngine, metadata: ImageMetadata, env: NodeJS.ProcessEnv): Promise<void> {
-  if (yesNo(env, 'DO_PUSH')) await pushImage(engine.docker, metadata.ref, env);
-  if (yesNo(env, 'EXPORT_LK_CONTAINERS')) {
-    const dir = env.EXPORT_LK_CONTAINERS_DIR || '/tmp';
+  if (setting(env, 'DO_PUSH')) await pushImage(engine.docker, metadata.ref, env);
+  if (setting(env, 'EXPORT_LK_CONTAINERS')) {
+    const dir = setting(env, 'EXPORT_LK_CONTAINERS_DIR');
     await mkdir(dir, { recursive: true });
     await exportImageTarGz(engine.docker, metadata.ref, join(dir, `${metadata.name}-${metadata.tag}.tar.gz`));
   }

@@ -7,9 +7,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import { run } from '@hook/process';
 import { exists, tempDirBeside } from './files';
+import { setting } from '@hook/settings';
 
 const LISTS_MAX_AGE_MS = 2 * 60 * 60 * 1000;
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -48,11 +49,12 @@ export function parseAptSources(text: string, deb822: boolean): AptSource[] {
 }
 
 /**
- * The host's Debian archive mirror: DEBIAN_MIRROR when set, else the first configured source
+ * The host's Debian archive mirror: HOOK_DEBIAN_MIRROR when set, else the first configured source
  * that is not a security archive.
  */
 export function hostDebianMirror(env: NodeJS.ProcessEnv = process.env, aptDir = '/etc/apt'): string {
-  if (env.DEBIAN_MIRROR) return env.DEBIAN_MIRROR.replace(/\/+$/, '');
+  const configured = setting(env, 'HOOK_DEBIAN_MIRROR');
+  if (configured) return configured.replace(/\/+$/, '');
   const sources: AptSource[] = [];
   const read = (path: string, deb822: boolean) => {
     try {
@@ -76,7 +78,7 @@ export function hostDebianMirror(env: NodeJS.ProcessEnv = process.env, aptDir = 
     (s) => /^https?:/.test(s.uri) && !s.suites.some((suite) => suite.includes('security')) && !/security/.test(s.uri),
   );
   if (!archive) {
-    throw new UserError('No Debian mirror found in /etc/apt/sources.list(.d); set DEBIAN_MIRROR to your Debian archive URL');
+    throw new UserError('No Debian mirror found in /etc/apt/sources.list(.d); set HOOK_DEBIAN_MIRROR to your Debian archive URL');
   }
   return archive.uri.replace(/\/+$/, '');
 }
@@ -110,7 +112,7 @@ export class AptSuite {
   suites(): string[] {
     // A Contents index is for the release's own packages (firmware): backports' are not wanted.
     if (this.withContents) return [this.suite];
-    const noBackports = ['sid', 'unstable', 'experimental'].includes(this.suite) || this.suite.includes('-') || !yesNo(this.env, 'DEBIAN_BACKPORTS');
+    const noBackports = ['sid', 'unstable', 'experimental'].includes(this.suite) || this.suite.includes('-') || !setting(this.env, 'DEBIAN_BACKPORTS');
     return noBackports ? [this.suite] : [this.suite, `${this.suite}-backports`];
   }
 

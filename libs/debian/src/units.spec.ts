@@ -21,8 +21,8 @@ describe('apt sources', () => {
       'Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://m.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n',
     );
     expect(hostDebianMirror({}, apt)).toBe('http://m.example/debian');
-    expect(hostDebianMirror({ DEBIAN_MIRROR: 'http://other.example/d/' }, apt)).toBe('http://other.example/d');
-    expect(() => hostDebianMirror({}, join(dir.path, 'none'))).toThrow(/No Debian mirror found.*DEBIAN_MIRROR/);
+    expect(hostDebianMirror({ HOOK_DEBIAN_MIRROR: 'http://other.example/d/' }, apt)).toBe('http://other.example/d');
+    expect(() => hostDebianMirror({}, join(dir.path, 'none'))).toThrow(/No Debian mirror found.*HOOK_DEBIAN_MIRROR/);
   });
 });
 

@@ -46,7 +46,7 @@ export async function unpackedPackage(request: UnpackedPackageRequest): Promise<
   const apt = new AptSuite(request.cacheDir, request.suite, request.debArch, env, request.components);
   const version = request.version ?? (await apt.candidate(request.name));
   if (!version) {
-    throw new UserError(`Debian package ${request.name} (${request.debArch}) is not in suite ${request.suite} on the host's mirror; check the suite (DEBIAN_MIRROR, /etc/apt/sources.list)`);
+    throw new UserError(`Debian package ${request.name} (${request.debArch}) is not in suite ${request.suite} on the host's mirror; check the suite (HOOK_DEBIAN_MIRROR, /etc/apt/sources.list)`);
   }
   const safeVersion = version.replace(/:/g, '%3a');
   const dir = join(request.cacheDir, 'unpacked', `${request.name}_${safeVersion}_${request.debArch}`);

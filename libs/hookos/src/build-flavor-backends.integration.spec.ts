@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { run, shellQuote } from '@hook/process';
 import { flavorWorkspace } from '../test/flavor-workspace';
 import { buildFlavor } from './build-flavor';
+import { setting } from '@hook/settings';
 
 jest.setTimeout(180000);
 
-const LINUXKIT_BIN = process.env.LINUXKIT_BIN;
+const LINUXKIT_BIN = setting(process.env, 'LINUXKIT_BIN');
 const itWithLinuxkit = LINUXKIT_BIN ? it : it.skip;
 if (!LINUXKIT_BIN) {
   // eslint-disable-next-line no-console

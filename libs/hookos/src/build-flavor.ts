@@ -42,7 +42,7 @@ import {
   resolveFlavor,
   templatePathOf,
 } from '@hook/inventory';
-import { sizeReport, writeInitramfs, resolveEpoch, type Compression, type FsEntry, type InitramfsResult } from '@hook/initramfs';
+import { sizeReport, writeInitramfs, resolveEpoch, type FsEntry, type InitramfsResult } from '@hook/initramfs';
 import {
   ChainResolver,
   DockerEngineResolver,
@@ -62,6 +62,7 @@ import { budgetMarkdown, budgetRows, checkBudgets, readFlavorBudget, readImageBu
 import { imageSizes } from './image-size';
 import { withDebugSsh } from './debug-ssh';
 import { noteModules, writeHookosSbom } from './sbom';
+import { setting } from '@hook/settings';
 
 export type { FlavorFormat } from './outputs';
 
@@ -88,7 +89,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
   const { workspaceRoot, env } = options;
   const format = options.format ?? 'kernel+initrd';
   if (!OUTPUT_FORMATS[format]) throw new UserError(`format '${format}' is unknown; formats are: ${Object.keys(OUTPUT_FORMATS).join(', ')}`);
-  const backend = parseBackend(env.HOOK_LINUXKIT_BACKEND || options.backend);
+  const backend = parseBackend(setting(env, 'HOOK_LINUXKIT_BACKEND') ?? options.backend);
   if (backend === 'linuxkit') linuxkitBinary(env); // a missing LINUXKIT_BIN fails before anything is written
 
   // 1. Inventory: the flavor, its kernel and the images its template names, as built in dist/.
@@ -123,12 +124,13 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
 
   // 2. Options.
   const epoch = resolveEpoch(undefined, env);
-  const compression = compressionFrom(env);
+  const compression = setting(env, 'HOOK_INITRAMFS_COMPRESSION');
   // dist/ layouts first, then the local Docker engine, then the image's registry (HOOK_PULL_IMAGES).
   const resolver = new ChainResolver([new OciLayoutResolver(layoutDirs), new DockerEngineResolver({ env }), new RegistryResolver({ env })]);
   // HOOK_DEBUG_SSH: the template plus the debug fragment (sshd) and the keys.
-  const yamlText = env.HOOK_DEBUG_SSH ? withDebugSsh(workspaceRoot, templateText, templateFile, env.HOOK_DEBUG_SSH) : undefined;
-  if (yamlText) log.warn(`HOOK_DEBUG_SSH: this HookOS runs sshd with the keys of ${env.HOOK_DEBUG_SSH} (a debug build: not for production)`);
+  const debugKeys = setting(env, 'HOOK_DEBUG_SSH');
+  const yamlText = debugKeys ? withDebugSsh(workspaceRoot, templateText, templateFile, debugKeys) : undefined;
+  if (yamlText) log.warn(`HOOK_DEBUG_SSH: this HookOS runs sshd with the keys of ${debugKeys} (a debug build: not for production)`);
   const assembleOptions = { yamlPath: templatePath, yamlText, templateVars, arch, resolver, kernelDir, sourceDateEpoch: epoch };
 
   // 3. Outputs, staged beside their final place.
@@ -153,8 +155,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     const initrd = await writeInitramfs(noteModules(rootfs(), modules), {
       output: staged('initramfs'),
       compression,
-      level: initramfsLevel(env),
-      longWindow: env.HOOK_INITRAMFS_LONG ? Number(env.HOOK_INITRAMFS_LONG) : undefined,
+      level: setting(env, 'HOOK_INITRAMFS_LEVEL'),
+      longWindow: setting(env, 'HOOK_INITRAMFS_LONG'),
       sourceDateEpoch: epoch,
       env,
     });
@@ -233,18 +235,4 @@ async function* withoutKernelFiles(entries: AsyncIterable<FsEntry>): AsyncGenera
   }
 }
 
-function compressionFrom(env: NodeJS.ProcessEnv): Compression {
-  const value = env.HOOK_INITRAMFS_COMPRESSION || 'zstd';
-  if (value !== 'zstd' && value !== 'gzip' && value !== 'none') {
-    throw new UserError(`HOOK_INITRAMFS_COMPRESSION is '${value}'; use zstd, gzip or none`);
-  }
-  return value;
-}
 
-/** HOOK_INITRAMFS_LEVEL as a number; a value that is not a whole number is named as given (not NaN). */
-function initramfsLevel(env: NodeJS.ProcessEnv): number | undefined {
-  const value = env.HOOK_INITRAMFS_LEVEL?.trim();
-  if (!value) return undefined;
-  if (!/^\d+$/.test(value)) throw new UserError(`HOOK_INITRAMFS_LEVEL is '${env.HOOK_INITRAMFS_LEVEL}'; use a whole number (zstd 1..22, gzip 1..9)`);
-  return Number(value);
-}

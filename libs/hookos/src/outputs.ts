@@ -15,11 +15,12 @@ import { buildEfiIso, grubModulesDir, grubPackageOf, type EfiIsoResult } from '@
 import { KERNEL_FILES, hookVersion, type Arch, type HookosFiles } from '@hook/layout';
 import { writeTar } from '@hook/linuxkit';
 import { hardwareMarkdown, type HardwareIndex } from '@hook/hardware';
-import { log, yesNo } from '@hook/log';
+import { log } from '@hook/log';
 import { sha256OfFile } from '@hook/oci';
 import { mediumBom, writeBom } from '@hook/sbom';
 import { reportPageHtml } from './report-page';
 import type { BudgetRow } from './size-budget';
+import { setting } from '@hook/settings';
 
 export type FlavorFormat = 'kernel+initrd' | 'iso-efi-initrd';
 export type OutputFile = keyof HookosFiles;
@@ -66,8 +67,8 @@ export const OUTPUT_FORMATS: Record<FlavorFormat, { description: string; writers
       reportPage: writeReportPage,
       dtbs: writeDtbs,
       releaseTarball: writeReleaseTarball,
-      rootfsTar: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
-      rootfsFileList: async (ctx) => yesNo(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeFileList(ctx.staged('rootfsTar'), ctx.staged('rootfsFileList')), true),
+      rootfsTar: async (ctx) => setting(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeTar(ctx.rootfs(), ctx.staged('rootfsTar')), true),
+      rootfsFileList: async (ctx) => setting(ctx.env, 'OUTPUT_TARBALL_FILELIST') && (await writeFileList(ctx.staged('rootfsTar'), ctx.staged('rootfsFileList')), true),
     },
   },
   'iso-efi-initrd': {

@@ -9,6 +9,7 @@ import { imageVariableName } from '@hook/inventory';
 import { KERNEL_FILES, hookVersion, imageNames, requireImageJson, type Arch, type DockerArch, type ImageMetadata, type KernelMetadata } from '@hook/layout';
 import { sha256OfFile } from '@hook/oci';
 import { hookosBom, isModulePath, readKernelBom, writeBom } from '@hook/sbom';
+import { setting } from '@hook/settings';
 
 /** Passes the entries on and notes the paths of kernel modules among them. */
 export async function* noteModules(entries: AsyncIterable<FsEntry>, modules: Set<string>): AsyncGenerator<FsEntry> {
@@ -63,7 +64,7 @@ export async function writeHookosSbom(input: HookosSbomInput): Promise<void> {
     properties: {
       'hookos:initramfs-compression': input.initramfs.result.compression,
       'hookos:initramfs-level': input.initramfs.result.level,
-      'hookos:debug-ssh': input.env.HOOK_DEBUG_SSH ? 'yes (a debug build with sshd)' : undefined,
+      'hookos:debug-ssh': setting(input.env, 'HOOK_DEBUG_SSH') ? 'yes (a debug build with sshd)' : undefined,
     },
   });
   await writeBom(input.path, bom);

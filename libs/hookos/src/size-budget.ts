@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError, formatBytes, log } from '@hook/log';
+import { setting } from '@hook/settings';
 
 export const FLAVOR_BUDGET_FILE = 'size-budget.yaml';
 export const IMAGE_BUDGETS_FILE = 'images/size-budgets.yaml';
@@ -106,8 +107,7 @@ export function budgetMarkdown(rows: BudgetRow[], flavorId: string): string {
 
 /** Warns for every figure over budget; with HOOK_SIZE_BUDGET=enforce, one error line instead. */
 export function checkBudgets(rows: BudgetRow[], flavorId: string, env: NodeJS.ProcessEnv): void {
-  const mode = env.HOOK_SIZE_BUDGET || 'warn';
-  if (mode !== 'warn' && mode !== 'enforce') throw new UserError(`HOOK_SIZE_BUDGET is '${mode}'; use warn (the default) or enforce`);
+  const mode = setting(env, 'HOOK_SIZE_BUDGET');
   const over = overBudget(rows);
   if (!over.length) return;
   const text = over.map((r) => `${r.what} ${formatBytes(r.actual)} > ${formatBytes(r.budget as number)}`).join('; ');

@@ -2,7 +2,6 @@ export type { EntryType, FsEntry } from './entry';
 export {
   writeInitramfs,
   resolveEpoch,
-  LINUXKIT_EPOCH,
   DEFAULT_ZSTD_LEVEL,
   DEFAULT_LONG_WINDOW,
   MAX_LONG_WINDOW,

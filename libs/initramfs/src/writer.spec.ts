@@ -12,7 +12,8 @@ import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { decodeHeader } from './cpio';
 import type { FsEntry } from './entry';
-import { LINUXKIT_EPOCH, writeInitramfs } from './writer';
+import { LINUXKIT_EPOCH } from '@hook/settings';
+import { writeInitramfs } from './writer';
 
 // Real compressors on a shared 2-core machine: seconds, not milliseconds.
 jest.setTimeout(60_000);

@@ -33,11 +33,10 @@ import { collectSizeData, type SizeData } from './size-data';
 import { SameSizeHashing } from './same-size';
 import { ContentSpool } from './spool';
 import { RootTree } from './tree';
+import { LINUXKIT_EPOCH, setting } from '@hook/settings';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
-/** LinuxKit's fixed time for the files it generates (2017-04-18T16:30:00Z). */
-export const LINUXKIT_EPOCH = 1492533000;
 
 /**
  * The release default: zstd -19 with a 128 MiB long-distance window (--long=27). Measured on the
@@ -231,12 +230,7 @@ export function resolveEpoch(explicit: number | undefined, env: NodeJS.ProcessEn
     if (!Number.isInteger(explicit) || explicit < 0 || explicit > 0xffffffff) throw new UserError(`sourceDateEpoch ${explicit} is not a valid Unix time in seconds`);
     return explicit;
   }
-  const fromEnv = env.SOURCE_DATE_EPOCH;
-  if (fromEnv === undefined || fromEnv === '') return LINUXKIT_EPOCH;
-  if (!/^\d+$/.test(fromEnv) || Number(fromEnv) > 0xffffffff) {
-    throw new UserError(`SOURCE_DATE_EPOCH='${fromEnv}' is not a Unix time in seconds; set it to e.g. $(git log -1 --format=%ct)`);
-  }
-  return Number(fromEnv);
+  return setting(env, 'SOURCE_DATE_EPOCH') ?? LINUXKIT_EPOCH;
 }
 
 /**

@@ -11,6 +11,7 @@ import { hostDebianSuite, unpackedPackage, unpackedPackageOf } from '@hook/debia
 import { UserError, log } from '@hook/log';
 import { hasCommand, run } from '@hook/process';
 import { grubTarget, type GrubArch } from './grub-image';
+import { setting } from '@hook/settings';
 
 /** Debian's architecture of each GRUB EFI platform's package. */
 const DEBIAN_ARCH: Record<GrubArch, string> = { x86_64: 'amd64', aarch64: 'arm64' };
@@ -31,16 +32,16 @@ export interface GrubModulesRequest {
 export async function grubModulesDir(request: GrubModulesRequest): Promise<string> {
   const env = request.env ?? process.env;
   const platform = { ...grubTarget(request.arch), debArch: DEBIAN_ARCH[request.arch] };
-  if (env.HOOK_GRUB_MODULES_DIR) {
-    const dir = env.HOOK_GRUB_MODULES_DIR;
-    if (!existsSync(join(dir, 'linux.mod'))) throw new UserError(`HOOK_GRUB_MODULES_DIR=${dir} holds no GRUB modules (no linux.mod); point it at a usr/lib/grub/${platform.format} folder`);
-    return dir;
+  const given = setting(env, 'HOOK_GRUB_MODULES_DIR');
+  if (given) {
+    if (!existsSync(join(given, 'linux.mod'))) throw new UserError(`HOOK_GRUB_MODULES_DIR=${given} holds no GRUB modules (no linux.mod); point it at a usr/lib/grub/${platform.format} folder`);
+    return given;
   }
   const installed = join(request.installedRoot ?? '/usr/lib/grub', platform.format);
   if (existsSync(join(installed, 'linux.mod'))) return installed;
 
   const version = await grubMkimageVersion();
-  const suite = env.HOOK_GRUB_DEBIAN_SUITE || hostDebianSuite();
+  const suite = setting(env, 'HOOK_GRUB_DEBIAN_SUITE') ?? hostDebianSuite();
   if (!suite) throw new UserError(`GRUB ${platform.format} modules: this host names no Debian suite in /etc/os-release; set HOOK_GRUB_DEBIAN_SUITE (e.g. bookworm) or install ${platform.debianPackage}`);
   log.info(`GRUB ${platform.format} modules are not installed here: using Debian's ${platform.debianPackage} ${version} (${suite}, ${platform.debArch})`);
   const pkg = await unpackedPackage({

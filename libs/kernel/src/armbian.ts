@@ -14,6 +14,7 @@ import { debianSourceSuite } from './source';
 import { writeKernelOutputs } from './outputs';
 import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 import { artifactRegistry, sha256Hex, type ArtifactRegistry } from '@hook/oci';
+import { setting } from '@hook/settings';
 
 /** Armbian kernel artifact tags look like `6.12.58-S2c1a-D1b2c-P0000-...`. */
 const ARMBIAN_TAG = /^\d+\.\d+\.\d+-S[0-9a-f]+/;
@@ -53,7 +54,7 @@ export async function fetchArmbianArtifact(options: {
   const registry = options.registry ?? artifactRegistry(env);
   const repository = armbianRepository(kernel, env);
   const tags = await registry.listTags(repository);
-  const pinned = env.ARMBIAN_KERNEL_VERSION;
+  const pinned = setting(env, 'ARMBIAN_KERNEL_VERSION');
   const tag = pinned || latestArmbianTag(tags);
   if (!tag) throw new UserError(`${repository} has no Armbian kernel tag (like 6.12.1-Sabcd); check ARMBIAN_BASE_ORAS_REF and ARMBIAN_KERNEL_ARTIFACT`);
   if (pinned && !tags.includes(pinned)) {

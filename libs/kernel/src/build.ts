@@ -6,12 +6,13 @@
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Progress, UserError, log, yesNo } from '@hook/log';
+import { Progress, UserError, log } from '@hook/log';
 import { hasCommand, spawnFilter } from '@hook/process';
 import type { Arch } from '@hook/inventory';
 import { hostKernelArch } from '@hook/layout';
 import { exists } from '@hook/debian';
 import { sourceDateEpoch } from './paths';
+import { setting } from '@hook/settings';
 
 export interface MakeContext {
   sourceDir: string;
@@ -61,13 +62,12 @@ function makeArgs(ctx: MakeContext): string[] {
   const cross = crossCompilePrefix(ctx.arch);
   const args = [`O=${ctx.objectDir}`, `ARCH=${makeArchOf(ctx.arch)}`, `-j${jobs(ctx.env)}`];
   if (cross) args.push(`CROSS_COMPILE=${cross}`);
-  if (yesNo(ctx.env, 'CCACHE')) args.push(`CC=ccache ${cross}gcc`, 'HOSTCC=ccache gcc');
+  if (setting(ctx.env, 'CCACHE')) args.push(`CC=ccache ${cross}gcc`, 'HOSTCC=ccache gcc');
   return args;
 }
 
 function jobs(env: NodeJS.ProcessEnv): number {
-  const wanted = Number(env.KERNEL_BUILD_JOBS);
-  return Number.isInteger(wanted) && wanted > 0 ? wanted : availableParallelism();
+  return setting(env, 'KERNEL_BUILD_JOBS') ?? availableParallelism();
 }
 
 /** The variables every make run gets, on the host or in the builder container. */

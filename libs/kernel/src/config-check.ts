@@ -25,6 +25,7 @@ import { cacheDir, dockerArchOf } from '@hook/layout';
 import { kernelCacheDir } from './paths';
 import { sha256Hex, type ArtifactRegistry } from '@hook/oci';
 import { prepareSourceTree, type SourceTree } from './source';
+import { setting } from '@hook/settings';
 
 /** One config as checked: where its values came from, and a complete file for Docker's script. */
 export interface CheckedConfig {
@@ -325,7 +326,8 @@ async function armbianConfig(
   } else {
     const base = armbianArtifactDir(workspaceRoot, env, kernel, '');
     const tags = await readdir(base).catch(() => [] as string[]);
-    const tag = env.ARMBIAN_KERNEL_VERSION && tags.includes(env.ARMBIAN_KERNEL_VERSION) ? env.ARMBIAN_KERNEL_VERSION : latestArmbianTag(tags);
+    const pinned = setting(env, 'ARMBIAN_KERNEL_VERSION');
+    const tag = pinned && tags.includes(pinned) ? pinned : latestArmbianTag(tags);
     if (!tag) {
       report.skipped.push(
         `${kernel.id}: not checked: its Armbian artifact (${kernel.ARMBIAN_KERNEL_ARTIFACT}) is not in the cache; './hook kernel-check <flavor>' pulls it and checks it`,

@@ -15,6 +15,7 @@ import { BASE_IMAGE_NAME, hostDockerArch } from '@hook/layout';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { UserError, log } from '@hook/log';
 import { MakeFailed, type MakeRunner } from './build';
+import { setting } from '@hook/settings';
 
 export type KernelBuilder = 'host' | 'container';
 
@@ -32,7 +33,7 @@ export function builderImageRef(dockerfile: string | Buffer, baseRef: string): s
  * answers, the host when none does (one log line says which and why).
  */
 export async function chooseBuilder(env: NodeJS.ProcessEnv, connect = connectDocker): Promise<{ builder: KernelBuilder; engine?: DockerEngine }> {
-  const wanted = env.KERNEL_BUILDER;
+  const wanted = setting(env, 'KERNEL_BUILDER');
   if (wanted === 'host') {
     log.info('kernel builder: host (KERNEL_BUILDER=host)');
     return { builder: 'host' };
@@ -46,7 +47,6 @@ export async function chooseBuilder(env: NodeJS.ProcessEnv, connect = connectDoc
       throw new UserError(`KERNEL_BUILDER=container needs a Docker engine: ${(error as Error).message}; start dockerd (systemctl start docker) or use KERNEL_BUILDER=host`);
     }
   }
-  if (wanted) throw new UserError(`KERNEL_BUILDER=${wanted} is unknown; use host or container`);
   try {
     const engine = await connect(env, 3000);
     log.info(`kernel builder: container (the Docker engine at ${engine.endpoint.host} answers; KERNEL_BUILDER=host builds on the host)`);

@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { bootAndWait } from '@hook/qemu';
 import { buildKernelTarget } from './target';
 import { INIT_END, INIT_PRELUDE, SHARED_CACHE, buildInitramfs, makeWorkspace, removeWorkspace } from '../test/helpers';
+import { setting } from '@hook/settings';
 
 // The compile runs inside the test; a Jest timeout while make runs would crash the run.
 jest.setTimeout(120 * 60_000);
 
-const enabled = process.env.HOOK_TEST_DEFAULT_KERNEL === 'yes';
+const enabled = setting(process.env, 'HOOK_TEST_DEFAULT_KERNEL');
 if (!enabled) {
   console.log('hook-default-amd64 kernel build + ttyS0 boot test skipped: set HOOK_TEST_DEFAULT_KERNEL=yes to run it (a cold compile takes 30-45 min on 2 cores)');
 }
@@ -27,12 +28,8 @@ describe('hook-default-amd64 kernel on the serial console (opt-in integration: f
 
   (enabled ? it : it.skip)('builds the generic 6.12 kernel and it prints its boot log and runs a shell on ttyS0 (opt-in: HOOK_TEST_DEFAULT_KERNEL=yes)', async () => {
     root = await makeWorkspace(['hook-default-amd64']);
-    const env = {
-      ...process.env,
-      CACHE_DIR: SHARED_CACHE,
-      KERNEL_SOURCE: process.env.KERNEL_SOURCE || 'debian',
-      KERNEL_BUILDER: process.env.KERNEL_BUILDER || 'host',
-    };
+    // Debian's source and the host's toolchain unless the environment chooses others.
+    const env = { KERNEL_SOURCE: 'debian', KERNEL_BUILDER: 'host', ...process.env, CACHE_DIR: SHARED_CACHE };
     const started = Date.now();
     const metadata = await buildKernelTarget({ workspaceRoot: root, kernelId: 'hook-default-amd64', env });
     console.log(`hook-default-amd64: ${metadata.release} built in ${Math.round((Date.now() - started) / 1000)} s (${metadata.builder} builder)`);

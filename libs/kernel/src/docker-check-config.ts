@@ -6,6 +6,7 @@
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
 import { exists } from '@hook/debian';
+import { setting } from '@hook/settings';
 
 export const DEFAULT_DOCKER_CHECK_CONFIG = '/usr/share/docker.io/contrib/check-config.sh';
 
@@ -17,7 +18,7 @@ export interface DockerCheckResult {
 }
 
 export async function dockerCheckConfigScript(env: NodeJS.ProcessEnv): Promise<string> {
-  const script = env.DOCKER_CHECK_CONFIG || DEFAULT_DOCKER_CHECK_CONFIG;
+  const script = setting(env, 'DOCKER_CHECK_CONFIG') ?? DEFAULT_DOCKER_CHECK_CONFIG;
   if (!(await exists(script))) {
     throw new UserError(`Docker's check-config.sh is not at ${script}; install docker.io (Debian ships it in /usr/share/docker.io/contrib/) or set DOCKER_CHECK_CONFIG`);
   }

@@ -1,7 +1,7 @@
 /** METHOD default: a kernel built from source with a defconfig from kernel/configs. */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import { defconfigPathOf, type KernelDefinition } from '@hook/inventory';
 import { run } from '@hook/process';
 import { buildKernel, checkHostTools, configure, makeArchOf, runMake, type MakeContext } from './build';
@@ -15,6 +15,7 @@ import { kernelCacheDir, kernelOciBase, sourceDateEpoch } from './paths';
 import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { debianSourceSuite, prepareSourceTree, type SourceTree } from './source';
 import { highestBuiltPoint, sourceKernelTag } from './tag';
+import { setting } from '@hook/settings';
 
 export interface SourceBuildOptions {
   workspaceRoot: string;
@@ -51,12 +52,9 @@ export async function resolvePoint(
   registry?: ArtifactRegistry,
 ): Promise<{ point: number; debianVersion?: string }> {
   const { major, minor } = seriesOf(kernel);
-  if (env.KERNEL_POINT_RELEASE) {
-    const point = Number(env.KERNEL_POINT_RELEASE);
-    if (!Number.isInteger(point) || point < 0) throw new UserError(`KERNEL_POINT_RELEASE=${env.KERNEL_POINT_RELEASE} is not a point release number (e.g. 117)`);
-    return { point };
-  }
-  if (yesNo(env, 'USE_LATEST_BUILT_KERNEL')) {
+  const pinned = setting(env, 'KERNEL_POINT_RELEASE');
+  if (pinned !== undefined) return { point: pinned };
+  if (setting(env, 'USE_LATEST_BUILT_KERNEL')) {
     const repository = kernelOciBase(env);
     const tags = await (registry ?? artifactRegistry(env)).listTags(repository);
     const point = highestBuiltPoint(tags, major, minor);
@@ -79,7 +77,7 @@ function makeContext(workspaceRoot: string, kernel: KernelDefinition, env: NodeJ
     objectDir: kernelCacheDir(workspaceRoot, env, 'build', kernel.id, basename(tree.dir)),
     arch: kernel.ARCH,
     env,
-    ccacheDir: env.KERNEL_CCACHE_DIR || cacheDir(workspaceRoot, env, 'ccache'),
+    ccacheDir: setting(env, 'KERNEL_CCACHE_DIR') ?? cacheDir(workspaceRoot, env, 'ccache'),
   };
 }
 

@@ -1,8 +1,8 @@
 /** Where the kernel library keeps caches (downloads, unpacked sources, objects, ccache) and outputs. */
 import { cacheDir, inWorkspace, kernelDir } from '@hook/layout';
+import { setting } from '@hook/settings';
 
-// The kernel image location's default is a fact of @hook/layout (one home for the defaults).
-export { DEFAULT_KERNEL_OCI_BASE, kernelOciBase } from '@hook/layout';
+export { kernelOciBase } from '@hook/layout';
 
 export function kernelCacheDir(workspaceRoot: string, env: NodeJS.ProcessEnv, ...parts: string[]): string {
   return cacheDir(workspaceRoot, env, 'kernel', ...parts);
@@ -14,8 +14,5 @@ export function kernelDistDir(workspaceRoot: string, kernelId: string): string {
 
 /** SOURCE_DATE_EPOCH when set (reproducible builds), else 0 for archive entries. */
 export function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
-  const value = env.SOURCE_DATE_EPOCH;
-  if (value === undefined || value === '') return undefined;
-  const epoch = Number(value);
-  return Number.isInteger(epoch) && epoch >= 0 ? epoch : undefined;
+  return setting(env, 'SOURCE_DATE_EPOCH');
 }

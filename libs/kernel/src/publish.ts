@@ -10,13 +10,14 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makeTempDir } from '@hook/process';
 import { createGzip } from 'node:zlib';
-import { log, yesNo } from '@hook/log';
+import { log } from '@hook/log';
 import { MediaType, OciLayout, RegistryClient, parseNormalizedNamed, pushLayoutImage, type ImageManifest } from '@hook/oci';
 import { packTree } from './archive';
 import { exists } from '@hook/debian';
 import { publishDir, sha256File } from './files';
 import { kernelDistDir, sourceDateEpoch } from './paths';
 import { dockerArchOf, type KernelMetadata } from '@hook/layout';
+import { setting } from '@hook/settings';
 
 const IMAGE_FILES = ['kernel', 'kernel.tar', 'System.map', 'dtbs.tar.gz'];
 
@@ -55,14 +56,14 @@ export async function writeKernelImageLayout(workspaceRoot: string, metadata: Ke
 }
 
 export async function publishKernel(workspaceRoot: string, metadata: KernelMetadata, env: NodeJS.ProcessEnv, client = new RegistryClient({ env })): Promise<void> {
-  if (yesNo(env, 'EXPORT_KERNEL_IMAGE')) {
-    const dir = resolve(workspaceRoot, env.EXPORT_KERNEL_IMAGE_DIR || 'dist/kernel-images', `${metadata.id}-${metadata.tag}`);
+  if (setting(env, 'EXPORT_KERNEL_IMAGE')) {
+    const dir = resolve(workspaceRoot, setting(env, 'EXPORT_KERNEL_IMAGE_DIR'), `${metadata.id}-${metadata.tag}`);
     await publishDir(dir, (temp) => writeKernelImageLayout(workspaceRoot, metadata, temp, env));
     log.info(`kernel image ${metadata.image} exported as an OCI layout to ${dir}`);
   }
-  if (!yesNo(env, 'DO_PUSH')) return;
+  if (!setting(env, 'DO_PUSH')) return;
   const reference = parseNormalizedNamed(metadata.image);
-  if (!yesNo(env, 'FORCE_BUILD_KERNEL') && (await client.headManifest(reference))) {
+  if (!setting(env, 'FORCE_BUILD_KERNEL') && (await client.headManifest(reference))) {
     log.info(`${metadata.image} is already published; not pushing (FORCE_BUILD_KERNEL=yes pushes again)`);
     return;
   }

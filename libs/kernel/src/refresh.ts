@@ -6,6 +6,7 @@ import { readLock, seriesKey, writeLock, type SeriesLock } from './lock';
 import { kernelCacheDir } from './paths';
 import { fetchReleases, pointFromReleases } from './releases';
 import { chooseProvider, debianSourceSuite, upstreamOf } from './source';
+import { setting } from '@hook/settings';
 
 export async function resolveSeries(workspaceRoot: string, env: NodeJS.ProcessEnv, major: number, minor: number): Promise<SeriesLock> {
   const provider = await chooseProvider(env);
@@ -19,7 +20,7 @@ export async function resolveSeries(workspaceRoot: string, env: NodeJS.ProcessEn
     return { point: Number(upstream[2] ?? 0), resolvedFrom: `debian:${pkg} ${version}`, debianVersion: version };
   }
   if (provider === 'tarball') {
-    const match = /linux-(\d+)\.(\d+)(?:\.(\d+))?\.tar/.exec(env.KERNEL_TARBALL ?? '');
+    const match = /linux-(\d+)\.(\d+)(?:\.(\d+))?\.tar/.exec(setting(env, 'KERNEL_TARBALL') ?? '');
     if (!match || Number(match[1]) !== major || Number(match[2]) !== minor) {
       throw new UserError(`KERNEL_TARBALL is not a linux-${major}.${minor}.*.tar.* file; cannot resolve ${major}.${minor} from it`);
     }

@@ -3,15 +3,16 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { publishFile } from './files';
+import { setting } from '@hook/settings';
 
 const RELEASES_MAX_AGE_MS = 2 * 60 * 60 * 1000;
 
 export function kernelOrgSettings(env: NodeJS.ProcessEnv) {
   return {
-    releasesUrl: env.KERNEL_ORG_RELEASES_URL || 'https://www.kernel.org/releases.json',
+    releasesUrl: setting(env, 'KERNEL_ORG_RELEASES_URL'),
     /** The directory that holds v6.x/, v5.x/ ... (kernel.org layout). */
-    baseUrl: (env.KERNEL_ORG_BASE_URL || 'https://cdn.kernel.org/pub/linux/kernel').replace(/\/+$/, ''),
-    timeoutMs: Number(env.KERNEL_ORG_TIMEOUT_MS || 5000),
+    baseUrl: setting(env, 'KERNEL_ORG_BASE_URL').replace(/\/+$/, ''),
+    timeoutMs: setting(env, 'KERNEL_ORG_TIMEOUT_MS'),
   };
 }
 

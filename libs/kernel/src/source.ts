@@ -14,9 +14,9 @@ import { publishFile, sha256File } from './files';
 import { kernelCacheDir } from './paths';
 import { kernelOrgReachable, kernelOrgSettings, tarballName } from './releases';
 import { verifyChecksum, verifyClearsigned } from './verify';
+import { setting } from '@hook/settings';
 
 export type SourceProvider = 'kernel.org' | 'mirror' | 'tarball' | 'debian';
-const PROVIDERS = ['auto', 'kernel.org', 'mirror', 'tarball', 'debian'];
 
 export interface SourceRequest {
   workspaceRoot: string;
@@ -38,15 +38,14 @@ export interface SourceTree {
 
 /** The debian suite that provides linux-source-X.Y packages. */
 export function debianSourceSuite(env: NodeJS.ProcessEnv): string {
-  return env.KERNEL_DEBIAN_SUITE || 'trixie';
+  return setting(env, 'KERNEL_DEBIAN_SUITE');
 }
 
 export async function chooseProvider(env: NodeJS.ProcessEnv): Promise<SourceProvider> {
-  const wanted = env.KERNEL_SOURCE || 'auto';
-  if (!PROVIDERS.includes(wanted)) throw new UserError(`KERNEL_SOURCE=${wanted} is unknown; use one of ${PROVIDERS.join(', ')}`);
-  if (wanted !== 'auto') return wanted as SourceProvider;
-  if (env.KERNEL_TARBALL) return 'tarball';
-  if (env.KERNEL_MIRROR) return 'mirror';
+  const wanted = setting(env, 'KERNEL_SOURCE');
+  if (wanted !== 'auto') return wanted;
+  if (setting(env, 'KERNEL_TARBALL')) return 'tarball';
+  if (setting(env, 'KERNEL_MIRROR')) return 'mirror';
   if (await kernelOrgReachable(env)) return 'kernel.org';
   log.info('kernel.org is not reachable: using Debian linux-source packages (KERNEL_SOURCE=auto)');
   return 'debian';
@@ -72,7 +71,7 @@ function seriesText(r: SourceRequest): string {
 
 async function fromKernelOrg(request: SourceRequest, provider: 'kernel.org' | 'mirror'): Promise<SourceTree> {
   const { env, workspaceRoot } = request;
-  const base = provider === 'mirror' ? (env.KERNEL_MIRROR ?? '').replace(/\/+$/, '') : kernelOrgSettings(env).baseUrl;
+  const base = provider === 'mirror' ? (setting(env, 'KERNEL_MIRROR') ?? '').replace(/\/+$/, '') : kernelOrgSettings(env).baseUrl;
   if (!base) throw new UserError('KERNEL_SOURCE=mirror needs KERNEL_MIRROR (a URL laid out like kernel.org: <url>/v6.x/linux-6.12.1.tar.xz)');
   const version = seriesText(request);
   const tree = sourceTreeDir(workspaceRoot, env, `upstream-${version}`);
@@ -89,7 +88,7 @@ async function fromKernelOrg(request: SourceRequest, provider: 'kernel.org' | 'm
   // sha256sums.asc changes with every release: always fetch it fresh.
   await download(`${directory}/sha256sums.asc`, sums, env);
   if (!(await exists(tarball))) await download(`${directory}/${name}`, tarball, env);
-  const keys = resolve(workspaceRoot, env.KERNEL_ORG_KEYRING || 'kernel/keys/kernel-org-keys.asc');
+  const keys = resolve(workspaceRoot, setting(env, 'KERNEL_ORG_KEYRING'));
   try {
     const verified = await verifyClearsigned(sums, keys);
     await verifyChecksum(verified, name, tarball);
@@ -105,8 +104,9 @@ async function fromKernelOrg(request: SourceRequest, provider: 'kernel.org' | 'm
 
 async function fromTarball(request: SourceRequest): Promise<SourceTree> {
   const { env, workspaceRoot } = request;
-  if (!env.KERNEL_TARBALL) throw new UserError('KERNEL_SOURCE=tarball needs KERNEL_TARBALL=/path/to/linux-X.Y.Z.tar.xz');
-  const tarball = resolve(workspaceRoot, env.KERNEL_TARBALL);
+  const given = setting(env, 'KERNEL_TARBALL');
+  if (!given) throw new UserError('KERNEL_SOURCE=tarball needs KERNEL_TARBALL=/path/to/linux-X.Y.Z.tar.xz');
+  const tarball = resolve(workspaceRoot, given);
   if (!(await exists(tarball))) throw new UserError(`KERNEL_TARBALL ${tarball} does not exist`);
   const match = /^linux-(\d+)\.(\d+)(?:\.(\d+))?\.tar(\.\w+)?$/.exec(basename(tarball));
   const want = seriesText(request);
@@ -114,10 +114,11 @@ async function fromTarball(request: SourceRequest): Promise<SourceTree> {
     throw new UserError(`KERNEL_TARBALL ${basename(tarball)} is not linux-${want}.tar.*; give the ${want} tarball or set KERNEL_POINT_RELEASE to its point release`);
   }
   const digest = await sha256File(tarball);
-  if (env.KERNEL_TARBALL_SHA256 && env.KERNEL_TARBALL_SHA256.toLowerCase() !== digest) {
+  const expected = setting(env, 'KERNEL_TARBALL_SHA256');
+  if (expected && expected.toLowerCase() !== digest) {
     throw new UserError(`KERNEL_TARBALL ${basename(tarball)} is corrupted: its sha256 is not KERNEL_TARBALL_SHA256`);
   }
-  if (!env.KERNEL_TARBALL_SHA256) log.warn(`KERNEL_TARBALL ${basename(tarball)} is used without verification (set KERNEL_TARBALL_SHA256 to check it)`);
+  if (!expected) log.warn(`KERNEL_TARBALL ${basename(tarball)} is used without verification (set KERNEL_TARBALL_SHA256 to check it)`);
   const tree = sourceTreeDir(workspaceRoot, env, `tarball-${want}-${digest.slice(0, 12)}`);
   if (!(await exists(tree))) await unpackSource(tarball, tree, request);
   return { provider: 'tarball', version: want, dir: tree };
@@ -209,7 +210,7 @@ export async function patchCommandLineSize(root: string): Promise<void> {
 
 /** Downloads a URL to a file (through a temp name). */
 export async function download(url: string, target: string, env: NodeJS.ProcessEnv): Promise<void> {
-  const timeoutMs = Number(env.KERNEL_DOWNLOAD_TIMEOUT_MS || 1_800_000);
+  const timeoutMs = setting(env, 'KERNEL_DOWNLOAD_TIMEOUT_MS');
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

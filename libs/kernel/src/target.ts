@@ -2,7 +2,7 @@
  * The entry points the Nx plugin's kernel targets call: build, configure, refresh the lock.
  */
 import { readKernelJson, type KernelMetadata } from '@hook/layout';
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import { loadInventory, suggest, type KernelDefinition } from '@hook/inventory';
 import { buildFromArmbian } from './armbian';
 import { checkKernelConfig, reportConfigCheck } from './config-check';
@@ -11,6 +11,7 @@ import { buildFromSource, configureFromSource } from './from-source';
 import { publishKernel } from './publish';
 import { refreshLock } from './refresh';
 import type { ArtifactRegistry } from '@hook/oci';
+import { setting } from '@hook/settings';
 
 export interface KernelTargetOptions {
   workspaceRoot: string;
@@ -50,7 +51,7 @@ export async function buildKernelTarget(opts: KernelTargetOptions): Promise<Kern
 export async function publishKernelTarget(opts: KernelTargetOptions): Promise<void> {
   const kernel = findKernel(opts.workspaceRoot, opts.kernelId);
   const metadata = await readKernelJson(opts.workspaceRoot, kernel.id);
-  if (!yesNo(opts.env, 'DO_PUSH') && !yesNo(opts.env, 'EXPORT_KERNEL_IMAGE')) {
+  if (!setting(opts.env, 'DO_PUSH') && !setting(opts.env, 'EXPORT_KERNEL_IMAGE')) {
     log.info(`kernel ${kernel.id}: nothing to publish (set DO_PUSH=yes and/or EXPORT_KERNEL_IMAGE=yes)`);
     return;
   }

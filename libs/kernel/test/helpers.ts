@@ -7,13 +7,14 @@
 import { cp, mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cacheDir } from '@hook/layout';
 import { run } from '@hook/process';
 import { bootAndWait, type QemuArch } from '@hook/qemu';
 import { AptSuite, extractDebData } from '@hook/debian';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 /** Tests share the workspace cache (downloads, unpacked sources, ccache) so reruns are quick. */
-export const SHARED_CACHE = process.env.CACHE_DIR || join(REPO_ROOT, 'cache');
+export const SHARED_CACHE = cacheDir(REPO_ROOT, process.env);
 
 export async function makeWorkspace(kernelIds: string[]): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'hook-kernel-ws-'));

@@ -11,6 +11,7 @@ import { assemble } from './assemble';
 import { checkLinuxkitVersion, linuxkitBinary, linuxkitBuild, linuxkitBuildArgs, parseBackend } from './backend';
 import { cleanPath } from './flatten';
 import { OciLayoutResolver } from './resolver';
+import { setting } from '@hook/settings';
 
 describe('backend switch', () => {
   it('selects native by default and linuxkit on request', () => {
@@ -49,7 +50,7 @@ describe('backend switch', () => {
   });
 });
 
-const LINUXKIT_BIN = process.env.LINUXKIT_BIN;
+const LINUXKIT_BIN = setting(process.env, 'LINUXKIT_BIN');
 const describeWithLinuxkit = LINUXKIT_BIN ? describe : describe.skip;
 if (!LINUXKIT_BIN) {
   // eslint-disable-next-line no-console

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
+import { setting } from '@hook/settings';
 
 export type Backend = 'native' | 'linuxkit';
 
@@ -34,7 +35,7 @@ export interface LinuxkitBuildOptions {
 
 /** The linuxkit binary from LINUXKIT_BIN, or a UserError saying how to select it. */
 export function linuxkitBinary(env: NodeJS.ProcessEnv = process.env): string {
-  const bin = env.LINUXKIT_BIN;
+  const bin = setting(env, 'LINUXKIT_BIN');
   if (!bin) throw new UserError('the linuxkit backend needs the linuxkit binary: set LINUXKIT_BIN=/path/to/linuxkit (v1.8.2), or use the native backend');
   if (!existsSync(bin)) throw new UserError(`LINUXKIT_BIN=${bin} does not exist; point it at the linuxkit binary (v1.8.2), or use the native backend`);
   return bin;

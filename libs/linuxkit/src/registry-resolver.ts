@@ -4,14 +4,15 @@
  * (HTTP 404) is `undefined`; authentication and network failures are the UserErrors of
  * @hook/oci and stop the build. Pulling can be switched off with HOOK_PULL_IMAGES=no.
  */
-import { UserError, log, yesNo } from '@hook/log';
+import { UserError, log } from '@hook/log';
 import { RegistryClient, parseNormalizedNamed, pullImageToLayout, type Platform } from '@hook/oci';
 import { CopyingResolver } from './copying-resolver';
 import { type ImageSource, layoutImageSource } from './resolver';
+import { setting } from '@hook/settings';
 
 /** HOOK_PULL_IMAGES: `yes` (the default) lets the build pull missing images, `no` forbids it. */
 export function pullAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
-  return yesNo(env, 'HOOK_PULL_IMAGES');
+  return setting(env, 'HOOK_PULL_IMAGES');
 }
 
 export interface RegistryResolverOptions {

@@ -5,7 +5,6 @@
  */
 export { suggest } from './suggest';
 export { UserError } from './errors';
-export { YES_NO_SETTINGS, checkYesNoSettings, yesNo, type YesNoSetting } from './settings';
 export { yamlErrorLine } from './yaml-error';
 import { UserError } from './errors';
 

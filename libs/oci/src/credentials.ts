@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '@hook/log';
 import { DEFAULT_DOMAIN, registryHostFromSetting } from './reference';
+import { setting } from '@hook/settings';
 
 export interface Credentials {
   username: string;
@@ -64,17 +65,18 @@ let warnedUnscoped = false;
 
 /** HOOK_REGISTRY_USERNAME/PASSWORD, for the registry named by HOOK_REGISTRY only. */
 export function credentialsFromEnv(registry: string, env: NodeJS.ProcessEnv): Credentials | undefined {
-  const username = env.HOOK_REGISTRY_USERNAME;
-  const password = env.HOOK_REGISTRY_PASSWORD;
+  const username = setting(env, 'HOOK_REGISTRY_USERNAME');
+  const password = setting(env, 'HOOK_REGISTRY_PASSWORD');
+  const scope = setting(env, 'HOOK_REGISTRY');
   if (!username || password === undefined) return undefined;
-  if (!env.HOOK_REGISTRY) {
+  if (!scope) {
     if (!warnedUnscoped) {
       warnedUnscoped = true;
       log.warn('HOOK_REGISTRY_USERNAME is set but HOOK_REGISTRY is not; set HOOK_REGISTRY=host[:port] to say which registry these credentials are for (they are not used meanwhile)');
     }
     return undefined;
   }
-  if (registryHostFromSetting(env.HOOK_REGISTRY) !== registry) return undefined;
+  if (registryHostFromSetting(scope) !== registry) return undefined;
   return { username, password: password.replace(/\n$/, ''), source: 'HOOK_REGISTRY_USERNAME/HOOK_REGISTRY_PASSWORD' };
 }
 

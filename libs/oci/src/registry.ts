@@ -10,6 +10,7 @@ import { DigestMismatchError, VerifyingStream, digestOf, isDigest, splitDigest }
 import { formatPlatform, hostPlatform, selectPlatform } from './platform';
 import { DEFAULT_DOMAIN, DOCKER_HUB_REGISTRY, type ImageReference, parseNormalizedNamed, registryHostFromSetting } from './reference';
 import { type Descriptor, type ImageIndex, type ImageManifest, MediaType, type Platform, isIndexMediaType } from './types';
+import { setting } from '@hook/settings';
 
 export interface RegistryClientOptions {
   /** Registries spoken to over plain HTTP (besides loopback); HOOK_INSECURE_REGISTRIES adds more. */
@@ -75,7 +76,7 @@ export class RegistryClient {
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.env = options.env ?? process.env;
-    const fromEnv = (this.env.HOOK_INSECURE_REGISTRIES ?? '').split(',');
+    const fromEnv = setting(this.env, 'HOOK_INSECURE_REGISTRIES');
     this.insecure = new Set(
       [...(options.insecureRegistries ?? []), ...fromEnv].map((r) => registryHostFromSetting(r)).filter((r): r is string => !!r),
     );

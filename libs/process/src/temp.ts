@@ -11,6 +11,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '@hook/log';
+import { setting } from '@hook/settings';
 
 /** The signals that stop a build (Ctrl-C, kill, a closed terminal). */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -21,7 +22,7 @@ const CHILD_GRACE_MS = 3000;
 
 /** The one folder of Hook's temp files. */
 export function hookTempRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.HOOK_TMPDIR || tmpdir(), 'hook');
+  return join(setting(env, 'HOOK_TMPDIR') ?? tmpdir(), 'hook');
 }
 
 /** A new temp folder `<hookTempRoot>/<what>-<pid>-<random>`, removed on an interrupt. */

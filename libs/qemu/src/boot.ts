@@ -9,6 +9,7 @@ import { UserError, log } from '@hook/log';
 import { run, type RunResult } from '@hook/process';
 import { type Accelerator, type MachineOptions, type QemuArch } from './command';
 import { prepareMachine } from './machine';
+import { setting } from '@hook/settings';
 
 export interface BootOptions extends MachineOptions {
   /** Text or pattern on the serial console that means the boot succeeded. */
@@ -161,9 +162,8 @@ const PROBE_TIMEOUT_MS = 8000;
  * cached for the process; the CPU flags make the answer immediate on hosts without them.
  */
 export async function chooseAccelerator(arch: QemuArch, env: NodeJS.ProcessEnv = process.env): Promise<Accelerator> {
-  const wanted = (env.HOOK_QEMU_ACCEL ?? 'auto').toLowerCase();
+  const wanted = setting(env, 'HOOK_QEMU_ACCEL');
   if (wanted === 'tcg' || wanted === 'kvm') return wanted;
-  if (wanted !== 'auto' && wanted !== '') throw new UserError(`HOOK_QEMU_ACCEL must be tcg, kvm or auto, not '${env.HOOK_QEMU_ACCEL}'`);
   if (hostKernelArch() !== arch) return 'tcg';
   if (arch === 'x86_64' && !(await cpuCanVirtualize())) {
     log.info('this CPU has no virtualization extensions (no vmx or svm in /proc/cpuinfo): QEMU uses TCG emulation (slow); HOOK_QEMU_ACCEL=kvm forces KVM');

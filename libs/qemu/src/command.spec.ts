@@ -101,7 +101,7 @@ describe('tinkerbellCmdline', () => {
   it('uses upstream defaults and warns when TINK_SERVER or MAC is missing', () => {
     const { logger, lines } = capture();
     expect(tinkerbellCmdline({ TINK_SERVER: '10.0.0.1' }, 'x86_64', logger)).toBe(
-      'tink_worker_image=quay.io/tinkerbell/tink-worker:latest tinkerbell_tls=false console=ttyS0',
+      'tink_worker_image=ghcr.io/tinkerbell/tink-agent:latest tinkerbell_tls=false console=ttyS0',
     );
     expect(lines.join('\n')).toContain("tink-worker won't really work");
   });

@@ -1,4 +1,5 @@
 import { UserError, log, type Logger } from '@hook/log';
+import { setting } from '@hook/settings';
 
 export type QemuArch = 'x86_64' | 'aarch64';
 export type Accelerator = 'tcg' | 'kvm';
@@ -254,13 +255,13 @@ function driveValue(path: string): string {
  */
 export function tinkerbellCmdline(env: NodeJS.ProcessEnv, arch: QemuArch, logger: Logger = log): string {
   const parts = [
-    `tink_worker_image=${env.TINK_WORKER_IMAGE || 'quay.io/tinkerbell/tink-worker:latest'}`,
-    `tinkerbell_tls=${env.TINK_TLS || 'false'}`,
+    `tink_worker_image=${setting(env, 'TINK_WORKER_IMAGE')}`,
+    `tinkerbell_tls=${setting(env, 'TINK_TLS')}`,
   ];
-  const server = env.TINK_SERVER;
-  const mac = env.MAC;
+  const server = setting(env, 'TINK_SERVER');
+  const mac = setting(env, 'MAC');
   if (server && mac) {
-    parts.push(`grpc_authority=${server}:${env.TINK_GRPC_PORT || '42113'}`, `syslog_host=${server}`, `worker_id=${mac}`, `hw_addr=${mac}`);
+    parts.push(`grpc_authority=${server}:${setting(env, 'TINK_GRPC_PORT')}`, `syslog_host=${server}`, `worker_id=${mac}`, `hw_addr=${mac}`);
   } else {
     logger.warn('TINK_SERVER and MAC are not set, not adding tink-worker params to kernel cmdline.');
     logger.warn("tink-worker won't really work, but this is enough to test kernel and services.");
@@ -288,6 +289,6 @@ export function upstreamRunOptions(
     memoryMb: 2048,
     disk: { sizeGb: 10 },
     netUser: boot.netUser,
-    mac: boot.netUser && env.MAC ? env.MAC : undefined,
+    mac: boot.netUser ? setting(env, 'MAC') : undefined,
   };
 }

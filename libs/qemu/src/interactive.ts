@@ -22,6 +22,7 @@ import { upstreamRunOptions, type MachineOptions } from './command';
 import { prepareMachine } from './machine';
 import { NETBOOT_HTTP_ADDRESS, NETBOOT_SCRIPT_NAME, prepareNetboot, type Netboot } from './netboot';
 import { describeDownload, type ServedRequest } from './netboot-server';
+import { setting } from '@hook/settings';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** How long QEMU gets to exit after SIGTERM before SIGKILL. */
@@ -37,18 +38,12 @@ export interface FlavorRunOptions {
 export type Firmware = 'uefi' | 'bios';
 
 export function firmwareOf(env: NodeJS.ProcessEnv): Firmware {
-  const value = (env.FIRMWARE ?? '').trim().toLowerCase();
-  if (value === '' || value === 'uefi') return 'uefi';
-  if (value === 'bios') return 'bios';
-  throw new UserError(`FIRMWARE is '${env.FIRMWARE}'; use uefi (OVMF) or bios (SeaBIOS)`);
+  return setting(env, 'FIRMWARE');
 }
 
 /** NETBOOT=yes|no (default no), read here: a setting of `hook run` only, not of any build. */
 export function netbootOf(env: NodeJS.ProcessEnv): boolean {
-  const value = (env.NETBOOT ?? '').trim().toLowerCase();
-  if (value === '' || value === 'no') return false;
-  if (value === 'yes') return true;
-  throw new UserError(`NETBOOT is '${env.NETBOOT}'; use yes or no`);
+  return setting(env, 'NETBOOT');
 }
 
 /**
@@ -68,7 +63,7 @@ export async function runFlavor(options: FlavorRunOptions): Promise<void> {
   await runInteractive(machine, options.env, `${flavor.id} (netboot: iPXE, Smee's script, ${uefi ? 'UEFI' : 'BIOS'})`, {
     consolePort: 1,
     async setup(workDir) {
-      const netboot = await prepareNetboot({ arch: flavor.ARCH, kernel, initrd, env: options.env, workDir, mac: options.env.MAC || undefined, onRequest: (request) => reportDownload(request, netboot) });
+      const netboot = await prepareNetboot({ arch: flavor.ARCH, kernel, initrd, env: options.env, workDir, mac: setting(options.env, 'MAC'), onRequest: (request) => reportDownload(request, netboot) });
       log.info(`iPXE gets ${NETBOOT_SCRIPT_NAME} from QEMU's TFTP, then ${netboot.kernelName} and ${netboot.initrdName} from ${netboot.server.url} (the guest's http://${NETBOOT_HTTP_ADDRESS}); the guest reaches nothing else`);
       log.info(`kernel command line: ${netboot.kernelParams}`);
       return { machine: netboot.machine, close: () => netboot.server.close() };

@@ -87,9 +87,9 @@ describe("Smee's HookScript", () => {
       facility: 'onprem',
       extraKernelParams: ['tink_worker_image=reg/agent:1'],
     });
-    expect(smeeValuesFromEnv({}, files)).toMatchObject({ syslogHost: '', grpcAuthority: '', extraKernelParams: ['tink_worker_image=quay.io/tinkerbell/tink-worker:latest'] });
+    expect(smeeValuesFromEnv({}, files)).toMatchObject({ syslogHost: '', grpcAuthority: '', extraKernelParams: ['tink_worker_image=ghcr.io/tinkerbell/tink-agent:latest'] });
     expect(() => smeeValuesFromEnv({ TINK_TLS: 'maybe' }, files)).toThrow(new UserError("TINK_TLS is 'maybe'; use true or false"));
-    expect(() => smeeHookScript(smeeValuesFromEnv({ TINK_WORKER_IMAGE: 'a b' }, files))).toThrow(/contains a space/);
+    expect(() => smeeHookScript(smeeValuesFromEnv({ TINK_WORKER_IMAGE: 'a b' }, files))).toThrow("TINK_WORKER_IMAGE is 'a b'; use letters");
   });
 });
 

@@ -4,6 +4,7 @@
  * same kernel parameters in the same order, so a netboot here is the netboot of a data centre.
  */
 import { UserError } from '@hook/log';
+import { setting } from '@hook/settings';
 
 export interface SmeeScriptValues {
   /** iPXE's ${arch}: x86_64 or aarch64 (Smee's default file names end in it). */
@@ -146,28 +147,22 @@ export function smeeValuesFromEnv(
   env: NodeJS.ProcessEnv,
   files: { arch: string; downloadUrl: string; kernelName: string; initrdName: string; mac: string },
 ): SmeeScriptValues {
-  const server = env.TINK_SERVER ?? '';
+  const server = setting(env, 'TINK_SERVER') ?? '';
   return {
     arch: files.arch,
     downloadUrl: files.downloadUrl,
     kernelName: files.kernelName,
     initrdName: files.initrdName,
-    facility: env.FACILITY || 'onprem',
+    facility: setting(env, 'FACILITY'),
     syslogHost: server,
-    grpcAuthority: server ? `${server}:${env.TINK_GRPC_PORT || '42113'}` : '',
-    tinkerbellTls: trueFalse(env, 'TINK_TLS'),
-    tinkerbellInsecureTls: trueFalse(env, 'TINK_INSECURE_TLS'),
+    grpcAuthority: server ? `${server}:${setting(env, 'TINK_GRPC_PORT')}` : '',
+    tinkerbellTls: setting(env, 'TINK_TLS') === 'true',
+    tinkerbellInsecureTls: setting(env, 'TINK_INSECURE_TLS') === 'true',
     workerId: files.mac,
     hwAddr: files.mac,
-    vlanId: env.VLAN_ID || undefined,
+    vlanId: setting(env, 'VLAN_ID')?.toString(),
     // What Tinkerbell's Helm chart always appends.
-    extraKernelParams: [`tink_worker_image=${env.TINK_WORKER_IMAGE || 'quay.io/tinkerbell/tink-worker:latest'}`],
+    extraKernelParams: [`tink_worker_image=${setting(env, 'TINK_WORKER_IMAGE')}`],
   };
 }
 
-function trueFalse(env: NodeJS.ProcessEnv, name: string): boolean {
-  const value = (env[name] ?? '').trim().toLowerCase();
-  if (value === '' || value === 'false' || value === 'no') return false;
-  if (value === 'true' || value === 'yes') return true;
-  throw new UserError(`${name} is '${env[name]}'; use true or false`);
-}

@@ -10,6 +10,7 @@ import { builtFlavorFiles } from './flavor-files';
 import { smeeHookScript, smeeValuesFromEnv } from './ipxe-script';
 import { NETBOOT_SCRIPT_NAME } from './netboot';
 import { parseListen, startNetbootServer, type NetbootServer } from './netboot-server';
+import { setting } from '@hook/settings';
 
 export interface ServeFlavorOptions {
   workspaceRoot: string;
@@ -19,7 +20,7 @@ export interface ServeFlavorOptions {
 
 /** Starts serving; the caller closes the server (the CLI: on Ctrl-C or SIGTERM). */
 export async function serveFlavor(options: ServeFlavorOptions): Promise<NetbootServer & { scriptUrl: string }> {
-  const listenValue = options.env.LISTEN;
+  const listenValue = setting(options.env, 'LISTEN');
   if (!listenValue) throw new UserError('hook serve needs LISTEN=<address>:<port>, the address your machines reach, e.g. LISTEN=10.0.0.1:8080');
   const listen = parseListen(listenValue);
   // What goes out to machines is what the build recorded.
@@ -31,7 +32,7 @@ export async function serveFlavor(options: ServeFlavorOptions): Promise<NetbootS
     downloadUrl: `http://${host}:${listen.port}`,
     kernelName: basename(kernel),
     initrdName: basename(initrd),
-    mac: options.env.MAC || '${mac}',
+    mac: setting(options.env, 'MAC') ?? '${mac}',
   });
   const script = smeeHookScript(values);
   const server = await startNetbootServer({

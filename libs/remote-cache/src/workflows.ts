@@ -99,8 +99,8 @@ function triggers(on: unknown): string[] {
 }
 
 function cacheEnvOf(workflow: Workflow, job: Job): { server?: string; token?: string } {
-  const env = { ...workflow.env, ...job.env };
-  const text = (key: string) => (env[key] === undefined ? undefined : String(env[key]));
+  const declared = { ...workflow.env, ...job.env };
+  const text = (key: string) => (declared[key] === undefined ? undefined : String(declared[key]));
   return { server: text('NX_SELF_HOSTED_REMOTE_CACHE_SERVER'), token: text('NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN') };
 }
 

@@ -13,6 +13,7 @@ import { extractDebData, exists, tempDirBeside, unpackTar } from '@hook/debian';
 import { cacheDir } from '@hook/layout';
 import { artifactRegistry, type ArtifactRegistry } from '@hook/oci';
 import { armbianOciBase } from '@hook/layout';
+import { setting } from '@hook/settings';
 
 
 /** Armbian u-boot tags: the u-boot version, then Armbian's `-S<hash>` part. */
@@ -88,7 +89,7 @@ export async function fetchArmbianUboot(options: {
     }
     throw error;
   });
-  const pinned = env.UBOOT_VERSION;
+  const pinned = setting(env, 'UBOOT_VERSION');
   const tag = pinned || latestUbootTag(tags);
   if (!tag) throw new UserError(`${repository} has no Armbian u-boot tag (like 2024.01-Sabcd); check BOARD, BRANCH and ARMBIAN_BASE_ORAS_REF`);
   if (pinned && !tags.includes(pinned)) {

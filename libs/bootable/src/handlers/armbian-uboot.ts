@@ -18,6 +18,7 @@ import { listFiles } from '../files';
 import type { ArtifactRegistry } from '@hook/oci';
 import { fetchArmbianUboot } from './armbian-uboot-fetch';
 import { bootCmd, extlinuxConf, ubootDiskLayout, writeBootableKernel, type UbootHandler } from './armbian-uboot-layout';
+import { setting } from '@hook/settings';
 
 /** File names on the partition (upstream's). */
 export const UBOOT_KERNEL = 'vmlinuz';
@@ -120,7 +121,7 @@ async function makeBootScript(ctx: HandlerContext, script: string): Promise<stri
   const scr = join(ctx.workDir, 'boot.scr');
   await writeFile(cmd, script);
   await run('mkimage', ['-A', 'arm64', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'Tinkerbell Hook', '-d', cmd, scr], {
-    env: { ...ctx.env, SOURCE_DATE_EPOCH: ctx.env.SOURCE_DATE_EPOCH || '0' },
+    env: { ...ctx.env, SOURCE_DATE_EPOCH: String(setting(ctx.env, 'SOURCE_DATE_EPOCH') ?? 0) },
   });
   return scr;
 }

@@ -18,6 +18,7 @@ import { tinkSettings } from '../cmdline';
 import { writeDiskImage } from '../disk-image';
 import type { FlavorOutputs } from '../handler';
 import { rpiHandler, RPI_PARTITION_START } from './rpi';
+import { setting } from '@hook/settings';
 
 jest.setTimeout(300_000);
 
@@ -31,7 +32,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hook-rpi-'));
   // The firmware download is cached across runs, as a build's is.
-  env = { ...process.env, CACHE_DIR: process.env.HOOK_TEST_CACHE ? join(process.env.HOOK_TEST_CACHE, 'bootable') : join(tmpdir(), 'hook-test-cache', 'bootable'), TINK_SERVER: '10.1.1.1', WORKER_ID: 'dc:a6:32:01:02:03' };
+  env = { ...process.env, CACHE_DIR: join(setting(process.env, 'HOOK_TEST_CACHE'), 'bootable'), TINK_SERVER: '10.1.1.1', WORKER_ID: 'dc:a6:32:01:02:03' };
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

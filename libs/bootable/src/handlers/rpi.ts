@@ -18,6 +18,7 @@ import type { FatFile } from '../disk-image';
 import type { BootableHandler, HandlerContext } from '../handler';
 import { listFiles } from '../files';
 import { writeBootableKernel } from './armbian-uboot-layout';
+import { setting } from '@hook/settings';
 
 export const RPI_FIRMWARE_PACKAGE = 'raspi-firmware';
 const FIRMWARE_DIR = 'usr/lib/raspi-firmware';
@@ -40,13 +41,13 @@ export interface RaspiFirmware {
 /** Downloads raspi-firmware (arch all) through apt with the non-free-firmware component, unpacked once per version. */
 export async function fetchRaspiFirmware(options: { workspaceRoot: string; env: NodeJS.ProcessEnv }): Promise<RaspiFirmware> {
   const { workspaceRoot, env } = options;
-  const suite = env.RPI_FIRMWARE_SUITE || 'trixie';
+  const suite = setting(env, 'RPI_FIRMWARE_SUITE');
   const pkg = await unpackedPackage({
     cacheDir: cacheDir(workspaceRoot, env, 'debian'),
     suite,
     debArch: 'arm64',
     name: RPI_FIRMWARE_PACKAGE,
-    version: env.RPI_FIRMWARE_VERSION || undefined,
+    version: setting(env, 'RPI_FIRMWARE_VERSION'),
     keep: [`${FIRMWARE_DIR}/`],
     components: ['main', 'non-free-firmware'],
     env,

@@ -9,9 +9,10 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '@hook/log';
 import { run } from '@hook/process';
+import { setting } from '@hook/settings';
 
 export function testCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HOOK_TEST_CACHE || '/tmp/hook-test-cache';
+  return setting(env, 'HOOK_TEST_CACHE');
 }
 
 /**
@@ -19,7 +20,8 @@ export function testCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * package of the host's release (bookworm: 6.1); only boot/vmlinuz-* is extracted from it.
  */
 export async function debianTestKernel(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.HOOK_TEST_KERNEL) return env.HOOK_TEST_KERNEL;
+  const given = setting(env, 'HOOK_TEST_KERNEL');
+  if (given) return given;
   const dir = join(testCacheDir(env), 'debian-kernel');
   const cached = await findVmlinuz(dir);
   if (cached) return cached;

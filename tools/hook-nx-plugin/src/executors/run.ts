@@ -2,7 +2,8 @@
  * What every executor shares: user errors end as one readable line (no stack unless
  * DEBUG=yes) and a failed task, never an unhandled exception inside Nx.
  */
-import { checkYesNoSettings, reportError } from '@hook/log';
+import { reportError } from '@hook/log';
+import { checkSettings } from '@hook/settings';
 import { stagingDirs } from '@hook/layout';
 import { installInterruptHandler, removeStaleTemp } from '@hook/process';
 
@@ -15,7 +16,7 @@ export type ExecutorResult = { success: boolean };
  */
 export async function runStep(step: () => Promise<unknown>, workspaceRoot?: string): Promise<ExecutorResult> {
   try {
-    checkYesNoSettings(process.env);
+    checkSettings(process.env);
     if (workspaceRoot) {
       installInterruptHandler();
       removeStaleTemp(stagingDirs(workspaceRoot, process.env));

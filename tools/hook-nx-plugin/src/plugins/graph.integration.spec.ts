@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, appendFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '@hook/process';
+import { SETTINGS, settingNames, type HashKind } from '@hook/settings';
 
 jest.setTimeout(300000);
 
@@ -136,6 +137,35 @@ describe('the Nx graph of this repository (integration)', () => {
     expect(after[0]).not.toBe(before[0]);
     expect(after[1]).toBe(before[1]);
     expect(affected).toEqual(expect.arrayContaining(['bootable', 'hook-debian-amd64', 'hook-debian-arm64']));
+  });
+
+  it("puts each setting in the hash of exactly the targets the registry names (USE_LATEST_BUILT_KERNEL: a compiled kernel's, not a Debian one's)", async () => {
+    // One task of each kind, with the hash kinds that apply to it.
+    const tasks: Record<string, HashKind[]> = {
+      'hook-debian-amd64:build': ['flavor'],
+      'hook-debian-amd64:iso': ['flavor', 'iso'],
+      'kernel-hook-default-amd64:build': ['kernel', 'kernel:default'],
+      'kernel-hook-debian-amd64:build': ['kernel', 'kernel:debian'],
+      'kernel-armbian-meson64-edge:build': ['kernel', 'kernel:armbian'],
+      'hook-docker:build-amd64': ['image'],
+      'hook-debian-amd64:bootable-grub-debian-amd64': ['bootable', 'bootable:grub'],
+      'armbian-bcm2711-current:bootable-rpi': ['bootable', 'bootable:rpi_firmware'],
+      'armbian-meson64-edge:bootable-uboot-aml': ['bootable', 'bootable:armbian_uboot_amlogic'],
+      'kernel:test': ['test'],
+    };
+    const variants = Object.fromEntries([['(none)', {}], ...settingNames().map((name) => [name, { [name]: 'changed-by-a-test' }])]);
+    const wrong: string[] = [];
+    for (const [task, kinds] of Object.entries(tasks)) {
+      const out = await run(process.execPath, [join(__dirname, '../../test/task-hash.js'), task, JSON.stringify(variants)], { cwd: clone, env });
+      const hashes = JSON.parse(out.stdout) as Record<string, string>;
+      for (const name of settingNames()) {
+        const expected = SETTINGS[name].hashes.some((h) => kinds.includes(h));
+        if ((hashes[name] !== hashes['(none)']) !== expected) wrong.push(`${task}: ${name} ${expected ? 'is not' : 'is'} in the hash`);
+      }
+      if (task === 'kernel-hook-default-amd64:build') expect(hashes.USE_LATEST_BUILT_KERNEL).not.toBe(hashes['(none)']);
+      if (task === 'kernel-hook-debian-amd64:build') expect(hashes.USE_LATEST_BUILT_KERNEL).toBe(hashes['(none)']);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('describes every target of a flavor and of an image (nx show project)', async () => {

@@ -34,7 +34,7 @@ import {
   type Flavor,
   type KernelDefinition,
 } from '@hook/inventory';
-import { HANDLER_SETTINGS, TINK_SETTING_NAMES } from '@hook/bootable';
+import { envInputs } from '@hook/settings';
 
 export const PLUGIN = '@hook/nx-plugin';
 export const PROJECT_FILES_GLOB = '{flavors/*/flavor.yaml,kernel/*/kernel.yaml,images/*/Dockerfile,images/*/image.yaml}';
@@ -167,21 +167,14 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     `{workspaceRoot}/${templateFile}`,
     // The kernel and images are in the hash through their metadata (sha256 of every file).
     { dependentTasksOutputFiles: '**/*.json', transitive: true },
-    { env: 'HOOK_VERSION' },
-    { env: 'SOURCE_DATE_EPOCH' },
-    { env: 'HOOK_INITRAMFS_COMPRESSION' },
-    { env: 'HOOK_INITRAMFS_LEVEL' },
-    { env: 'HOOK_INITRAMFS_LONG' },
-    { env: 'OUTPUT_TARBALL_FILELIST' },
+    // HOOK_VERSION, compression, budgets, the backend, HOOK_DEBUG_SSH... (@hook/settings). Not
+    // LINUXKIT_BIN: the build checks that the binary is the flavor's LINUXKIT_VERSION (flavor.yaml
+    // is hashed), so its path does not matter.
+    ...envInputs('flavor'),
     // Size budgets: the flavor's own (size-budget.yaml, in 'default') and the images' (issue 12).
     '{workspaceRoot}/images/size-budgets.yaml',
-    { env: 'HOOK_SIZE_BUDGET' },
-    // The linuxkit backend changes the initramfs. Not LINUXKIT_BIN: the build checks that the
-    // binary is the flavor's LINUXKIT_VERSION (flavor.yaml is hashed), so its path does not matter.
-    { env: 'HOOK_LINUXKIT_BACKEND' },
-    // A debug build with sshd: the keys file's path and its contents.
+    // A debug build with sshd: the debug fragment and the keys file's contents.
     `{workspaceRoot}/${DEBUG_SSH_FRAGMENT}`,
-    { env: 'HOOK_DEBUG_SSH' },
     { runtime: 'if [ -n "$HOOK_DEBUG_SSH" ]; then sha256sum < "$HOOK_DEBUG_SSH"; fi 2>&1' },
   ];
   const targets: Record<string, InferredTarget> = {
@@ -210,7 +203,7 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
       executor: `${PLUGIN}:linuxkit-build`,
       options: { flavor: id, format: 'iso-efi-initrd' },
       cache: true,
-      inputs,
+      inputs: [...inputs, ...envInputs('iso')],
       outputs: outputsOf(files, ISO_TARGET_FILES),
       dependsOn,
       metadata: { description: `Writes the EFI ISO ${files.iso} (kernel, initramfs, GRUB)`, technologies: ['linuxkit'] },
@@ -228,12 +221,8 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
         TOOLING_INPUTS.bootable,
         // The flavor's files through the sha256s its build recorded (not 100 MB of hashing).
         { dependentTasksOutputFiles: '**/SHA256SUMS-*' },
-        ...TINK_SETTING_NAMES.map((name) => ({ env: name })),
-        { env: 'BOARD' },
-        { env: 'SOURCE_DATE_EPOCH' },
-        { env: 'HOOK_GRUB_MODULES_DIR' },
-        { env: 'HOOK_GRUB_DEBIAN_SUITE' },
-        ...HANDLER_SETTINGS[bootable.HANDLER].map((name) => ({ env: name })),
+        // TINK_*, BOARD, GRUB's and the handler's own settings (@hook/settings).
+        ...envInputs('bootable', bootable.HANDLER),
         // GRUB's EFI image comes from the host's grub-mkimage and modules of its version.
         { runtime: 'grub-mkimage --version 2>/dev/null || true' },
       ],
@@ -260,8 +249,7 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
   const dependsOn: unknown[] = [];
   const bases = usesKernelBuilder(kernel) ? baseImages(ctx) : [];
   if (defconfig) {
-    // USE_LATEST_BUILT_KERNEL picks the point release from the registry's tags (from-source.ts).
-    inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile', { env: 'KERNEL_POINT_RELEASE' }, { env: 'USE_LATEST_BUILT_KERNEL' }, { env: 'KERNEL_BUILDER' }, { env: 'KERNEL_SOURCE' });
+    inputs.push(`{workspaceRoot}/${defconfig}`, '{workspaceRoot}/kernel/Dockerfile');
   }
   if (bases.length > 0) {
     // The kernel builder image is FROM the Debian base: its recipe and its tag (image.json,
@@ -269,9 +257,9 @@ function kernelProject(ctx: InferenceContext, id: string): InferredProject {
     inputs.push({ input: 'default', projects: bases }, { dependentTasksOutputFiles: '**/image.json', transitive: true });
     dependsOn.push({ target: `build-${ctx.hostDockerArch}`, projects: bases });
   }
-  if (kernel.METHOD === 'armbian') inputs.push({ env: 'ARMBIAN_KERNEL_VERSION' }, { env: 'ARMBIAN_BASE_ORAS_REF' });
-  if (kernel.METHOD === 'debian') inputs.push({ env: 'KERNEL_DEBIAN_SUITE' });
-  inputs.push({ env: 'HOOK_KERNEL_OCI_BASE' }, { env: 'SOURCE_DATE_EPOCH' }, { env: 'KBUILD_BUILD_TIMESTAMP' });
+  // Every kernel's settings and its method's (USE_LATEST_BUILT_KERNEL, KERNEL_POINT_RELEASE...
+  // for a compiled one; ARMBIAN_KERNEL_VERSION for Armbian's): @hook/settings.
+  inputs.push(...envInputs('kernel', kernel.METHOD));
   const how =
     kernel.METHOD === 'armbian'
       ? `Fetches Armbian's ${kernel.ARMBIAN_KERNEL_ARTIFACT} kernel`
@@ -347,14 +335,10 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
         'default',
         TOOLING_INPUTS.image,
         { dependentTasksOutputFiles: '**/image.json', transitive: true },
-        { env: 'HOOK_LK_CONTAINERS_OCI_BASE' },
-        { env: 'HOOK_DEBIAN_BASE_IMAGE' },
-        { env: 'SOURCE_DATE_EPOCH' },
-        // Publishing happens in the same task (the image is reused from dist/, then pushed or
-        // exported): these make a cache hit from a run that did not publish run again.
-        { env: 'DO_PUSH' },
-        { env: 'EXPORT_LK_CONTAINERS' },
-        { env: 'EXPORT_LK_CONTAINERS_DIR' },
+        // The registry base, the Debian base image, and publishing, which happens in the same
+        // task (DO_PUSH, EXPORT_LK_CONTAINERS: a cache hit from a run that did not publish runs
+        // again): @hook/settings.
+        ...envInputs('image'),
       ],
       outputs: [nxOutput(out)],
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],

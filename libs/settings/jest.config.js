@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'settings',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+};
