@@ -13,16 +13,3 @@ export const HANDLERS: Partial<Record<HandlerName, BootableHandler>> = {
   rpi_firmware: rpiHandler,
   ...armbianUbootHandlers(),
 };
-
-/**
- * Settings that change what a handler writes besides TINK_* (Nx hashes them): which firmware or
- * u-boot it downloads. Without UBOOT_VERSION the newest Armbian tag is resolved at run time,
- * as for Armbian kernels.
- */
-export const HANDLER_SETTINGS: Record<HandlerName, readonly string[]> = {
-  grub: [],
-  rpi_firmware: ['RPI_FIRMWARE_SUITE', 'RPI_FIRMWARE_VERSION', 'DEBIAN_MIRROR'],
-  armbian_uboot_amlogic: ['ARMBIAN_BASE_ORAS_REF', 'UBOOT_VERSION'],
-  armbian_uboot_rockchip: ['ARMBIAN_BASE_ORAS_REF', 'UBOOT_VERSION'],
-  armbian_uboot_rockchip_vendor: ['ARMBIAN_BASE_ORAS_REF', 'UBOOT_VERSION'],
-};
