@@ -35,20 +35,19 @@ interface Common {
 
 const blank = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
 
+/** The parts every kind shares; `hashes` defaults to none. */
+function define<T>(kind: SettingDefinition<T>['kind'], common: Common, defaultText: string, parse: SettingDefinition<T>['parse']): SettingDefinition<T> {
+  return { kind, defaultText, hashes: [], ...common, parse };
+}
+
 /** yes or no, any case (upstream's DO_PUSH=yes style); anything else is a mistake to hear about. */
 export function yesNo(fallback: 'yes' | 'no', common: Common): SettingDefinition<boolean> {
-  return {
-    kind: 'yes/no',
-    defaultText: fallback,
-    hashes: [],
-    ...common,
-    parse(raw, name) {
-      const value = blank(raw) ? fallback : raw.trim().toLowerCase();
-      if (value === 'yes') return true;
-      if (value === 'no') return false;
-      throw new UserError(`${name} is '${raw}'; use yes or no`);
-    },
-  };
+  return define('yes/no', common, fallback, (raw, name) => {
+    const value = blank(raw) ? fallback : raw.trim().toLowerCase();
+    if (value === 'yes') return true;
+    if (value === 'no') return false;
+    throw new UserError(`${name} is '${raw}'; use yes or no`);
+  });
 }
 
 type NumberOptions = Common & { min: number; max?: number; defaultText?: string };
@@ -59,20 +58,14 @@ export function whole(options: NumberOptions): SettingDefinition<number | undefi
 export function whole(options: NumberOptions & { fallback?: number }): SettingDefinition<number | undefined> {
   const { min, max, fallback, defaultText, ...common } = options;
   const range = max === undefined ? `${min} or more` : `${min}..${max}`;
-  return {
-    kind: 'number',
-    defaultText: defaultText ?? (fallback === undefined ? '' : String(fallback)),
-    hashes: [],
-    ...common,
-    parse(raw, name) {
-      if (blank(raw)) return fallback;
-      const value = raw.trim();
-      if (!/^\d+$/.test(value) || Number(value) < min || (max !== undefined && Number(value) > max)) {
-        throw new UserError(`${name} is '${raw}'; use a whole number, ${range}`);
-      }
-      return Number(value);
-    },
-  };
+  return define('number', common, defaultText ?? (fallback === undefined ? '' : String(fallback)), (raw, name) => {
+    if (blank(raw)) return fallback;
+    const value = raw.trim();
+    if (!/^\d+$/.test(value) || Number(value) < min || (max !== undefined && Number(value) > max)) {
+      throw new UserError(`${name} is '${raw}'; use a whole number, ${range}`);
+    }
+    return Number(value);
+  });
 }
 
 /** One of a few words; without a default an unset setting is `undefined`. */
@@ -82,19 +75,12 @@ export function choice<const V extends string>(values: readonly V[], options: Ch
 export function choice<const V extends string>(values: readonly V[], options: ChoiceOptions): SettingDefinition<V | undefined>;
 export function choice<const V extends string>(values: readonly V[], options: ChoiceOptions & { fallback?: V }): SettingDefinition<V | undefined> {
   const { fallback, defaultText, valuesText, ...common } = options;
-  return {
-    kind: 'choice',
-    defaultText: defaultText ?? fallback ?? '',
-    hashes: [],
-    ...common,
-    parse(raw, name) {
-      if (blank(raw)) return fallback;
-      const value = raw.trim().toLowerCase();
-      const found = values.find((v) => v.toLowerCase() === value);
-      if (found === undefined) throw new UserError(`${name} is '${raw}'; use ${valuesText ?? values.join(', ').replace(/, ([^,]+)$/, ' or $1')}`);
-      return found;
-    },
-  };
+  return define('choice', common, defaultText ?? fallback ?? '', (raw, name) => {
+    if (blank(raw)) return fallback;
+    const found = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
+    if (found === undefined) throw new UserError(`${name} is '${raw}'; use ${valuesText ?? values.join(', ').replace(/, ([^,]+)$/, ' or $1')}`);
+    return found;
+  });
 }
 
 type TextOptions = Common & { pattern?: RegExp; patternText?: string; defaultText?: string };
@@ -104,17 +90,11 @@ export function text(options: TextOptions & { fallback: string }): SettingDefini
 export function text(options: TextOptions): SettingDefinition<string | undefined>;
 export function text(options: TextOptions & { fallback?: string }): SettingDefinition<string | undefined> {
   const { fallback, pattern, patternText, defaultText, ...common } = options;
-  return {
-    kind: 'text',
-    defaultText: defaultText ?? fallback ?? '',
-    hashes: [],
-    ...common,
-    parse(raw, name) {
-      if (blank(raw)) return fallback;
-      if (pattern && !pattern.test(raw)) throw new UserError(`${name} is '${raw}'; use ${patternText ?? `a value matching ${pattern}`}`);
-      return raw;
-    },
-  };
+  return define('text', common, defaultText ?? fallback ?? '', (raw, name) => {
+    if (blank(raw)) return fallback;
+    if (pattern && !pattern.test(raw)) throw new UserError(`${name} is '${raw}'; use ${patternText ?? `a value matching ${pattern}`}`);
+    return raw;
+  });
 }
 
 /** A file or folder path, as given (relative paths are resolved by whoever uses it). */
@@ -122,23 +102,11 @@ export function path(options: Common & { fallback: string; defaultText?: string 
 export function path(options: Common & { defaultText?: string }): SettingDefinition<string | undefined>;
 export function path(options: Common & { fallback?: string; defaultText?: string }): SettingDefinition<string | undefined> {
   const { fallback, defaultText, ...common } = options;
-  return {
-    kind: 'path',
-    defaultText: defaultText ?? fallback ?? '',
-    hashes: [],
-    ...common,
-    parse: (raw) => (blank(raw) ? fallback : raw),
-  };
+  return define('path', common, defaultText ?? fallback ?? '', (raw) => (blank(raw) ? fallback : raw));
 }
 
 /** Words separated by commas or spaces. */
 export function list(options: Common & { fallback: readonly string[] }): SettingDefinition<string[]> {
   const { fallback, ...common } = options;
-  return {
-    kind: 'list',
-    defaultText: fallback.join(' '),
-    hashes: [],
-    ...common,
-    parse: (raw) => (blank(raw) ? [...fallback] : raw.split(/[\s,]+/).filter(Boolean)),
-  };
+  return define('list', common, fallback.join(' '), (raw) => (blank(raw) ? [...fallback] : raw.split(/[\s,]+/).filter(Boolean)));
 }
