@@ -53,7 +53,7 @@ describe('hook CLI (integration)', () => {
     [['bootable-media', 'grub-debian-amd65'], {}, /Unknown bootable 'grub-debian-amd65' \(did you mean grub-debian-amd64\?\)/],
     [['bootable-media', 'uboot-rk'], { BOARD: 'rock5b' }, /Unknown board 'rock5b' for bootable uboot-rk; its boards are: cm3588-nas nanopct6 odroidm1 quartz64a rockpro64/],
     [['bootable-media', 'grub-debian-amd64'], { CARD_DEVICE: '/etc/hostname' }, /CARD_DEVICE \/etc\/hostname is a regular file, not a block device/],
-    [['bootable-media', 'grub-debian-amd64'], { WORKER_ID: 'a b' }, /WORKER_ID is 'a b': a kernel command line value cannot hold spaces/],
+    [['bootable-media', 'grub-debian-amd64'], { WORKER_ID: 'a b' }, /WORKER_ID is 'a b'; use letters, digits and .* \(a kernel command line value: no spaces or shell characters\)/],
   ] as [string[], NodeJS.ProcessEnv, RegExp][])('%j %j exits 1 with one readable line before Nx runs', async (args, env, message) => {
     const result = await hook(args, env);
     expect(result.exitCode).toBe(1);

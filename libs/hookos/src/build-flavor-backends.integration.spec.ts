@@ -103,7 +103,7 @@ describe('buildFlavor backends (integration)', () => {
     await expect(buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_LINUXKIT_BACKEND: 'linuxkit' } })).rejects.toThrow(
       'the linuxkit backend needs the linuxkit binary: set LINUXKIT_BIN=/path/to/linuxkit (v1.8.2), or use the native backend',
     );
-    await expect(buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_LINUXKIT_BACKEND: 'moby' } })).rejects.toThrow('unknown assembly backend "moby"');
+    await expect(buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_LINUXKIT_BACKEND: 'moby' } })).rejects.toThrow("HOOK_LINUXKIT_BACKEND is 'moby'; use native or linuxkit");
     expect(existsSync(join(root, 'dist/hook'))).toBe(false);
   });
 
