@@ -80,18 +80,59 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   /** Prefix for the build's output lines. */
   label: string;
-  /** Build only up to this stage of the Dockerfile, untagged (`ref` is then only for messages). */
+  /** Build only up to this stage of the Dockerfile. */
   target?: string;
+  /** With `target`: the tag it gets (untagged without; `ref` is then only for messages). */
+  targetRef?: string;
   /** Run every step again instead of taking layers from the engine's cache. */
   noCache?: boolean;
 }
 
-/** `docker build` of a folder through the engine API, showing the build's output lines; the image ID. */
-export async function buildImage(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<string | undefined> {
+/** A stage of a classic-builder build: its FROM line's name (`AS name`) and the image it ended with. */
+export interface BuiltStage {
+  name?: string;
+  /** The short image ID the builder printed last in the stage (` ---> <id>`). */
+  image?: string;
+}
+
+export interface BuildResult {
+  /** The built image's ID, when the engine said it. */
+  imageId?: string;
+  /** The stages in Dockerfile order, as the build's output showed them. */
+  stages: BuiltStage[];
+}
+
+const STEP_FROM = /^Step \d+\/\d+ : FROM\s+(?:--\S+\s+)*\S+(?:\s+AS\s+(\S+))?\s*$/i;
+const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})\s*$/;
+
+/**
+ * Follows the classic builder's output lines: each `Step k/M : FROM ...` starts a stage, and the
+ * last ` ---> <id>` before the next FROM is the image the stage ended with (a stage the final
+ * image does not descend from, such as the builder stage, is otherwise left untagged).
+ */
+export class StageTracker {
+  readonly stages: BuiltStage[] = [];
+
+  line(line: string): void {
+    const from = STEP_FROM.exec(line);
+    if (from) {
+      this.stages.push(from[1] ? { name: from[1].toLowerCase() } : {});
+      return;
+    }
+    const image = STEP_IMAGE.exec(line);
+    const current = this.stages[this.stages.length - 1];
+    if (image && current) current.image = image[1];
+  }
+}
+
+/** `docker build` of a folder through the engine API, showing the build's output lines; the image ID and the stages. */
+export async function buildImage(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<BuildResult> {
   const files = (await listFilesSorted(request.contextDir, '.')).map((f) => f.slice(2));
   const options: Dockerode.ImageBuildOptions = { buildargs: request.buildArgs, rm: true, forcerm: true, pull: false };
-  if (request.target) options.target = request.target;
-  else options.t = request.ref;
+  if (request.target) {
+    options.target = request.target;
+    if (request.targetRef) options.t = request.targetRef;
+  } else options.t = request.ref;
   if (request.noCache) options.nocache = true;
   // The classic builder takes FROM images of another architecture as they are; the platform is
   // only passed when it differs, since older engines accept it only in experimental mode.
@@ -99,6 +140,7 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
   const progress = new Progress(`building ${request.label}`);
   const stream = await docker.buildImage({ context: request.contextDir, src: files }, options);
   const lines: string[] = [];
+  const stages = new StageTracker();
   let imageId: string | undefined;
   try {
     await followStream(docker, stream, (event) => {
@@ -108,6 +150,7 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
       // eslint-disable-next-line no-control-regex
       for (const line of event.stream.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
         if (!line.trim()) continue;
+        stages.line(line);
         lines.push(line);
         if (lines.length > 40) lines.shift();
         // Steps always show; the commands' own output only with DEBUG=yes.
@@ -120,7 +163,7 @@ export async function buildImage(docker: Dockerode, engineArch: string, request:
     throw new UserError(`building ${request.label} (${request.ref}) failed: ${(error as Error).message.split('\n')[0]} (see the build output above; DEBUG=yes shows all of it)`);
   }
   progress.finish();
-  return imageId;
+  return { imageId, stages: stages.stages };
 }
 
 export async function pushImage(docker: Dockerode, ref: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -16,10 +16,10 @@ import { OciLayout } from '@hook/oci';
 import { describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
-import { type BuildRequest, buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
+import { type BuildRequest, type BuildResult, buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
 import { type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
-import { builderStagePackages } from './builder-stage';
+import { builderStagePackages, taggedStagePackages } from './builder-stage';
 import { computeImageInputs, imageContentHash, imageTag } from './tag';
 import { setting } from '@hook/settings';
 
@@ -101,7 +101,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
   if (inEngine && !engineMatches) log.warn(`${imageName}: the Docker engine's ${tag.ref} is ${inEngine.id}, not the ${inDist?.imageId} recorded in dist/; loading dist/'s copy`);
   if (engineMatches) {
     log.info(`${imageName}: ${tag.ref} is in the Docker engine; reusing it`);
-    metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }, await reusedImagePackages(engine, opts, tag.ref, base.tag.ref)));
+    metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }, await reusedImagePackages(engine, opts, tag, base.tag.ref)));
   } else if (inDist) {
     await loadImage(docker, await dockerArchiveFromLayout(await OciLayout.open(outputDir), tag.ref, tag.ref));
     metadata = { ...inDist, source: 'dist' };
@@ -120,9 +120,9 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     let packages: ImagePackages;
     try {
       await fillBuildContext(opts, contextDir);
-      const request = { contextDir, ref: tag.ref, arch, buildArgs: { BASE_IMAGE: base.tag.ref }, label: `${imageName} (${arch})` };
-      await buildForArch(docker, engine.arch, request);
-      packages = await builderStagePackages(docker, engine.arch, request);
+      const request = { contextDir, ref: tag.ref, arch, buildArgs: { BASE_IMAGE: base.tag.ref }, label: `${imageName} (${arch})`, imageName, tag: tag.tag };
+      // One build gives the image and, from its output, the builder stage the SBOM reads.
+      packages = await builderStagePackages(docker, engine.arch, request, await buildForArch(docker, engine.arch, request));
     } finally {
       await rm(contextDir, { recursive: true, force: true });
     }
@@ -140,11 +140,12 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
  * the builder stage's image, under the tag. A foreign-arch image is built once per change of its
  * inputs (dist/ and Nx's cache keep it), so this costs only the RUN steps of a changed image.
  */
-async function buildForArch(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<void> {
-  await buildImage(docker, engineArch, request.arch === engineArch ? request : { ...request, noCache: true });
+async function buildForArch(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<BuildResult> {
+  const built = await buildImage(docker, engineArch, request.arch === engineArch ? request : { ...request, noCache: true });
   if (!(await inspectLocalImage(docker, request.ref, request.arch))) {
     throw new UserError(`${request.label}: the Docker engine built ${request.ref} for another architecture than ${request.arch}; check that it builds with --platform linux/${request.arch} (docker version, binfmt_misc)`);
   }
+  return built;
 }
 
 /** The image's folder, the shared files and (hook-embedded) its Docker storage, in `contextDir`. */
@@ -156,16 +157,19 @@ async function fillBuildContext(opts: ContainerTargetOptions, contextDir: string
 }
 
 /**
- * The SBOM packages of an image the engine already has: its builder stage, which the engine's
- * layer cache usually still holds, when the base image is there and building is allowed;
- * else unknown.
+ * The SBOM packages of an image the engine already has: its tagged builder stage when the engine
+ * has it; else the stage built on its own (the engine's layer cache usually still holds it) when
+ * the base image is there and building is allowed; else unknown.
  */
-async function reusedImagePackages(engine: DockerEngine, opts: ContainerTargetOptions, ref: string, baseRef: string): Promise<ImagePackages> {
+async function reusedImagePackages(engine: DockerEngine, opts: ContainerTargetOptions, tag: { ref: string; tag: string }, baseRef: string): Promise<ImagePackages> {
+  const tagged = await taggedStagePackages(engine.docker, opts.imageName, tag.tag, opts.arch);
+  if (tagged) return tagged;
   if (!setting(opts.env, 'DO_BUILD_LK_CONTAINERS') || !(await inspectLocalImage(engine.docker, baseRef, opts.arch))) return { source: 'unknown' };
   const contextDir = await makeTempDir(`context-${opts.imageName}`);
   try {
     await fillBuildContext(opts, contextDir);
-    return await builderStagePackages(engine.docker, engine.arch, { contextDir, ref, arch: opts.arch, buildArgs: { BASE_IMAGE: baseRef }, label: `${opts.imageName} (${opts.arch})` });
+    const label = `${opts.imageName} (${opts.arch})`;
+    return await builderStagePackages(engine.docker, engine.arch, { contextDir, ref: tag.ref, arch: opts.arch, buildArgs: { BASE_IMAGE: baseRef }, label, imageName: opts.imageName, tag: tag.tag });
   } finally {
     await rm(contextDir, { recursive: true, force: true });
   }
