@@ -39,8 +39,9 @@ function build() {
     metafile: true,
     sourcemap: 'external',
     tsconfig: 'tsconfig.base.json',
-    // execa is ESM-only and needed only by commands that spawn programs: load it lazily.
-    external: ['execa'],
+    // execa is ESM-only and needed only by commands that spawn programs, dockerode (and its ssh2)
+    // only by hook clean: load them lazily from node_modules.
+    external: ['execa', 'dockerode'],
     logLevel: 'error',
   });
   // The launcher itself is an input too: its build options shape the bundle.

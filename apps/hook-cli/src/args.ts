@@ -59,6 +59,7 @@ export type CommandName =
   | 'graph'
   | 'hardware'
   | 'settings'
+  | 'clean'
   | 'help';
 
 export interface CommandSpec {
@@ -86,6 +87,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'hardware', aliases: ['hardware', 'hw'], takesFlavor: true, summary: 'which module of a built flavor drives a device, and its firmware: hook hardware <flavor> <vendor:device>... (or lspci -nn / lsusb output on stdin)' },
   { name: 'graph', aliases: ['graph', 'nx-graph'], takesFlavor: false, summary: 'the project graph: opens it in a browser (nx graph), or writes it: hook graph <file.json|file.html>' },
   { name: 'settings', aliases: ['settings', 'config-vars'], takesFlavor: false, summary: "every setting (environment variable or KEY=VALUE): its value here or its default, and what it does (--markdown: the README's tables)" },
+  { name: 'clean', aliases: ['clean'], takesFlavor: false, summary: "remove what builds left behind: dangling images, builder stages and Hook images dist/ does not record (this registry base) in the Docker engine, stale staging, the cache's entries (--dry-run: list them with sizes)" },
   { name: 'help', aliases: ['help'], takesFlavor: false, summary: 'this help' },
 ];
 

@@ -269,3 +269,76 @@ describe('checkWritable', () => {
     }
   }, 30000);
 });
+
+describe('clean', () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, existsSync: exists, readFileSync } = require('node:fs');
+  const { tmpdir } = require('node:os');
+  /** A workspace with a dead build's staging, a running one's, a temp folder and cache entries; no engine. */
+  function workspace() {
+    const dir = mkdtempSync(join(tmpdir(), 'hook-clean-'));
+    const dead = 4194000; // above any pid this machine hands out
+    for (const path of [`dist/hook/.staging-${dead}-ab/initramfs`, `dist/hook/.staging-${process.pid}-cd/initramfs`, `tmp/hook/context-x-${dead}-ef/Dockerfile`, 'cache/kernel/src/a', 'cache/ccache/b']) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), 'x'.repeat(5000));
+    }
+    const env = { HOOK_TMPDIR: join(dir, 'tmp'), DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}` };
+    return { dir, dead, env };
+  }
+
+  it('--dry-run lists each item with its size and the total, and removes nothing; then clean removes them', async () => {
+    const { dir, dead, env } = workspace();
+    const dry = context({ root: dir, env: { ...env } });
+    expect(await main(['clean', '--dry-run'], dry.ctx)).toBe(0);
+    expect(dry.output()).toMatch(new RegExp(`^staging +\\d+(\\.\\d)? kB  dist/hook/\\.staging-${dead}-ab$`, 'm'));
+    expect(dry.output()).toMatch(/^cache +\d+(\.\d)? kB {2}cache\/ccache$/m);
+    expect(dry.output()).toMatch(/^cache +\d+(\.\d)? kB {2}cache\/kernel$/m);
+    expect(dry.output()).toContain(`context-x-${dead}-ef`);
+    expect(dry.output()).toMatch(/^Would remove 4 item\(s\), \d+(\.\d)? kB \(dry run: nothing removed\)$/m);
+    // A running build's staging is not a leftover.
+    expect(dry.output()).not.toContain(`.staging-${process.pid}-`);
+    expect(logLines.join('')).toContain('The Docker engine was not reachable, so its images were not cleaned (no Docker engine at unix://');
+    expect(exists(join(dir, `dist/hook/.staging-${dead}-ab`))).toBe(true);
+    expect(exists(join(dir, 'cache/kernel/src/a'))).toBe(true);
+
+    const real = context({ root: dir, env: { ...env } });
+    expect(await main(['clean'], real.ctx)).toBe(0);
+    expect(real.output()).toMatch(/^Removed 4 item\(s\), /m);
+    expect(exists(join(dir, `dist/hook/.staging-${dead}-ab`))).toBe(false);
+    expect(exists(join(dir, `tmp/hook/context-x-${dead}-ef`))).toBe(false);
+    expect(exists(join(dir, 'cache/kernel'))).toBe(false);
+    expect(exists(join(dir, 'cache'))).toBe(true);
+    expect(readFileSync(join(dir, `dist/hook/.staging-${process.pid}-cd/initramfs`), 'utf8')).toHaveLength(5000);
+    const again = context({ root: dir, env: { ...env } });
+    await main(['clean'], again.ctx);
+    expect(again.output()).toBe('Nothing to clean.\n');
+  });
+
+  it('mistakes are one line each and exit 1', async () => {
+    const { dir, env } = workspace();
+    for (const [argv, extra, message] of [
+      [['clean', 'images'], {}, "hook clean takes no argument but 'images'; run hook clean --dry-run to see what it removes, then hook clean"],
+      [['clean', '--dryrun'], {}, 'Unknown option --dryrun; options are --help, --json (for list), --markdown (for settings) and --dry-run (for clean)'],
+      [['clean', 'CACHE_DIR=..'], {}, `CACHE_DIR is ${join(dir, '..')}, which holds the workspace ${dir}: hook clean removes the cache's entries; set CACHE_DIR to a folder of its own`],
+    ] as [string[], NodeJS.ProcessEnv, string][]) {
+      logLines = [];
+      const { ctx, output } = context({ root: dir, env: { ...env, ...extra } });
+      expect(await main(argv, ctx)).toBe(1);
+      expect(logLines.filter((l) => l.includes('[error]'))).toEqual([expect.stringContaining(message)]);
+      expect(logLines.join('')).not.toContain('    at ');
+      expect(output()).toBe('');
+    }
+    expect(exists(join(dir, 'cache/kernel/src/a'))).toBe(true);
+  });
+
+  it("the README's command table names every command with all its aliases", () => {
+    const { COMMANDS } = require('./args');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8') as string;
+    const table = readme.slice(readme.indexOf('| command (aliases) |'), readme.indexOf('run without loading Nx'));
+    const rows = table.split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows).toHaveLength(COMMANDS.length);
+    for (const command of COMMANDS as { aliases: string[] }[]) {
+      const row = rows.find((r) => command.aliases.some((alias) => r.startsWith(`| \`${alias}\``)));
+      expect([command.aliases[0], row && command.aliases.filter((alias) => !row.split('|')[1].includes(`\`${alias}\``))]).toEqual([command.aliases[0], []]);
+    }
+  });
+});

@@ -83,9 +83,9 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
     log.info(`Applying cmdline param to environment '${name}': '${before === undefined ? '(unset)' : before || '(empty)'}' --> '${value || '(empty)'}'`);
     ctx.env[name] = value;
   }
-  const unknownFlags = [...args.flags].filter((f) => !['--help', '--json', '--markdown'].includes(f));
+  const unknownFlags = [...args.flags].filter((f) => !['--help', '--json', '--markdown', '--dry-run'].includes(f));
   if (unknownFlags.length > 0) {
-    throw new UserError(`Unknown option ${unknownFlags[0]}; options are --help, --json (for list) and --markdown (for settings); parameters are KEY=VALUE`);
+    throw new UserError(`Unknown option ${unknownFlags[0]}; options are --help, --json (for list), --markdown (for settings) and --dry-run (for clean); parameters are KEY=VALUE`);
   }
 
   let word = args.positional[0];
@@ -123,6 +123,8 @@ async function dispatch(argv: readonly string[], ctx: CliContext): Promise<numbe
       return graph(ctx, args.positional[1]);
     case 'hardware':
       return hardware(ctx, args.positional[1], args.positional.slice(2));
+    case 'clean':
+      return clean(ctx, args.positional.slice(1), args.flags.has('--dry-run'));
     default:
       return flavorCommand(ctx, command, args.positional[1]);
   }
@@ -273,6 +275,15 @@ async function hardware(ctx: CliContext, flavorId: string | undefined, words: st
   return 0;
 }
 
+/** `hook clean [--dry-run]`: in-process, without Nx (@hook/containers/clean). */
+async function clean(ctx: CliContext, extra: string[], dryRun: boolean): Promise<number> {
+  if (extra.length > 0) throw new UserError(`hook clean takes no argument but '${extra[0]}'; run hook clean --dry-run to see what it removes, then hook clean`);
+  const { runClean } = await import('@hook/containers/clean');
+  const kept = await runClean({ workspaceRoot: ctx.root, env: ctx.env, dryRun, write: (text) => ctx.stdout.write(text) });
+  if (kept > 0) log.warn(`${kept} item(s) stayed (see 'kept:' above): stop the containers that use those images, then run hook clean again`);
+  return 0;
+}
+
 /** `nx graph`: served and opened in a browser, or written to a .json or .html file. */
 async function graph(ctx: CliContext, file: string | undefined): Promise<number> {
   if (file === undefined) return ctx.runNx(['graph'], ctx.env);
@@ -356,6 +367,8 @@ function help(ctx: CliContext): number {
     '',
     "Common parameters: DEBUG=yes, HOOK_VERSION, DO_PUSH=yes, CACHE_DIR, HOOK_INITRAMFS_LEVEL=9 (faster, larger).",
     "'hook settings' lists every setting with its value here or its default; README.md explains them.",
+    "'hook clean': a Docker engine shared with other clones loses their builder stages and their images under the same",
+    "registry base that this dist/ does not record (they reload them from their dist/); run it when no build runs.",
   ];
   ctx.stdout.write(lines.join('\n') + '\n');
   return 0;

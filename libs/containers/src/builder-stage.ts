@@ -19,6 +19,9 @@ import { log } from '@hook/log';
 import { DPKG_INFO_DIR, DPKG_STATUS_PATH, dpkgDatabase, type DpkgDatabase } from '@hook/sbom';
 import { type BuildRequest, type BuildResult, buildImage, inspectLocalImage } from './engine-images';
 import type { ImagePackages } from './output';
+import { builderStageRef, builderStageRepo } from './tag';
+
+export { builderStageRef, builderStageRepo } from './tag';
 
 /** The stage name the Dockerfiles give their Debian stage. */
 export const BUILDER_STAGE = 'builder';
@@ -53,16 +56,6 @@ export async function dpkgDatabaseOfImage(docker: Dockerode, image: string): Pro
   } finally {
     await container.remove({ force: true }).catch((error: Error) => log.debug(`removing the SBOM container of ${image}: ${error.message}`));
   }
-}
-
-/** The local-only repository of an image's builder stages. */
-export function builderStageRepo(imageName: string): string {
-  return `hook-builder/${imageName}`;
-}
-
-/** The stage's tag for the image's tag (`<hash8>-<arch>`). */
-export function builderStageRef(imageName: string, tag: string): string {
-  return `${builderStageRepo(imageName)}:${tag}`;
 }
 
 /** The builder stage's full image ID from a build's output, when the engine still has it. */

@@ -38,6 +38,19 @@ export function imageTag(name: string, hash: string, arch: DockerArch, env: Node
   return { tag, ref: `${containersOciBase(env)}${name}:${tag}`, hash };
 }
 
+/** Where the builder stages of images are tagged: local only, never pushed (builder-stage.ts). */
+export const BUILDER_STAGE_REPO_PREFIX = 'hook-builder/';
+
+/** The local-only repository of an image's builder stages. */
+export function builderStageRepo(imageName: string): string {
+  return `${BUILDER_STAGE_REPO_PREFIX}${imageName}`;
+}
+
+/** The stage's tag for the image's tag (`<hash8>-<arch>`). */
+export function builderStageRef(imageName: string, tag: string): string {
+  return `${builderStageRepo(imageName)}:${tag}`;
+}
+
 export async function computeImageInputs(workspaceRoot: string, name: string, dependencies: Record<string, string>): Promise<ImageInputs> {
   const directory = `images/${name}`;
   return { directory, directoryHash: await hashDirectory(workspaceRoot, directory), dependencies };

@@ -15,6 +15,7 @@ export {
   makeTempDir,
   processRuns,
   removeOnInterrupt,
+  findStaleTemp,
   removeStaleTemp,
   type StagingDir,
 } from './temp';

@@ -135,34 +135,40 @@ export interface StagingDir {
 }
 
 /**
- * Removes the temp folders and staging of builds that no longer run: the temp folder's entries,
- * and staging found in each of `stagingDirs` (never inside staging). Returns the removed paths.
+ * The temp folders and staging of builds that no longer run: the temp folder's entries, and
+ * staging found in each of `stagingDirs` (never inside staging).
  */
+export function findStaleTemp(stagingDirs: readonly StagingDir[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const stale: string[] = [];
+  const tempRoot = hookTempRoot(env);
+  for (const name of listDir(tempRoot)) {
+    const pid = TEMP_NAME.exec(name)?.[1];
+    if (pid && !processRuns(Number(pid))) stale.push(join(tempRoot, name));
+  }
+  const walk = (dir: string, levels: number) => {
+    for (const name of listDir(dir)) {
+      const path = join(dir, name);
+      const pid = STAGING_NAME.exec(name)?.[1];
+      if (pid) {
+        if (!processRuns(Number(pid))) stale.push(path);
+      } else if (levels > 1 && isDirectory(path)) walk(path, levels - 1);
+    }
+  };
+  for (const { dir, depth } of stagingDirs) walk(dir, depth);
+  return stale;
+}
+
+/** Removes what findStaleTemp finds. Returns the removed paths. */
 export function removeStaleTemp(stagingDirs: readonly StagingDir[], env: NodeJS.ProcessEnv = process.env): string[] {
   const removed: string[] = [];
-  const removeIfStale = (path: string, pid: number) => {
-    if (processRuns(pid)) return;
+  for (const path of findStaleTemp(stagingDirs, env)) {
     try {
       rmSync(path, { recursive: true, force: true });
       removed.push(path);
     } catch (error) {
       log.warn(`could not remove stale ${path}: ${(error as Error).message}`);
     }
-  };
-  const tempRoot = hookTempRoot(env);
-  for (const name of listDir(tempRoot)) {
-    const pid = TEMP_NAME.exec(name)?.[1];
-    if (pid) removeIfStale(join(tempRoot, name), Number(pid));
   }
-  const walk = (dir: string, levels: number) => {
-    for (const name of listDir(dir)) {
-      const path = join(dir, name);
-      const pid = STAGING_NAME.exec(name)?.[1];
-      if (pid) removeIfStale(path, Number(pid));
-      else if (levels > 1 && isDirectory(path)) walk(path, levels - 1);
-    }
-  };
-  for (const { dir, depth } of stagingDirs) walk(dir, depth);
   if (removed.length > 0) log.info(`Removed ${removed.length} temp folder(s) and staging of builds that no longer run`);
   for (const path of removed) log.debug(`removed stale ${path}`);
   return removed;
