@@ -185,8 +185,10 @@ export function formatBytes(bytes: number): string {
  * unless `dryRun`. An item that cannot be removed (an image a container uses) is a warning and
  * stays. Returns the number of items that stayed.
  */
-export async function runClean(opts: CleanOptions & { dryRun: boolean; write(text: string): unknown }): Promise<number> {
+export async function runClean(opts: CleanOptions & { dryRun: boolean; write(text: string): unknown; select?: (item: CleanItem) => boolean }): Promise<number> {
   const plan = await planClean(opts);
+  // Tests on a shared engine clean only what they made.
+  if (opts.select) plan.items = plan.items.filter(opts.select);
   if (plan.engineProblem) log.warn(`The Docker engine was not reachable, so its images were not cleaned (${plan.engineProblem})`);
   const root = opts.workspaceRoot;
   const shown = (item: CleanItem) => (item.kind === 'staging' || item.kind === 'cache' ? relativeOrAbsolute(root, item.name) : item.name);
