@@ -159,6 +159,8 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       longWindow: setting(env, 'HOOK_INITRAMFS_LONG'),
       sourceDateEpoch: epoch,
       env,
+      // Segments of images that did not change are taken from here instead of compressed again.
+      segmentCache: cacheDir(workspaceRoot, env, 'initramfs-segments'),
     });
     const report = sizeReport(initrd);
     const budgets = budgetRows(

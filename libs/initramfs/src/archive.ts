@@ -8,16 +8,14 @@
  * dev/ino/type) and opens it without O_TRUNC, so the data of the last name reaches all of them.
  */
 import { encodeHeader, encodeTrailer, pad4, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, type NewcHeader } from './cpio';
-import type { LinkGroup, PlannedRecord } from './plan';
+import type { ArchiveRecord } from './segments';
 import { reopenSource, type SourceFile } from './source';
 import type { ContentSpool } from './spool';
 import type { NodeType } from './tree';
 
 const CHUNK_SIZE = 1 << 20;
-const FIRST_INODE = 1;
-/** c_dev is fixed: the build host's device numbers must not leak into the image. */
+/** c_dev is 0:<segment>: the build host's device numbers must not leak into the image. */
 const ARCHIVE_DEV_MAJOR = 0;
-const ARCHIVE_DEV_MINOR = 0;
 
 const TYPE_BITS: Record<NodeType, number> = {
   file: S_IFREG,
@@ -56,12 +54,14 @@ export class ChunkPool {
  * records are packed together so the compressor is not fed 100k tiny writes). Records are
  * taken one at a time, as the chunks are asked for. Every mtime is `mtime`.
  */
-export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress, pool = new ChunkPool()): Generator<Buffer> {
+export function* cpioChunks(records: Iterable<ArchiveRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress, pool: ChunkPool, options: { trailer: boolean }): Generator<Buffer> {
   let chunk = pool.take();
   let used = 0;
+  let written = 0;
   const emit = function* () {
     if (used === 0) return;
     progress.bytes += used;
+    written += used;
     yield chunk.subarray(0, used);
     chunk = pool.take();
     used = 0;
@@ -109,66 +109,44 @@ export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpoo
     }
   };
 
-  let nextInode = FIRST_INODE;
-  const groupState = new Map<LinkGroup, { ino: number; written: number }>();
-
   for (const record of records) {
     const node = record.node;
+    const inode = record.inode;
     const header: NewcHeader = {
-      ino: 0,
-      mode: TYPE_BITS[node.type] | (node.mode & 0o7777),
-      uid: node.uid,
-      gid: node.gid,
-      nlink: node.type === 'directory' ? 2 : 1,
+      ino: record.ino,
+      mode: inode ? S_IFREG | inode.mode : TYPE_BITS[node.type] | (node.mode & 0o7777),
+      uid: inode ? inode.uid : node.uid,
+      gid: inode ? inode.gid : node.gid,
+      nlink: record.nlink,
       mtime,
       filesize: 0,
       devMajor: ARCHIVE_DEV_MAJOR,
-      devMinor: ARCHIVE_DEV_MINOR,
+      devMinor: record.dev,
       rdevMajor: node.devMajor ?? 0,
       rdevMinor: node.devMinor ?? 0,
     };
     let data: Buffer | undefined;
     let spooled: { offset: number; size: number; source?: SourceFile } | undefined;
-    let kept: Buffer | undefined;
-
-    if (record.group) {
-      const group = record.group;
-      let state = groupState.get(group);
-      if (!state) {
-        state = { ino: nextInode++, written: 0 };
-        groupState.set(group, state);
+    if (inode && record.carriesData) {
+      header.filesize = inode.size;
+      // Kept from hashing: used once, then let go (a second pass reads the source again).
+      if (inode.kept) {
+        data = inode.kept;
+        inode.kept = undefined;
+      } else {
+        spooled = { offset: inode.offset, size: inode.size, source: inode.source };
       }
-      state.written++;
-      const inode = group.inode;
-      header.ino = state.ino;
-      header.mode = S_IFREG | inode.mode;
-      header.uid = inode.uid;
-      header.gid = inode.gid;
-      header.nlink = group.members;
-      if (state.written === group.members) {
-        header.filesize = inode.size;
-        if (inode.kept) {
-          kept = inode.kept;
-          inode.kept = undefined; // written once; let it go
-        } else {
-          spooled = { offset: inode.offset, size: inode.size, source: inode.source };
-        }
-      }
-    } else {
-      header.ino = nextInode++;
-      if (node.type === 'symlink') {
-        data = Buffer.from(node.linkTarget ?? '');
-        header.filesize = data.length;
-      }
+    } else if (node.type === 'symlink') {
+      data = Buffer.from(node.linkTarget ?? '');
+      header.filesize = data.length;
     }
 
     const head = encodeHeader(header, Buffer.from(record.path));
     if (used + head.length > CHUNK_SIZE) yield* emit();
     yield* putBytes(head);
-    const inMemory = data ?? kept;
-    if (inMemory) {
-      yield* putBytes(inMemory);
-      yield* putZeros(pad4(inMemory.length));
+    if (data) {
+      yield* putBytes(data);
+      yield* putZeros(pad4(data.length));
     } else if (spooled) {
       if (spooled.source) yield* putSource(record.path, spooled.source);
       else yield* putSpooled(spooled.offset, spooled.size);
@@ -176,9 +154,11 @@ export function* cpioChunks(records: Iterable<PlannedRecord>, spool: ContentSpoo
     }
   }
 
-  yield* putBytes(encodeTrailer());
-  // Like GNU cpio, end on a 512-byte block boundary.
-  const total = progress.bytes + used;
-  yield* putZeros((512 - (total % 512)) % 512);
+  if (options.trailer) {
+    yield* putBytes(encodeTrailer());
+    // Like GNU cpio, end on a 512-byte block boundary (of this part: the kernel skips the zeros).
+    const total = written + used;
+    yield* putZeros((512 - (total % 512)) % 512);
+  }
   yield* emit();
 }

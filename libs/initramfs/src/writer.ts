@@ -7,9 +7,10 @@
  *    (bounded memory) and applying them to an in-memory tree (last entry wins). Build-host
  *    files (`sourcePath`) are not read yet.
  * 2. Plan the archive: sorted, parents first, identical files grouped as hard links.
- * 3. Stream the cpio through the compressor into `<output>.tmp-<pid>`, renamed when complete.
- *    Build-host files whose size another file shares are hashed (and grouped) on the way,
- *    while the compressor works on the part before them.
+ * 3. Split the archive into segments, one per origin (image), each compressed on its own and
+ *    taken from a cache by content when it did not change (segments.ts, segment-cache.ts); join
+ *    them into `<output>.tmp-<pid>`, renamed when complete. After one image changes, only its
+ *    segment is compressed again: seconds instead of minutes at the release level.
  *
  * Reproducibility: every mtime is the epoch (SOURCE_DATE_EPOCH, else LinuxKit's 1492533000),
  * not min(mtime, epoch): image layers built at different times then still give the same
@@ -20,15 +21,18 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Progress, UserError, formatBytes, log } from '@hook/log';
-import { spawnFilter } from '@hook/process';
+import { run, spawnFilter } from '@hook/process';
 import { ChunkPool, cpioChunks, type ArchiveProgress } from './archive';
 import type { FsEntry } from './entry';
-import { groupRecords, planArchive, type ArchivePlan, type PlannedRecord } from './plan';
+import { groupRecords, planArchive, type ArchivePlan } from './plan';
+import { SEGMENT_CACHE_MAX_AGE_DAYS, SegmentCache, digestFile } from './segment-cache';
+import { splitIntoSegments, type Segment } from './segments';
 import { collectSizeData, type SizeData } from './size-data';
 import { SameSizeHashing } from './same-size';
 import { ContentSpool } from './spool';
@@ -73,6 +77,11 @@ export interface InitramfsOptions {
   spoolDir?: string;
   /** Environment used for SOURCE_DATE_EPOCH (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * A directory of compressed segments kept by content (see segment-cache.ts): a segment whose
+   * bytes did not change is taken from it instead of being compressed again. Default: none.
+   */
+  segmentCache?: string;
 }
 
 export interface EntryCounts {
@@ -117,6 +126,8 @@ export interface InitramfsResult {
   uncompressedSize: number;
   /** sha256 of the output file, hex. */
   sha256: string;
+  /** The compressed segments the output is made of (one per origin). */
+  segments: SegmentFigures;
   sourceDateEpoch: number;
   entries: EntryCounts;
   dedupe: DedupeFigures;
@@ -138,6 +149,8 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
   const spool = await ContentSpool.create(options.spoolDir);
   try {
     const tree = new RootTree();
+    // The order the images come in: the initramfs's segments follow it.
+    const origins = new Set<string>();
     const reading = new Progress('initramfs: reading entries');
     for await (const entry of entries) {
       let stored;
@@ -148,6 +161,7 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
         }
       }
       tree.add(entry, stored);
+      origins.add(entry.origin ?? '');
       if (tree.counters.input % 1000 === 0) reading.update(tree.counters.input, 'entries');
     }
     spool.finishWriting();
@@ -155,33 +169,15 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
 
     const hashing = new SameSizeHashing(tree);
     const plan = planArchive(tree, dedupe, hashing.heldBack);
-
-    const progress: ArchiveProgress = { bytes: 0 };
-    const writing = new Progress(`initramfs: writing ${options.output}`);
-    // Once the compressor holds all the input it works for minutes at release levels: say so once
-    // instead of repeating the same figure every few seconds.
-    let fed = -1;
-    let fedAt = Date.now();
-    let saidWaiting = false;
-    const ticker = setInterval(() => {
-      if (progress.bytes !== fed) {
-        fed = progress.bytes;
-        fedAt = Date.now();
-        writing.update(fed);
-      } else if (!saidWaiting && Date.now() - fedAt > 5000) {
-        saidWaiting = true;
-        log.info(`initramfs: ${formatBytes(fed)} handed to ${compression} -${level}${longWindow ? ` --long=${longWindow}` : ''}; waiting for it to finish`);
-      }
-    }, 1000);
-    let written: { size: number; sha256: string };
-    try {
-      const records = recordsHashingOnTheWay(plan, hashing, dedupe);
-      const pool = new ChunkPool();
-      written = await writeCompressed(cpioChunks(records, spool, epoch, progress, pool), pool, options.output, compression, level, longWindow);
-    } finally {
-      clearInterval(ticker);
+    groupDeferred(plan, hashing, dedupe);
+    const segments = splitIntoSegments(plan, [...origins]);
+    const method = { compression, level, longWindow };
+    const cache = options.segmentCache ? new SegmentCache(options.segmentCache) : undefined;
+    const written = await writeSegments(segments, spool, epoch, options.output, method, cache);
+    if (cache) {
+      const freed = await cache.prune();
+      if (freed) log.info(`initramfs: removed ${formatBytes(freed)} of segments unused for ${SEGMENT_CACHE_MAX_AGE_DAYS} days from ${cache.dir}`);
     }
-    writing.finish(written.size);
     log.debug(`initramfs: hashed ${hashing.hashedFiles} build-host files of a shared size (${hashing.hashedBytes} bytes)`);
     const counts = countEntries(plan, tree);
     const dedupeFigures = dedupeFiguresOf(plan, dedupe);
@@ -193,7 +189,8 @@ export async function writeInitramfs(entries: AsyncIterable<FsEntry> | Iterable<
       level,
       ...(longWindow ? { longWindow } : {}),
       compressedSize: written.size,
-      uncompressedSize: progress.bytes,
+      uncompressedSize: written.uncompressedSize,
+      segments: written.segments,
       sha256: written.sha256,
       sourceDateEpoch: epoch,
       entries: counts,
@@ -234,23 +231,136 @@ export function resolveEpoch(explicit: number | undefined, env: NodeJS.ProcessEn
 }
 
 /**
- * The plan's records in order; a deferred size class is hashed and grouped when the first of
- * its files comes up, so the hashing runs while the compressor works on what came before.
+ * Groups the size classes hashing held back (see same-size.ts): the segments need every hard-link
+ * group before the first byte is written.
  */
-function* recordsHashingOnTheWay(plan: ArchivePlan, hashing: SameSizeHashing, dedupe: boolean): Generator<PlannedRecord> {
-  for (const record of plan.records) {
-    if (record.node.file && !record.group) {
-      const sameSize = plan.deferred.get(record.node.file.size)!;
-      hashing.hash(sameSize.map((r) => r.node.file!));
-      groupRecords(plan, sameSize, dedupe);
-      // Only a group's own inode is written; copies kept of the others are not needed.
-      for (const r of sameSize) if (r.group!.inode !== r.node.file) r.node.file!.kept = undefined;
+function groupDeferred(plan: ArchivePlan, hashing: SameSizeHashing, dedupe: boolean): void {
+  for (const sameSize of plan.deferred.values()) {
+    hashing.hash(sameSize.map((r) => r.node.file!));
+    groupRecords(plan, sameSize, dedupe);
+    // Only a group's own inode is written; copies kept of the others are not needed.
+    for (const r of sameSize) if (r.group!.inode !== r.node.file) r.node.file!.kept = undefined;
+  }
+  plan.deferred.clear();
+}
+
+interface Method {
+  compression: Compression;
+  level?: number;
+  longWindow?: number;
+}
+
+export interface SegmentFigures {
+  count: number;
+  /** Segments taken from the segment cache. */
+  reused: number;
+  /** Uncompressed bytes compressed by this build. */
+  compressedBytes: number;
+}
+
+/**
+ * The segments' archive, each part compressed on its own (or taken from the cache) and the
+ * parts joined in order into `<output>.tmp-<pid>`, renamed onto `output` when complete.
+ * 1. each segment's uncompressed bytes are produced once to hash them (the cache key);
+ * 2. the parts the cache lacks are compressed, as many at a time as there are cores;
+ * 3. the parts are joined, hashing the result.
+ */
+async function writeSegments(segments: Segment[], spool: ContentSpool, epoch: number, output: string, method: Method, cache?: SegmentCache): Promise<{ size: number; sha256: string; uncompressedSize: number; segments: SegmentFigures }> {
+  if (segments.length === 0) segments = [{ origin: '', records: [] }];
+  const pool = new ChunkPool();
+  const chunksOf = (i: number, progress: ArchiveProgress = { bytes: 0 }) => cpioChunks(segments[i].records, spool, epoch, progress, pool, { trailer: i === segments.length - 1 });
+  await mkdir(dirname(output), { recursive: true });
+  const temp = `${output}.tmp-${process.pid}`;
+  const partsDir = `${output}.parts-${process.pid}`;
+  try {
+    if (method.compression === 'none') {
+      const progress: ArchiveProgress = { bytes: 0 };
+      await feed(concatGenerators(segments.map((_, i) => () => chunksOf(i, progress))), createWriteStream(temp, { mode: 0o644 }), pool);
+      const written = await digestFile(temp);
+      await rename(temp, output);
+      return { ...written, uncompressedSize: progress.bytes, segments: { count: segments.length, reused: 0, compressedBytes: 0 } };
     }
-    yield record;
+
+    const measuring = new Progress('initramfs: measuring segments');
+    const measured: { sha256: string; size: number }[] = [];
+    let total = 0;
+    for (let i = 0; i < segments.length; i++) {
+      const hash = createHash('sha256');
+      let size = 0;
+      for (const chunk of chunksOf(i)) {
+        hash.update(chunk);
+        size += chunk.length;
+        pool.give(chunk);
+      }
+      measured.push({ sha256: hash.digest('hex'), size });
+      total += size;
+      measuring.update(total);
+    }
+    measuring.finish(total);
+
+    const methodKey = `${method.compression}:${method.level}:${method.longWindow ?? 0}:${await compressorVersion(method.compression)}`;
+    const parts: (string | undefined)[] = new Array(segments.length);
+    const missing: number[] = [];
+    for (let i = 0; i < segments.length; i++) {
+      const hit = cache ? await cache.get(cache.keyOf(measured[i].sha256, measured[i].size, methodKey)) : undefined;
+      if (hit) parts[i] = hit.path;
+      else missing.push(i);
+    }
+    // Largest first, so the longest compression starts at once.
+    missing.sort((a, b) => measured[b].size - measured[a].size || a - b);
+    const label = `${method.compression} -${method.level}${method.longWindow ? ` --long=${method.longWindow}` : ''}`;
+    const compressedBytes = missing.reduce((sum, i) => sum + measured[i].size, 0);
+    log.info(`initramfs: ${segments.length} segments (${formatBytes(total)}): ${segments.length - missing.length} from the cache, compressing ${missing.length} (${formatBytes(compressedBytes)}) with ${label}`);
+    if (!cache) await mkdir(partsDir, { recursive: true });
+    const compressing = new Progress(`initramfs: compressing with ${label}`);
+    let done = 0;
+    await inParallel(missing, availableParallelism(), async (i) => {
+      const key = cache?.keyOf(measured[i].sha256, measured[i].size, methodKey);
+      const target = cache ? await cache.tempPath(key!) : join(partsDir, String(i));
+      const started = Date.now();
+      await writeCompressed(chunksOf(i), pool, target, method, measured[i].size);
+      parts[i] = cache ? (await cache.put(key!, target)).path : target;
+      done += measured[i].size;
+      compressing.update(done);
+      log.debug(`initramfs: segment ${segments[i].origin || '(no origin)'}: ${formatBytes(measured[i].size)} in ${Date.now() - started} ms`);
+    });
+    compressing.finish(done);
+
+    await pipeline(concatFiles(parts as string[]), createWriteStream(temp, { mode: 0o644 }));
+    const written = await digestFile(temp);
+    await rename(temp, output);
+    return { ...written, uncompressedSize: total, segments: { count: segments.length, reused: segments.length - missing.length, compressedBytes } };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  } finally {
+    await rm(partsDir, { recursive: true, force: true });
   }
 }
 
-/** Streams the archive through the compressor into a temp file, renamed onto `output` when complete. */
+function* concatGenerators(parts: (() => Generator<Buffer>)[]): Generator<Buffer> {
+  for (const part of parts) yield* part();
+}
+
+async function* concatFiles(files: string[]): AsyncGenerator<Buffer> {
+  for (const file of files) for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the first failure wins once all settled. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  });
+  await firstFailure(lanes);
+}
+
+/** The compressor's version, part of the cache key: another version may write other bytes. */
+async function compressorVersion(compression: Compression): Promise<string> {
+  if (compression === 'gzip') return `zlib ${process.versions.zlib}`;
+  return (await run('zstd', ['--version'])).stdout.trim();
+}
+
 /** zstd's --long window: 10..27 (see InitramfsOptions.longWindow), 0 or unset for none. */
 export const MAX_LONG_WINDOW = 27;
 
@@ -263,13 +373,14 @@ function resolveLongWindow(compression: Compression, window: number | undefined)
   return window;
 }
 
-async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, output: string, compression: Compression, level: number | undefined, longWindow?: number): Promise<{ size: number; sha256: string }> {
-  await mkdir(dirname(output), { recursive: true });
-  const temp = `${output}.tmp-${process.pid}`;
+/** Compresses one segment's chunks into `output` (written in place: the caller renames it). */
+async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, output: string, { compression, level, longWindow }: Method, streamSize: number): Promise<void> {
+  const temp = output;
   try {
     if (compression === 'zstd') {
       // An external program (Node 20's zlib has no zstd) that writes the file itself, so its output does not pass through here.
-      const args = ['-T0', ...((level as number) > 19 ? ['--ultra'] : []), `-${level}`, ...(longWindow ? [`--long=${longWindow}`] : []), '-q', '-o', temp];
+      // The exact size lets zstd fit its window to the segment, so the kernel allocates no more than that to unpack it.
+      const args = ['-T0', ...((level as number) > 19 ? ['--ultra'] : []), `-${level}`, ...(longWindow ? [`--long=${longWindow}`] : []), `--stream-size=${streamSize}`, '-f', '-q', '-o', temp];
       const zstd = await spawnFilter('zstd', args);
       zstd.stdout.resume();
       // The cause first: a failed zstd breaks its stdin.
@@ -278,12 +389,7 @@ async function writeCompressed(chunks: Generator<Buffer>, pool: ChunkPool, outpu
       // zlib's gzip header has mtime 0 and no name, so the output is reproducible.
       const gzip = createGzip({ level });
       await firstFailure([pipeline(gzip, createWriteStream(temp, { mode: 0o644 })), feed(chunks, gzip, pool)]);
-    } else {
-      await feed(chunks, createWriteStream(temp, { mode: 0o644 }), pool);
     }
-    const written = await digestFile(temp);
-    await rename(temp, output);
-    return written;
   } catch (error) {
     chunks.return(undefined); // closes the source file being read, if any
     await rm(temp, { force: true });
@@ -321,20 +427,6 @@ async function firstFailure(steps: Promise<unknown>[]): Promise<void> {
   for (const outcome of await Promise.allSettled(steps)) {
     if (outcome.status === 'rejected') throw outcome.reason;
   }
-}
-
-/**
- * The written archive's size and sha256. The same as @hook/oci's sha256OfFile, kept here so the
- * initramfs writer does not depend on the registry library (it depends on log and process only).
- */
-async function digestFile(file: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
 }
 
 function countEntries(plan: ArchivePlan, tree: RootTree): EntryCounts {

@@ -376,7 +376,7 @@ async function* kernelDirParts(dir: string, names: string[]): AsyncGenerator<Ker
 async function* initEntries(plan: Plan): AsyncGenerator<FsEntry> {
   const apkDbs: Buffer[] = [];
   for (const source of plan.init) {
-    yield* imageEntries(source, '', true, plan.mtime, (db) => apkDbs.push(db));
+    yield* withOrigin(imageNameOf(source.ref), imageEntries(source, '', true, plan.mtime, (db) => apkDbs.push(db)));
   }
   // Several init images with an apk database: LinuxKit writes their concatenation after them.
   if (apkDbs.length > 1) {
@@ -385,10 +385,20 @@ async function* initEntries(plan: Plan): AsyncGenerator<FsEntry> {
   }
 }
 
+/** The entries of `entries`, marked as coming from `origin`. */
+async function* withOrigin(origin: string, entries: AsyncIterable<FsEntry>): AsyncGenerator<FsEntry> {
+  for await (const entry of entries) yield { ...entry, origin };
+}
+
+/** An image's name from its reference: the last path component, without tag or digest. */
+function imageNameOf(ref: string): string {
+  return ref.replace(/@.*$/, '').replace(/:[^/:]*$/, '').split('/').pop() ?? ref;
+}
+
 async function* containerEntries(plan: Plan): AsyncGenerator<FsEntry> {
   const extracted = new Map<string, string>(); // expanded ref -> rootfs path of its first copy
   const mtime = plan.mtime;
-  for (const c of plan.containers) {
+  for (const c of plan.containers) yield* withOrigin(c.image.name, (async function* () {
     const prefix = c.section === 'services' ? `containers/services/${c.image.name}` : `containers/${c.section}/${String(c.index).padStart(3, '0')}-${c.image.name}`;
     const oci = buildOciSpec(c.image, c.source.config.config as ImageRunConfig | undefined, plan.idMap, c.where);
     const config = Buffer.from(goMarshalIndent(oci.spec));
@@ -420,7 +430,7 @@ async function* containerEntries(plan: Plan): AsyncGenerator<FsEntry> {
     }
     const runtime = { ...oci.runtime, mounts: [...rootfsMounts, ...oci.runtime.mounts] };
     yield fileEntry(`${prefix}/runtime.json`, Buffer.from(goMarshalIndent(runtime)), mtime);
-  }
+  })());
 }
 
 function* fileSectionEntries(plan: Plan): Generator<FsEntry> {
@@ -460,7 +470,8 @@ async function* emit(plan: Plan): AsyncGenerator<FsEntry> {
   ];
   for (const [name, entries] of sections) {
     for await (const entry of entries()) {
-      const admitted = guard.admit(entry, name);
+      // The origin groups entries into the initramfs's segments (and the size report's rows).
+      const admitted = guard.admit(entry.origin ? entry : { ...entry, origin: name }, name);
       if (admitted) yield admitted;
     }
   }
