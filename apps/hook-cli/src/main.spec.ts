@@ -98,12 +98,12 @@ describe('commands', () => {
     }
   });
 
-  it('runs QEMU itself after Nx built and checked the flavor, so the console is this terminal whatever Nx draws', async () => {
+  it('runs QEMU itself after Nx built (at the development level: build:dev) and checked the flavor, so the console is this terminal whatever Nx draws', async () => {
     for (const word of ['run', 'qemu', 'build-run-qemu']) {
       const checked: string[] = [];
       const { ctx, nxCalls, qemuRuns } = context({ verifyBuild: async ({ flavor }) => void checked.push(flavor.id) });
       expect(await main([word, 'hook-debian-amd64'], ctx)).toBe(0);
-      expect(nxCalls.map((c) => c.args)).toEqual([['run', 'hook-debian-amd64:build']]);
+      expect(nxCalls.map((c) => c.args)).toEqual([['run', 'hook-debian-amd64:build:dev']]);
       expect(checked).toEqual(['hook-debian-amd64']);
       expect(qemuRuns).toEqual(['hook-debian-amd64']);
     }

@@ -155,7 +155,8 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
       if (qemu.netbootOf(ctx.env) && flavor.ARCH !== 'x86_64') {
         throw new UserError(`NETBOOT=yes follows Smee's x86 iPXE script (console=ttyS1); boot ${flavor.id} without NETBOOT`);
       }
-      const code = await buildAndVerify(ctx, resolved);
+      // A quick try: the development level (HOOK_INITRAMFS_LEVEL still wins); `hook build` keeps the release bytes.
+      const code = await buildAndVerify(ctx, resolved, 'dev');
       if (code !== 0) return code;
       await ctx.runQemu(flavor.id, ctx.env);
       return 0;
@@ -188,9 +189,9 @@ async function flavorCommand(ctx: CliContext, command: CommandSpec, flavorArg: s
 }
 
 /** `nx run <flavor>:build`, then its files against their checksums: a corrupted cache entry fails here. */
-async function buildAndVerify(ctx: CliContext, flavor: ResolvedFlavor): Promise<number> {
+async function buildAndVerify(ctx: CliContext, flavor: ResolvedFlavor, configuration?: 'dev'): Promise<number> {
   checkWritable(ctx.root, [DIST_DIR, HOOKOS_DIR]);
-  const code = await ctx.runNx(['run', `${flavor.flavor.id}:build`], ctx.env);
+  const code = await ctx.runNx(['run', `${flavor.flavor.id}:build${configuration ? `:${configuration}` : ''}`], ctx.env);
   if (code !== 0) return code;
   await ctx.verifyBuild(flavor);
   return 0;

@@ -100,12 +100,27 @@ describe('buildFlavor (integration)', () => {
     expect(readFileSync(join(root, 'dist/hook/sbom-iso-x86_64.cdx.json'), 'utf8')).toBe(json);
   });
 
-  it('is reproducible: the same inputs give byte-identical files', async () => {
-    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+  it('is reproducible: the same inputs give byte-identical files, with the segment cache empty or full', async () => {
+    await rm(join(root, 'cache/initramfs-segments'), { recursive: true, force: true });
+    const cold = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    expect(cold.initramfs?.segments).toMatchObject({ reused: 0 });
     const outputs = ['dist/hook/initramfs-x86_64', 'dist/hook_x86_64.tar.gz', 'dist/hook/sbom-x86_64.cdx.json'];
     const first = outputs.map((file) => sha256(join(root, file)));
-    await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    const warm = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    // One segment per image, the kernel's modules and the YAML's files: all taken from the cache.
+    expect(warm.initramfs?.segments.count).toBeGreaterThanOrEqual(3);
+    expect(warm.initramfs?.segments.reused).toBe(warm.initramfs?.segments.count);
     expect(outputs.map((file) => sha256(join(root, file)))).toEqual(first);
+  });
+
+  it('the development profile writes zstd -9 (hook run, build:dev); HOOK_INITRAMFS_LEVEL wins over it', async () => {
+    const dev = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {}, initramfs: 'development' });
+    expect(dev.initramfs).toMatchObject({ compression: 'zstd', level: 9, longWindow: 27 });
+    const release = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
+    expect(release.initramfs).toMatchObject({ level: 19 });
+    expect(release.initramfs?.sha256).not.toBe(dev.initramfs?.sha256);
+    const chosen = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_INITRAMFS_LEVEL: '3' }, initramfs: 'development' });
+    expect(chosen.initramfs).toMatchObject({ level: 3 });
   });
 
   it('names a missing image and writes nothing', async () => {

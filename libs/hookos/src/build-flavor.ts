@@ -42,7 +42,7 @@ import {
   resolveFlavor,
   templatePathOf,
 } from '@hook/inventory';
-import { sizeReport, writeInitramfs, resolveEpoch, type FsEntry, type InitramfsResult } from '@hook/initramfs';
+import { DEVELOPMENT_ZSTD_LEVEL, sizeReport, writeInitramfs, resolveEpoch, type FsEntry, type InitramfsResult } from '@hook/initramfs';
 import {
   ChainResolver,
   DockerEngineResolver,
@@ -73,7 +73,15 @@ export interface FlavorBuildOptions {
   format?: FlavorFormat;
   /** Who assembles the root filesystem; HOOK_LINUXKIT_BACKEND in `env` wins over it. Default native. */
   backend?: Backend;
+  /**
+   * `development`: the initramfs at DEVELOPMENT_ZSTD_LEVEL, for a quick try (`hook run`, the
+   * build target's `dev` configuration); `release` (default): the release bytes.
+   * HOOK_INITRAMFS_LEVEL in `env` wins over it.
+   */
+  initramfs?: InitramfsProfile;
 }
+
+export type InitramfsProfile = 'release' | 'development';
 
 export interface FlavorBuildResult {
   outputId: string;
@@ -155,7 +163,7 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
     const initrd = await writeInitramfs(noteModules(rootfs(), modules), {
       output: staged('initramfs'),
       compression,
-      level: setting(env, 'HOOK_INITRAMFS_LEVEL'),
+      level: setting(env, 'HOOK_INITRAMFS_LEVEL') ?? (options.initramfs === 'development' && compression === 'zstd' ? DEVELOPMENT_ZSTD_LEVEL : undefined),
       longWindow: setting(env, 'HOOK_INITRAMFS_LONG'),
       sourceDateEpoch: epoch,
       env,

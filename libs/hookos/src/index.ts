@@ -1,3 +1,3 @@
-export { buildFlavor, type FlavorBuildOptions, type FlavorBuildResult } from './build-flavor';
+export { buildFlavor, type FlavorBuildOptions, type FlavorBuildResult, type InitramfsProfile } from './build-flavor';
 export { OUTPUT_FORMATS, writeOutputs, type FlavorFormat, type OutputContext, type OutputFile, type OutputWriter } from './outputs';
 export { readFlavorBudget, readImageBudgets, parseSize, type FlavorBudget } from './size-budget';

@@ -3,6 +3,7 @@ export {
   writeInitramfs,
   resolveEpoch,
   DEFAULT_ZSTD_LEVEL,
+  DEVELOPMENT_ZSTD_LEVEL,
   DEFAULT_LONG_WINDOW,
   MAX_LONG_WINDOW,
   DEFAULT_GZIP_LEVEL,

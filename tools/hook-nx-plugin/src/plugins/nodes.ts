@@ -53,6 +53,7 @@ export interface InferredProject {
 export interface InferredTarget {
   executor: string;
   options?: Record<string, unknown>;
+  configurations?: Record<string, Record<string, unknown>>;
   cache?: boolean;
   inputs?: unknown[];
   outputs?: string[];
@@ -181,6 +182,8 @@ function flavorProject(ctx: InferenceContext, id: string): InferredProject {
     build: {
       executor: `${PLUGIN}:linuxkit-build`,
       options: { flavor: id },
+      // `:build:dev`: the development level, seconds after a change instead of the release level's minutes.
+      configurations: { dev: { initramfs: 'development' } },
       cache: true,
       inputs,
       outputs: outputsOf(files, BUILD_TARGET_FILES),
