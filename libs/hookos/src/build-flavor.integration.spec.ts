@@ -113,11 +113,16 @@ describe('buildFlavor (integration)', () => {
     expect(outputs.map((file) => sha256(join(root, file)))).toEqual(first);
   });
 
-  it('the development profile writes zstd -9 (hook run, build:dev); HOOK_INITRAMFS_LEVEL wins over it', async () => {
+  it('the development profile writes zstd -9 and no release tarball (hook run, build:dev); HOOK_INITRAMFS_LEVEL wins over it', async () => {
+    const tarball = join(root, 'dist/hook_x86_64.tar.gz');
     const dev = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {}, initramfs: 'development' });
     expect(dev.initramfs).toMatchObject({ compression: 'zstd', level: 9, longWindow: 27 });
+    expect(existsSync(tarball)).toBe(false);
+    const sums = await run('sh', ['-c', 'sha256sum -c SHA256SUMS-x86_64'], { cwd: join(root, 'dist/hook') });
+    expect(sums.stdout).not.toContain('tar.gz');
     const release = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: {} });
     expect(release.initramfs).toMatchObject({ level: 19 });
+    expect(existsSync(tarball)).toBe(true);
     expect(release.initramfs?.sha256).not.toBe(dev.initramfs?.sha256);
     const chosen = await buildFlavor({ workspaceRoot: root, flavorId: 'k', env: { HOOK_INITRAMFS_LEVEL: '3' }, initramfs: 'development' });
     expect(chosen.initramfs).toMatchObject({ level: 3 });

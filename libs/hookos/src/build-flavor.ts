@@ -210,7 +210,10 @@ export async function buildFlavor(options: FlavorBuildOptions): Promise<FlavorBu
       sourceDateEpoch: epoch,
       env,
       sizes: { directories: initrd.sizes.directories, budgets },
+      development: options.initramfs === 'development',
     });
+    // A release tarball left by an earlier build would not hold these files.
+    if (format === 'kernel+initrd' && !written.includes('releaseTarball')) await rm(inWorkspace(workspaceRoot, files.releaseTarball), { force: true });
     if (format === 'kernel+initrd') {
       // SHA256SUMS-<OUTPUT_ID>: what `hook build` checks after Nx restored or built the files.
       const sums = [];

@@ -46,6 +46,8 @@ export interface OutputContext {
   env: NodeJS.ProcessEnv;
   /** The initramfs's folders and the size budgets, for the report page. */
   sizes: { directories: DirectorySize[]; budgets: BudgetRow[] };
+  /** A development build (hook run, build:dev): no release tarball, the release's artifact. */
+  development?: boolean;
 }
 
 export type OutputWriter = (ctx: OutputContext) => Promise<boolean>;
@@ -176,6 +178,8 @@ async function writeDtbs(ctx: OutputContext): Promise<boolean> {
 
 /** `hook_<OUTPUT_ID>.tar.gz`: vmlinuz, initramfs (dtbs) and the SBOM at the tarball's root, fixed owners and mtimes. */
 async function writeReleaseTarball(ctx: OutputContext): Promise<boolean> {
+  // gzip -9 over ~100 MB that is already compressed: seconds a quick try does not need.
+  if (ctx.development) return false;
   const files = [ctx.staged('vmlinuz'), ctx.staged('initramfs')];
   if (existsSync(ctx.staged('dtbs'))) files.push(ctx.staged('dtbs'));
   if (existsSync(ctx.staged('sbom'))) files.push(ctx.staged('sbom'));
