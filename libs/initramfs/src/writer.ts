@@ -55,7 +55,8 @@ export type Compression = 'zstd' | 'gzip' | 'none';
 export const DEFAULT_ZSTD_LEVEL = 19;
 /**
  * The development level (`nx run <flavor>:build:dev`, `hook run`): zstd -9 with the same window,
- * about 8% larger than the release bytes and many times faster to write; still within budget.
+ * about 11% larger than the release bytes (hook-debian-amd64: 92.6 vs 83.0 MiB, over the 100 MB
+ * budget with the kernel) and many times faster to write.
  */
 export const DEVELOPMENT_ZSTD_LEVEL = 9;
 /** zstd --long window log by default (0: none). */
