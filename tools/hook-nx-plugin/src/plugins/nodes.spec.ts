@@ -184,6 +184,13 @@ describe('inferred projects', () => {
     }
   });
 
+  it('says of every target whether it is continuous, so Nx reads no executor schema (and loads no TypeScript) to build the graph', () => {
+    const { ctx } = fixture();
+    for (const file of ['flavors/k-amd64/flavor.yaml', 'flavors/k-arm64/flavor.yaml', 'kernel/k-amd64/kernel.yaml', 'kernel/k-arm64/kernel.yaml', 'images/hook-init/Dockerfile', 'images/base/image.yaml']) {
+      for (const [name, target] of Object.entries(inferFromFile(file, ctx)!.targets)) expect([file, name, target.continuous]).toEqual([file, name, false]);
+    }
+  });
+
   it('reports a flavor whose kernel or template does not exist as one user error line', () => {
     const { root, ctx } = fixture();
     writeFileSync(join(root, 'flavors/mini/flavor.yaml'), 'ARCH: x86_64\nTAG: [dev]\nUSE_KERNEL_ID: nope\n');
