@@ -1,7 +1,7 @@
 /** Process entry point of the bundled CLI. */
 import { log } from '@hook/log';
 import { setting } from '@hook/settings';
-import { exitCodeOf, main, nxBinary, verifyHookosBuild } from './main';
+import { exitCodeOf, main, nxBinary, nxKeptOutputsPreload, verifyHookosBuild } from './main';
 
 const root = setting(process.env, 'HOOK_WORKSPACE_ROOT') ?? process.cwd();
 
@@ -21,7 +21,10 @@ main(process.argv.slice(2), {
     const nx = nxBinary(root);
     // Nx stops its tasks on SIGINT as on SIGTERM, but after SIGTERM it reported the stopped run as
     // "Successfully ran target": SIGTERM and SIGHUP reach Nx as SIGINT.
-    const result = await runForeground(process.execPath, [nx, ...args], { cwd: root, env, forwardAs: 'SIGINT' });
+    // With the daemon off, Nx copies every cache hit's outputs back into dist/ (700 MB for
+    // hook-debian-amd64); this preload lets it keep outputs that are unchanged (see the file).
+    const preload = nxKeptOutputsPreload(root);
+    const result = await runForeground(process.execPath, [...(preload ? ['-r', preload] : []), nx, ...args], { cwd: root, env, forwardAs: 'SIGINT' });
     if (result.interruptedBy) log.warn(`Interrupted (${result.interruptedBy}): the build stopped; its temp files and staging are removed`);
     return exitCodeOf(result);
   },

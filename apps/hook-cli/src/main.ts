@@ -15,7 +15,8 @@ import {
   type Inventory,
   type ResolvedFlavor,
 } from '@hook/inventory';
-import { DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, mediaManifestFile, verifySha256Sums } from '@hook/layout';
+import { DIST_DIR, HOOKOS_DIR, hookVersion, hostDockerArch, inWorkspace, mediaManifestFile } from '@hook/layout';
+import { verifySha256SumsOnce } from './verified';
 import { computeMatrices, githubOutputLines, selectedTags } from '@hook/ci-matrix';
 import { COMMANDS, allCommandWords, findCommand, parseArgs, type CommandSpec } from './args';
 import { checkSettings, definitionOf, isSet, setting, settingNames, settingsListing, settingsMarkdown } from '@hook/settings';
@@ -44,7 +45,8 @@ export interface CliContext {
 
 /** The real verifyBuild: dist/hook/SHA256SUMS-<OUTPUT_ID> against the files it lists. */
 export async function verifyHookosBuild(root: string, { flavor, files }: ResolvedFlavor): Promise<void> {
-  await verifySha256Sums(root, inWorkspace(root, files.checksums), `${flavor.id}:build`);
+  // Files that passed and have not changed since (no cache restore, no write) are not hashed again.
+  await verifySha256SumsOnce(root, inWorkspace(root, files.checksums), `${flavor.id}:build`, join(root, 'node_modules', '.cache', 'hook-cli', 'verified.json'));
 }
 
 /** The workspace's Nx entry script, from nx's package.json (its location moved between majors). */
@@ -55,6 +57,12 @@ export function nxBinary(root: string): string {
   return join(dirname(packageJson), bin);
 }
 
+
+/** apps/hook-cli/bin/nx-kept-outputs.js, which `hook` preloads into Nx; undefined when missing. */
+export function nxKeptOutputsPreload(root: string): string | undefined {
+  const file = join(root, 'apps', 'hook-cli', 'bin', 'nx-kept-outputs.js');
+  return existsSync(file) ? file : undefined;
+}
 
 /**
  * `hook`'s exit code for an Nx run: 130 only when the build was interrupted (a signal reached
