@@ -54,7 +54,7 @@ export class ChunkPool {
  * records are packed together so the compressor is not fed 100k tiny writes). Records are
  * taken one at a time, as the chunks are asked for. Every mtime is `mtime`.
  */
-export function* cpioChunks(records: Iterable<ArchiveRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress, pool: ChunkPool, options: { trailer: boolean }): Generator<Buffer> {
+export function* cpioChunks(records: Iterable<ArchiveRecord>, spool: ContentSpool, mtime: number, progress: ArchiveProgress, pool: ChunkPool, options: { trailer: boolean; offset?: number }): Generator<Buffer> {
   let chunk = pool.take();
   let used = 0;
   let written = 0;
@@ -156,8 +156,8 @@ export function* cpioChunks(records: Iterable<ArchiveRecord>, spool: ContentSpoo
 
   if (options.trailer) {
     yield* putBytes(encodeTrailer());
-    // Like GNU cpio, end on a 512-byte block boundary (of this part: the kernel skips the zeros).
-    const total = written + used;
+    // Like GNU cpio, end on a 512-byte block boundary of the whole archive (`offset`: the bytes before this part).
+    const total = (options.offset ?? 0) + written + used;
     yield* putZeros((512 - (total % 512)) % 512);
   }
   yield* emit();

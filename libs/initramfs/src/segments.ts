@@ -45,8 +45,18 @@ const SHARED_INODE_BIT = 0x80000000;
 const FIRST_INODE = 1;
 
 /**
- * The plan's records in segments, ordered as `origins` (first appearance in the input), every
- * record of a hard-link group already grouped (no deferred size class left).
+ * Files at least this big go into a second segment of their origin: binaries change seldom,
+ * scripts and configuration often, so a changed script does not compress dockerd again, and
+ * the binaries of an image still share one zstd window (dockerd, containerd and the docker CLI
+ * share much of their code).
+ */
+export const LARGE_FILE_BYTES = 1 << 20;
+const LARGE_SUFFIX = ' (large files)';
+
+/**
+ * The plan's records in segments, ordered as `origins` (first appearance in the input; each
+ * origin's small files, then its large ones), every record of a hard-link group already grouped
+ * (no deferred size class left).
  */
 export function splitIntoSegments(plan: ArchivePlan, origins: readonly string[]): Segment[] {
   const index = new Map(origins.map((origin, i) => [origin, i]));
@@ -57,9 +67,8 @@ export function splitIntoSegments(plan: ArchivePlan, origins: readonly string[])
       i = index.size;
       index.set(origin, i);
     }
-    return i;
+    return 2 * i + ((node.file?.size ?? 0) >= LARGE_FILE_BYTES ? 1 : 0);
   };
-  const order = [...index.keys()];
   const members = new Map<number, PlannedRecord[]>();
   for (const record of plan.records) {
     if (record.node.file && !record.group) throw new Error(`initramfs segments: ${record.path} is not grouped yet`);
@@ -68,8 +77,8 @@ export function splitIntoSegments(plan: ArchivePlan, origins: readonly string[])
     if (list) list.push(record);
     else members.set(i, [record]);
   }
-  // New origins (not announced) come after the announced ones, in plan order.
-  for (const origin of index.keys()) if (!order.includes(origin)) order.push(origin);
+  // Origins the caller did not announce come after the announced ones, in plan order.
+  const order = [...index.keys()].flatMap((origin) => [origin, `${origin}${LARGE_SUFFIX}`]);
 
   // Where each group's data goes: the first segment (in unpack order) with one of its names.
   const homes = new Map<LinkGroup, number>();

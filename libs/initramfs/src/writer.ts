@@ -272,16 +272,21 @@ export interface SegmentFigures {
  * 3. the parts are joined, hashing the result.
  */
 async function writeSegments(segments: Segment[], spool: ContentSpool, epoch: number, output: string, method: Method, cache?: SegmentCache): Promise<{ size: number; sha256: string; uncompressedSize: number; segments: SegmentFigures }> {
-  if (segments.length === 0) segments = [{ origin: '', records: [] }];
+  // The trailer is a part of its own: its padding to a 512-byte boundary depends on the length
+  // of everything before it, and no other part's bytes should.
+  const TRAILER = segments.length;
+  segments = [...segments, { origin: 'TRAILER!!!', records: [] }];
   const pool = new ChunkPool();
-  const chunksOf = (i: number, progress: ArchiveProgress = { bytes: 0 }) => cpioChunks(segments[i].records, spool, epoch, progress, pool, { trailer: i === segments.length - 1 });
+  /** Segment i's bytes; `offset`: the archive's bytes before it (only the trailer's padding uses it). */
+  const chunksOf = (i: number, offset: number, progress: ArchiveProgress = { bytes: 0 }) => cpioChunks(segments[i].records, spool, epoch, progress, pool, { trailer: i === TRAILER, offset });
   await mkdir(dirname(output), { recursive: true });
   const temp = `${output}.tmp-${process.pid}`;
   const partsDir = `${output}.parts-${process.pid}`;
   try {
     if (method.compression === 'none') {
       const progress: ArchiveProgress = { bytes: 0 };
-      await feed(concatGenerators(segments.map((_, i) => () => chunksOf(i, progress))), createWriteStream(temp, { mode: 0o644 }), pool);
+      const parts = segments.map((_, i) => () => chunksOf(i, progress.bytes, progress));
+      await feed(concatGenerators(parts), createWriteStream(temp, { mode: 0o644 }), pool);
       const written = await digestFile(temp);
       await rename(temp, output);
       return { ...written, uncompressedSize: progress.bytes, segments: { count: segments.length, reused: 0, compressedBytes: 0 } };
@@ -293,7 +298,7 @@ async function writeSegments(segments: Segment[], spool: ContentSpool, epoch: nu
     for (let i = 0; i < segments.length; i++) {
       const hash = createHash('sha256');
       let size = 0;
-      for (const chunk of chunksOf(i)) {
+      for (const chunk of chunksOf(i, total)) {
         hash.update(chunk);
         size += chunk.length;
         pool.give(chunk);
@@ -324,7 +329,8 @@ async function writeSegments(segments: Segment[], spool: ContentSpool, epoch: nu
       const key = cache?.keyOf(measured[i].sha256, measured[i].size, methodKey);
       const target = cache ? await cache.tempPath(key!) : join(partsDir, String(i));
       const started = Date.now();
-      await writeCompressed(chunksOf(i), pool, target, method, measured[i].size);
+      const offset = measured.slice(0, i).reduce((sum, m) => sum + m.size, 0);
+      await writeCompressed(chunksOf(i, offset), pool, target, method, measured[i].size);
       parts[i] = cache ? (await cache.put(key!, target)).path : target;
       done += measured[i].size;
       compressing.update(done);
