@@ -57,18 +57,21 @@ function fakeDocker(images: Record<string, string>, stageTags: string[] = []) {
   for (const tag of stageTags) tags.set(tag, `sha256:old-${tag}`);
   const removed: string[] = [];
   // A reference or a full ID, as the engine takes either.
-  const idOf = (ref: string) => tags.get(ref) ?? ([...tags.values()].includes(ref) ? ref : undefined);
+  const ids = new Set(tags.values());
+  const idOf = (ref: string) => tags.get(ref) ?? (ids.has(ref) ? ref : undefined);
   const docker = {
     getImage: (ref: string) => ({
       inspect: async () => {
         const id = idOf(ref);
         if (!id) throw Object.assign(new Error('no such image'), { statusCode: 404 });
-        return { Id: id, Architecture: 'amd64' };
+        return { Id: id, Architecture: 'amd64', RepoTags: [...tags].filter(([, value]) => value === id).map(([key]) => key) };
       },
       tag: async ({ repo, tag }: { repo: string; tag: string }) => void tags.set(`${repo}:${tag}`, idOf(ref)!),
       remove: async () => {
         removed.push(ref);
         tags.delete(ref);
+        ids.delete(ref);
+        for (const [key, value] of [...tags]) if (value === ref) tags.delete(key);
       },
     }),
     listImages: async () => [{ RepoTags: [...tags.keys()].filter((t) => t.startsWith('hook-builder/')) }],
@@ -121,5 +124,12 @@ describe('builderStagePackages', () => {
     }))((docker as unknown as { getImage: (ref: string) => unknown }).getImage);
     await expect(keepBuilderStage(docker, 'acpid', '11111111-amd64', 'new')).resolves.toBe('hook-builder/acpid:11111111-amd64');
     expect(tags.has('hook-builder/acpid:00000000-amd64')).toBe(true);
+  });
+
+  it('removes the image the same tag named before (built again without the cache), so it does not dangle', async () => {
+    const { docker, tags, removed } = fakeDocker({ 'hook-builder/acpid:11111111-arm64': 'sha256:first', second: 'sha256:second' });
+    await keepBuilderStage(docker, 'acpid', '11111111-arm64', 'sha256:second');
+    expect(tags.get('hook-builder/acpid:11111111-arm64')).toBe('sha256:second');
+    expect(removed).toEqual(['sha256:first']);
   });
 });

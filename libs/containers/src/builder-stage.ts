@@ -17,7 +17,7 @@ import type Dockerode from 'dockerode';
 import { extract as tarExtract } from 'tar-stream';
 import { log } from '@hook/log';
 import { DPKG_INFO_DIR, DPKG_STATUS_PATH, dpkgDatabase, type DpkgDatabase } from '@hook/sbom';
-import { type BuildRequest, type BuildResult, buildImage, inspectLocalImage } from './engine-images';
+import { type BuildRequest, type BuildResult, buildImage, imageIdOf, inspectLocalImage, removeIfUntagged } from './engine-images';
 import type { ImagePackages } from './output';
 import { builderStageRef, builderStageRepo } from './tag';
 
@@ -77,7 +77,10 @@ async function stageImageOf(docker: Dockerode, built: BuildResult): Promise<stri
  */
 export async function keepBuilderStage(docker: Dockerode, imageName: string, tag: string, imageId: string): Promise<string> {
   const ref = builderStageRef(imageName, tag);
+  // The same tag built again (another arch's builds run without the cache) moves to a new image.
+  const previous = await imageIdOf(docker, ref);
   await docker.getImage(imageId).tag({ repo: builderStageRepo(imageName), tag });
+  if (previous && previous !== imageId) await removeIfUntagged(docker, previous);
   const arch = tag.slice(tag.lastIndexOf('-'));
   const images = await docker.listImages({ filters: JSON.stringify({ reference: [builderStageRepo(imageName)] }) });
   for (const image of images) {
@@ -128,8 +131,10 @@ export async function builderStagePackages(docker: Dockerode, engineArch: string
     if (built && !stage) log.warn(`${request.label}: the build's output names no ${BUILDER_STAGE} stage the engine has; building the stage on its own for the SBOM`);
     if (!stage) {
       const ref = builderStageRef(request.imageName, request.tag);
+      const previous = await imageIdOf(docker, ref);
       await buildImage(docker, engineArch, { ...request, target: BUILDER_STAGE, targetRef: ref, label: `${request.label} ${BUILDER_STAGE} stage (SBOM)` });
       stage = (await docker.getImage(ref).inspect()).Id;
+      if (previous && previous !== stage) await removeIfUntagged(docker, previous);
     }
     return readStagePackages(docker, await keepBuilderStage(docker, request.imageName, request.tag, stage), request.label);
   } catch (error) {

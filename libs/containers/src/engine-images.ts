@@ -34,6 +34,26 @@ export async function inspectLocalImage(docker: Dockerode, ref: string, arch?: D
   }
 }
 
+/** The ID of the image with this reference, whatever its architecture. */
+export async function imageIdOf(docker: Dockerode, ref: string): Promise<string | undefined> {
+  return inspectLocalImage(docker, ref).then((image) => image?.id);
+}
+
+/**
+ * Removes the image `id` if it has no tag left (a tag moved to a newer image leaves the older one
+ * dangling), without force: an image a container uses, or with children, stays.
+ */
+export async function removeIfUntagged(docker: Dockerode, id: string): Promise<void> {
+  try {
+    const info = await docker.getImage(id).inspect();
+    if ((info.RepoTags ?? []).length > 0) return;
+    await docker.getImage(id).remove();
+    log.debug(`removed ${id}, which a newer build's tag left dangling`);
+  } catch (error) {
+    log.debug(`keeping ${id}: ${(error as Error).message}`);
+  }
+}
+
 /** Credentials for the reference's registry; empty ones otherwise (the push API needs the header). */
 function authFor(ref: string, env: NodeJS.ProcessEnv): Dockerode.AuthConfig {
   const domain = parseImageReference(ref).domain;

@@ -16,7 +16,7 @@ import { OciLayout } from '@hook/oci';
 import { describeBaseImage, ensureBaseImage } from './base-image';
 import { ensureForeignArch } from './bootstrap';
 import { dockerArchiveFromLayout } from './docker-archive';
-import { type BuildRequest, type BuildResult, buildImage, exportImageTarGz, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
+import { type BuildRequest, type BuildResult, buildImage, exportImageTarGz, imageIdOf, removeIfUntagged, inspectLocalImage, loadImage, pushImage, tryPullImage } from './engine-images';
 import { EMBEDDED_IMAGES_FOLDER, prepareEmbeddedContext } from './embedded-images';
 import { type ImagePackages, existingOutput, imageOutputDir, saveImageOutput } from './output';
 import { builderStagePackages, taggedStagePackages } from './builder-stage';
@@ -104,6 +104,7 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
     metadata = inDist ?? (await saveImageOutput(docker, outputDir, { ...common, source: 'local' }, await reusedImagePackages(engine, opts, tag, base.tag.ref)));
   } else if (inDist) {
     await loadImage(docker, await dockerArchiveFromLayout(await OciLayout.open(outputDir), tag.ref, tag.ref));
+    if (inEngine) await removeIfUntagged(docker, inEngine.id);
     metadata = { ...inDist, source: 'dist' };
   } else if (await tryPullImage(docker, tag.ref, arch, env)) {
     metadata = await saveImageOutput(docker, outputDir, { ...common, source: 'pulled' });
@@ -141,7 +142,12 @@ export async function buildContainerTarget(opts: ContainerTargetOptions): Promis
  * inputs (dist/ and Nx's cache keep it), so this costs only the RUN steps of a changed image.
  */
 async function buildForArch(docker: Dockerode, engineArch: string, request: BuildRequest): Promise<BuildResult> {
+  // The engine may hold the tag for another arch, or an image dist/ did not record: the build
+  // moves the tag, and the older image must not stay behind dangling.
+  const previous = await imageIdOf(docker, request.ref);
   const built = await buildImage(docker, engineArch, request.arch === engineArch ? request : { ...request, noCache: true });
+  const now = await imageIdOf(docker, request.ref);
+  if (previous && previous !== now) await removeIfUntagged(docker, previous);
   if (!(await inspectLocalImage(docker, request.ref, request.arch))) {
     throw new UserError(`${request.label}: the Docker engine built ${request.ref} for another architecture than ${request.arch}; check that it builds with --platform linux/${request.arch} (docker version, binfmt_misc)`);
   }
