@@ -101,7 +101,8 @@ describe('container build (integration)', () => {
       const docker = dockerd.engine.docker;
       const images = await docker.listImages();
       for (const image of images) {
-        const ours = (image.RepoTags ?? []).filter((t) => t.includes(`hook-test-${run}/`) || t === baseRegistryImage);
+        // The builder stages (hook-builder/tiny:<tag>) are tagged too, so they do not dangle.
+        const ours = (image.RepoTags ?? []).filter((t) => t.includes(`hook-test-${run}/`) || t === baseRegistryImage || t.startsWith('hook-builder/tiny:'));
         for (const tag of ours) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
       }
     }
