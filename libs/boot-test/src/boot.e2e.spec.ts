@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GuestSession } from '@hook/qemu';
 import { DNSMASQ_READY, withBrokenNtpd, withDnsmasqServer } from './fixtures';
 import { createBridgedTaps, createNetns, type TestNetns } from './netns';
-import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, TEST_MAC, bootHookOs, bootTest, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, loginOnConsole } from './hookos';
+import { DEFAULT_TEMPLATE_CONTAINERS, TEST_DISK_SERIAL, TEST_MAC, bootHookOs, bootTest, expectHealthyBoot, expectNoProblems, flavorBootFiles, guestCommand, linkAcrossSegments, loginOnConsole } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -55,6 +55,12 @@ describe('HookOS boot (hook-debian-amd64, QEMU TCG)', () => {
     const guestSeconds = Number((await guestCommand(guest, 'date +%s')).trim());
     expect(Math.abs(guestSeconds - Date.now() / 1000)).toBeLessThan(300);
     expect(await guestCommand(guest, 'cat /var/log/001-dhcp-once.log')).toMatch(/leased 10\.0\.2\.15/);
+    // The initramfs is one zstd frame per image; a file stored once and named in two of them
+    // (its data in the earlier) has its data under both names in the booted system.
+    const shared = await linkAcrossSegments(flavorBootFiles(WORKSPACE, FLAVOR).initrd);
+    expect(shared.frames).toBeGreaterThan(10);
+    // The console's shell runs in the getty container: the host's root is at /host_root.
+    expect(await guestCommand(guest, `cmp /host_root/${shared.withData} /host_root/${shared.linked} && stat -c %s /host_root/${shared.linked}`)).toBe(`${shared.size}\n`);
 
     const from = guest.mark();
     guest.type('poweroff\n');

@@ -4,8 +4,12 @@
  * network line, and a root shell on the serial getty.
  */
 import { mkdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeHeader } from '@hook/initramfs';
 import { resolveFlavor } from '@hook/inventory';
+import { run } from '@hook/process';
 import { inWorkspace, verifySha256Sums } from '@hook/layout';
 import { GuestSession, type QemuArch, type SessionOptions } from '@hook/qemu';
 
@@ -250,4 +254,40 @@ export async function guestCommand(session: GuestSession, command: string, timeo
   const { output, status } = await session.shell(command, timeoutMs);
   if (status !== 0) throw new Error(`'${command}' exited with status ${status} in the guest:\n${output}`);
   return output;
+}
+
+/**
+ * A file the initramfs stores once and names in two segments (its data in an earlier one, a
+ * hard link of size 0 in a later one), read from the archive as the kernel reads it: the proof
+ * that names linked across segments get their data in the booted system.
+ */
+export async function linkAcrossSegments(initramfs: string): Promise<{ frames: number; withData: string; linked: string; size: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hook-segments-'));
+  try {
+    const cpio = join(dir, 'initramfs.cpio');
+    await run('zstd', ['-dqf', initramfs, '-o', cpio]);
+    const frames = Number(/# Zstandard Frames: (\d+)/.exec((await run('zstd', ['-lv', initramfs])).stdout)?.[1] ?? 0);
+    const archive = await readFile(cpio);
+    const data = new Map<string, { name: string; size: number }>();
+    let segmentDev = -1;
+    // The largest such file: a library or a program, which nothing writes at run time (unlike etc/hosts).
+    let found: { withData: string; linked: string; size: number } | undefined;
+    for (let offset = 0; offset < archive.length && archive[offset] !== 0; ) {
+      const record = decodeHeader(archive, offset);
+      if (record.name === 'TRAILER!!!') break;
+      const key = `${record.devMajor}:${record.devMinor}:${record.ino}`;
+      // A name of its own segment (not a link into another) tells which segment this is.
+      if (record.nlink === 1 || (record.mode & 0o170000) === 0o040000) segmentDev = record.devMinor;
+      if (record.nlink >= 2 && record.filesize > 0) data.set(key, { name: record.name, size: record.filesize });
+      const holder = data.get(key);
+      if (record.nlink >= 2 && record.filesize === 0 && holder && record.devMinor !== segmentDev && holder.size > (found?.size ?? 0)) {
+        found = { withData: holder.name, linked: record.name, size: holder.size };
+      }
+      offset = record.dataOffset + record.filesize + ((4 - (record.filesize % 4)) % 4);
+    }
+    if (!found) throw new Error(`${initramfs} names no file in two segments`);
+    return { frames, ...found };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
