@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { copyFile, cp, mkdir, readFile, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { makeTempDir } from '@hook/process';
 import { type DockerEngine, connectDocker } from '@hook/docker';
 import { BASE_IMAGE_NAME, imageKind, imageNames, requireImageJson, verifyImageLayout, type DockerArch, type ImageMetadata } from '@hook/layout';
@@ -46,7 +47,17 @@ export async function listImageFolders(workspaceRoot: string): Promise<string[]>
  * Files every image's build context gets besides its own folder, so the Dockerfiles share one
  * copy (`COPY rootfs-copy.sh ...`, `COPY cmdline.sh ...`). Their hashes are inputs of every tag.
  */
-export const SHARED_CONTEXT_FILES: readonly string[] = ['rootfs-copy.sh', 'cmdline.sh'].map((name) => join(__dirname, '..', 'assets', name));
+export const SHARED_CONTEXT_FILES: readonly string[] = ['rootfs-copy.sh', 'cmdline.sh'].map((name) => join(assetsDir(), name));
+
+/** libs/containers/assets: beside this file's folder, or (in an executor's bundle under node_modules/.cache) in a folder above. */
+function assetsDir(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    for (const candidate of [join(dir, 'assets'), join(dir, 'libs', 'containers', 'assets')]) {
+      if (existsSync(join(candidate, 'rootfs-copy.sh'))) return candidate;
+    }
+    if (dirname(dir) === dir) throw new Error(`libs/containers/assets is not above ${__dirname}`);
+  }
+}
 
 async function sharedContextHashes(): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
