@@ -10,7 +10,7 @@ import { join, relative, sep } from 'node:path';
 import type Dockerode from 'dockerode';
 import { connectDocker } from '@hook/docker';
 import { DIST_DIR, DOCKER_ARCHES, cacheDir, containersOciBase, imageNames, inWorkspace, readImageJson, stagingDirs } from '@hook/layout';
-import { UserError, log } from '@hook/log';
+import { UserError, formatBytes, log } from '@hook/log';
 import { findStaleTemp } from '@hook/process';
 import { BUILDER_STAGE_REPO_PREFIX } from './tag';
 
@@ -168,17 +168,6 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/** `12.3 MB` */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 /**
  * `hook clean [--dry-run]`: lists each item with its size and the total to `write`; removes them
@@ -206,11 +195,11 @@ export async function runClean(opts: CleanOptions & { dryRun: boolean; write(tex
       }
     }
     if (!note) total += item.bytes;
-    opts.write(`${item.kind.padEnd(kindWidth)}  ${formatBytes(item.bytes).padStart(8)}  ${shown(item)}${note}\n`);
+    opts.write(`${item.kind.padEnd(kindWidth)}  ${formatBytes(item.bytes, 1000).padStart(8)}  ${shown(item)}${note}\n`);
   }
   const count = plan.items.length - kept;
   if (plan.items.length === 0) opts.write('Nothing to clean.\n');
-  else opts.write(`${opts.dryRun ? 'Would remove' : 'Removed'} ${count} item(s), ${formatBytes(total)}${opts.dryRun ? ' (dry run: nothing removed)' : ''}${kept ? `; ${kept} kept` : ''}\n`);
+  else opts.write(`${opts.dryRun ? 'Would remove' : 'Removed'} ${count} item(s), ${formatBytes(total, 1000)}${opts.dryRun ? ' (dry run: nothing removed)' : ''}${kept ? `; ${kept} kept` : ''}\n`);
   return kept;
 }
 

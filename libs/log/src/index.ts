@@ -154,12 +154,13 @@ export class Progress {
   }
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+/** `12.3 MiB`; with `base` 1000, `12.3 MB` (the units `docker images` shows). */
+export function formatBytes(bytes: number, base: 1024 | 1000 = 1024): string {
+  const units = base === 1024 ? ['B', 'KiB', 'MiB', 'GiB', 'TiB'] : ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
+  while (value >= base && i < units.length - 1) {
+    value /= base;
     i++;
   }
   return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
