@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnFilter } from '@hook/process';
-import { crashLines } from './hookos';
+import { run, spawnFilter } from '@hook/process';
+import { crashLines, flavorBootFiles } from './hookos';
 
 const WORKSPACE = join(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
@@ -25,6 +25,15 @@ function userEnv(): NodeJS.ProcessEnv {
 describe('hook run in a terminal', () => {
   let terminal: Awaited<ReturnType<typeof spawnFilter>> | undefined;
   let text = '';
+  const sizeReport = () => readFileSync(flavorBootFiles(WORKSPACE, FLAVOR).sizeReport, 'utf8');
+
+  // hook run builds the development level into dist/hook; the suites after this one boot the
+  // release build, which `hook build` restores from Nx's cache.
+  afterAll(async () => {
+    const restored = await run('./hook', ['build', FLAVOR], { cwd: WORKSPACE, env: userEnv(), allowFailure: true, timeoutMs: 600_000 });
+    expect(restored.exitCode).toBe(0);
+    expect(sizeReport()).toContain('zstd -19 --long=27');
+  }, 660_000);
 
   afterEach(async () => {
     // Closing the terminal hangs up hook, which stops QEMU and removes its files.
@@ -64,5 +73,7 @@ describe('hook run in a terminal', () => {
     terminal = undefined;
     expect(text).toContain('QEMU: Terminated');
     expect(crashLines(text)).toEqual([]);
+    // hook run builds (and boots) the development level, not the release bytes.
+    expect(sizeReport()).toContain('zstd -9 --long=27');
   });
 });
