@@ -13,7 +13,7 @@ import { run } from '@hook/process';
 import { decodeHeader } from './cpio';
 import type { FsEntry } from './entry';
 import { LINUXKIT_EPOCH } from '@hook/settings';
-import { writeInitramfs } from './writer';
+import { writeInitramfs, zstdJobBytes } from './writer';
 
 // Real compressors on a shared 2-core machine: seconds, not milliseconds.
 jest.setTimeout(60_000);
@@ -466,6 +466,16 @@ describe('segments: one compressed part per origin, kept by content (integration
     expect(changed.sha256).toBe(plain.sha256);
     const unpacked = await snapshot(await unpack(join(work, 'segments', 'changed.zst'), 'zstd'));
     expect(unpacked.get('containers/onboot/000-acpid/rootfs/run.sh')).toMatchObject({ content: sha('#!/bin/sh\necho changed\n') });
+  });
+
+  it('compresses a part of more than 64 MiB as two zstd jobs of half the part each, into a frame that unpacks whole', async () => {
+    expect(zstdJobBytes(64 << 20)).toBeUndefined();
+    expect(zstdJobBytes(Math.round(190.6 * (1 << 20)))).toBe(96 << 20); // hook-docker's binaries
+    const dockerd = Buffer.alloc(70 << 20, 'dockerd');
+    const image = join(work, 'segments', 'two-jobs.zst');
+    await writeInitramfs([file('usr/bin/dockerd', dockerd, { origin: 'hook-docker', mode: 0o755 })], { output: image, level: 3, env: {} });
+    const unpacked = await snapshot(await unpack(image, 'zstd'));
+    expect(unpacked.get('usr/bin/dockerd')).toMatchObject({ type: 'file', content: sha(dockerd), mode: 0o755 });
   });
 
   it('compresses a damaged cache entry again instead of using it', async () => {
