@@ -20,8 +20,9 @@ cd "$(dirname "$0")/.."
 #   gpg gpgv              kernel.org signature verification
 #   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev   building kernels on the host
 #   gcc-aarch64-linux-gnu (on amd64 hosts)   cross-building arm64 kernels
-#   debootstrap           bootstrapping the Debian base image without any registry
-#   qemu-user-static binfmt-support   building images of the other arch (arm64 on amd64): debootstrap
+#   mmdebstrap            bootstrapping the Debian base image without any registry
+#   arch-test             mmdebstrap checks with it that the other arch's binaries run (arm64 on amd64)
+#   qemu-user-static binfmt-support   building images of the other arch (arm64 on amd64): mmdebstrap
 #                         and Dockerfile RUN steps run through qemu-user, registered in binfmt_misc
 #                         with the F flag so it works inside containers
 #   dnsmasq-base iproute2 a DHCP server on a VLAN in a test network namespace (HookOS boot tests)
@@ -42,7 +43,7 @@ packages=(
   xorriso mtools dosfstools "grub-efi-$(dpkg --print-architecture)-bin" grub-common
   busybox-static kmod gpg gpgv
   build-essential bc bison flex libssl-dev libelf-dev ccache dpkg-dev
-  debootstrap qemu-user-static binfmt-support
+  mmdebstrap arch-test qemu-user-static binfmt-support
   dnsmasq-base iproute2 curl jq openssl shellcheck
   faketime
   u-boot-qemu u-boot-tools

@@ -21,7 +21,7 @@ import { setting } from '@hook/settings';
  * Bumped whenever the bootstrap recipe in code changes what it produces (bootstrap.ts), so the
  * base tag moves with it.
  */
-export const BOOTSTRAP_RECIPE_VERSION = '1';
+export const BOOTSTRAP_RECIPE_VERSION = '2';
 
 export interface BaseRecipe {
   suite: string;
@@ -74,7 +74,7 @@ export async function describeBaseImage(workspaceRoot: string, arch: DockerArch,
 
 /**
  * Makes the base image available in the engine under its tag and in dist/, the cheapest way
- * that works (engine, dist/, published tag, registry image, debootstrap).
+ * that works (engine, dist/, published tag, registry image, mmdebstrap).
  */
 export async function ensureBaseImage(engine: DockerEngine, workspaceRoot: string, arch: DockerArch, env: NodeJS.ProcessEnv): Promise<ImageMetadata> {
   const { recipe, inputs, tag } = await describeBaseImage(workspaceRoot, arch, env);
@@ -139,7 +139,7 @@ async function bootstrapBaseOutput(
         os: 'linux',
         config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] },
         rootfs: { type: 'layers', diff_ids: [layer.digest] },
-        history: [{ created, created_by: `debootstrap --variant=${recipe.variant} ${recipe.suite} (hook debian-base recipe ${BOOTSTRAP_RECIPE_VERSION})` }],
+        history: [{ created, created_by: `mmdebstrap --variant=${recipe.variant} ${recipe.suite} (hook debian-base recipe ${BOOTSTRAP_RECIPE_VERSION})` }],
       };
       const configDesc = await layout.writeJsonBlob(config, MediaType.ociConfig);
       const manifest = await layout.writeJsonBlob({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [layer] }, MediaType.ociManifest);

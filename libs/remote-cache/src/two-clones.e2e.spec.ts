@@ -2,7 +2,7 @@
  * Shared builds end to end: two clean clones of this repository's HEAD and the cache server on
  * loopback. The first clone builds hook-debian-amd64 (storing every task); the second restores
  * every task from the remote cache, byte for byte, with no Docker engine and no apt to use
- * (DOCKER_HOST points at a socket that does not exist, and apt-get, debootstrap and docker on
+ * (DOCKER_HOST points at a socket that does not exist, and apt-get, mmdebstrap and docker on
  * PATH are stand-ins that record the call and fail). Then one changed image folder in the second
  * clone misses exactly that image and the flavor.
  *
@@ -22,7 +22,7 @@ const root = resolve(__dirname, '../../..');
 const FLAVOR = 'hook-debian-amd64';
 const CHANGED_IMAGE = 'hook-acpid';
 const BUILD_TIMEOUT_MS = 40 * 60_000;
-const STAND_INS = ['apt-get', 'apt', 'debootstrap', 'docker', 'dpkg-deb'];
+const STAND_INS = ['apt-get', 'apt', 'mmdebstrap', 'docker', 'dpkg-deb'];
 
 jest.setTimeout(BUILD_TIMEOUT_MS + 15 * 60_000);
 

@@ -27,7 +27,7 @@ export const SETTINGS = {
   HOOK_TMPDIR: path({ group: 'general', defaultText: 'the OS temp dir', doc: 'Hook\'s temp files go to `$HOOK_TMPDIR/hook` (see "Reliability")' }),
   HOOK_WORKSPACE_ROOT: path({ group: 'general', defaultText: 'the current folder', doc: 'the checkout `hook` works in' }),
   SOURCE_DATE_EPOCH: whole({ min: 0, max: 0xffffffff, group: 'general', defaultText: String(LINUXKIT_EPOCH), hashes: ['flavor', 'kernel', 'image', 'bootable'], doc: 'the mtime of everything in the initramfs, tarball, ISO and media (kernel archives: 0)' }),
-  HOOK_DEBIAN_MIRROR: text({ group: 'general', defaultText: "the host's apt sources", hashes: ['bootable:rpi_firmware'], doc: 'the Debian archive mirror for debootstrap, packages and firmware' }),
+  HOOK_DEBIAN_MIRROR: text({ group: 'general', defaultText: "the host's apt sources", hashes: ['bootable:rpi_firmware'], doc: 'the Debian archive mirror for the Debian base (mmdebstrap), packages and firmware' }),
   DEBIAN_BACKPORTS: yesNo('yes', { group: 'general', doc: '`no`: Debian package lookups leave out `<suite>-backports`' }),
   HOOK_REGISTRY: text({ group: 'general', doc: 'the registry `HOOK_REGISTRY_USERNAME` and `HOOK_REGISTRY_PASSWORD` log in to (pushes and pulls)' }),
   HOOK_REGISTRY_USERNAME: text({ group: 'general', doc: 'user name for `HOOK_REGISTRY`' }),

@@ -359,7 +359,7 @@ function imageProject(ctx: InferenceContext, name: string): InferredProject {
       dependsOn: dependencies.length > 0 ? [{ target: `build-${arch}`, projects: dependencies }] : [],
       metadata: {
         description: isBase
-          ? `Makes the Debian base for ${arch} (engine, published tag, registry image, or debootstrap from the host's mirror) into ${out} as an OCI layout with image.json`
+          ? `Makes the Debian base for ${arch} (engine, published tag, registry image, or mmdebstrap from the host's mirror) into ${out} as an OCI layout with image.json`
           : `Builds (or reuses, or pulls) images/${name} for ${arch} FROM ${dependencies.join(', ')} into ${out} as an OCI layout with image.json`,
         technologies: ['docker'],
       },
