@@ -3,12 +3,13 @@
  *
  *   GET /v1/cache/<hash>   200 and the entry, 404 when missing (or when it no longer matches
  *                          the sha256 of its upload: then it is removed, see store.ts)
- *   PUT /v1/cache/<hash>   201 stored, 409 when the entry exists (entries never change)
+ *   PUT /v1/cache/<hash>   200 stored, 409 when the entry exists (entries never change); Nx's
+ *                          client takes any other success (201) as an error and uploads again
  *   Authorization: Bearer <token>; unknown or missing token 401, read-only token on PUT 403,
  *   other methods 405, names that are not hashes 404. GET /healthz answers "ok".
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { EntryStore, IncompleteUpload, UploadTooLarge, isEntryName, type Log } from './store';
 import type { Tokens } from './tokens';
 
@@ -75,11 +76,11 @@ async function upload(store: EntryStore, log: Log, hash: string, request: Incomi
   const expectedBytes = declared === undefined ? undefined : Number(declared);
   if (expectedBytes !== undefined && expectedBytes > MAX_UPLOAD_BYTES) return refuse(request, response, 413, 'Entry too large (2 GB at most)\n');
   // The rule against cache poisoning (CVE-2025-36852): an existing record is never replaced.
-  if (await store.has(hash)) return refuse(request, response, 409, OVERRIDE_REFUSED);
+  if (await store.has(hash)) return answerAfterBody(request, response, 409, OVERRIDE_REFUSED);
   try {
     const outcome = await store.receive(hash, request, { maxBytes: MAX_UPLOAD_BYTES, expectedBytes });
     if (outcome === 'exists') return answer(response, 409, OVERRIDE_REFUSED);
-    return answer(response, 201, '');
+    return answer(response, 200, '');
   } catch (error) {
     if (error instanceof UploadTooLarge) return refuse(request, response, 413, 'Entry too large (2 GB at most)\n');
     if (error instanceof IncompleteUpload || clientWentAway(error)) {
@@ -88,6 +89,21 @@ async function upload(store: EntryStore, log: Log, hash: string, request: Incomi
     }
     throw error;
   }
+}
+
+/**
+ * Answers once the body has been read and dropped. Nx's client writes the whole body before it
+ * reads an answer: an answer and a close while it still writes reach it as "Broken pipe", and it
+ * retries the same upload, up to six times, then fails the task.
+ */
+async function answerAfterBody(request: IncomingMessage, response: ServerResponse, status: number, body: string): Promise<void> {
+  request.resume();
+  try {
+    await finished(request);
+  } catch {
+    return void response.destroy();
+  }
+  answer(response, status, body);
 }
 
 /** The client closed the connection mid-body (not a fault of ours, like a full disk). */
