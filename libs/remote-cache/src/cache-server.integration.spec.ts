@@ -67,7 +67,7 @@ describe('the protocol', () => {
       `const { HttpRemoteCache } = require(${JSON.stringify(require.resolve('nx/src/native', { paths: [root] }))});
 (async () => {
   const cache = new HttpRemoteCache();
-  for (let i = 0; i < 2; i++) console.log(await cache.store(${JSON.stringify(hash)}, ${JSON.stringify(cacheDir)}, 'built', 0));
+  for (let i = 0; i < 2; i++) process.stdout.write(String(await cache.store(${JSON.stringify(hash)}, ${JSON.stringify(cacheDir)}, 'built', 0)) + '\\n');
 })().catch((error) => { console.log(String(error)); process.exit(1); });
 `,
     );
